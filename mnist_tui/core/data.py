@@ -1,0 +1,274 @@
+"""Find, download, verify and parse the four MNIST IDX files.
+
+Images stay uint8 in memory, (N, 784), 47 MB for the training set; the trainer converts one
+batch at a time to float32. Every defect in a file raises `DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# File name -> SHA-256 of the *uncompressed* bytes (the gzip wrappers differ between mirrors).
+FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+IMAGE_MAGIC = 0x00000803
+LABEL_MAGIC = 0x00000801
+ROWS = COLS = 28
+PIXELS = ROWS * COLS
+
+# The project's own copy, found relative to the package (works after an editable install).
+PACKAGE_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "mnist"
+
+
+class DataError(Exception):
+    """A data file is missing, unreadable or malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """MNIST in memory: images (N, 784) uint8, labels (N,) uint8."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str = ""  # where the files came from, for display
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train_labels)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.test_labels)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def parse_idx(raw: bytes, name: str) -> np.ndarray:
+    """Parse uncompressed IDX bytes strictly: images -> (N, 784) uint8, labels -> (N,) uint8."""
+    if len(raw) < 8:
+        raise DataError(f"{name}: too short for an IDX header ({len(raw)} bytes)")
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic == IMAGE_MAGIC:
+        if len(raw) < 16:
+            raise DataError(f"{name}: too short for an IDX image header ({len(raw)} bytes)")
+        count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
+        if (rows, cols) != (ROWS, COLS):
+            raise DataError(f"{name}: images are {rows}x{cols}, expected {ROWS}x{COLS}")
+        header, item = 16, PIXELS
+    elif magic == LABEL_MAGIC:
+        count = int.from_bytes(raw[4:8], "big")
+        header, item = 8, 1
+    else:
+        raise DataError(
+            f"{name}: bad magic number 0x{magic:08x} "
+            f"(expected 0x{IMAGE_MAGIC:08x} for images or 0x{LABEL_MAGIC:08x} for labels)"
+        )
+    expected = header + count * item
+    if len(raw) != expected:
+        raise DataError(
+            f"{name}: {len(raw)} bytes, but its header promises {count} items = {expected} bytes"
+        )
+    arr = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if magic == IMAGE_MAGIC:
+        return arr.reshape(count, PIXELS)
+    if count and int(arr.max()) > 9:
+        bad = int(np.argmax(arr > 9))
+        raise DataError(f"{name}: label {int(arr[bad])} at index {bad} is not a digit 0-9")
+    return arr
+
+
+def read_gz(path: Path) -> bytes:
+    """Return the uncompressed bytes of a gzip file, or raise DataError naming it."""
+    try:
+        compressed = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not compressed:
+        raise DataError(f"{path}: file is empty")
+    if compressed[:2] != b"\x1f\x8b":
+        raise DataError(f"{path}: not a gzip file")
+    try:
+        return gzip.decompress(compressed)
+    except EOFError:
+        raise DataError(f"{path}: truncated gzip (the file ends early)") from None
+    except (gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(f"{path}: corrupt gzip ({e})") from None
+
+
+def load_dir(directory: Path) -> Dataset:
+    """Parse the four files in `directory` into a Dataset."""
+    arrays = []
+    for name in FILES:
+        path = directory / name
+        arrays.append(parse_idx(read_gz(path), str(path)))
+    train_x, train_y, test_x, test_y = arrays
+    for split, x, y, xn, yn in (
+        ("train", train_x, train_y, 0, 1),
+        ("test", test_x, test_y, 2, 3),
+    ):
+        names = list(FILES)
+        if x.ndim != 2 or y.ndim != 1:
+            raise DataError(f"{directory / names[xn]}: images and labels are swapped")
+        if len(x) != len(y):
+            raise DataError(
+                f"{directory / names[yn]}: {len(y)} labels, but {names[xn]} has {len(x)} images"
+            )
+        if len(x) == 0:
+            raise DataError(f"{directory / names[xn]}: the {split} set is empty")
+    return Dataset(train_x, train_y, test_x, test_y, source=str(directory))
+
+
+# --- finding the files ---------------------------------------------------------------------
+
+
+def cache_dir(env: dict[str, str] | None = None) -> Path:
+    """The user cache directory where downloads go: $XDG_CACHE_HOME/mnist-tui."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mnist-tui"
+
+
+def has_files(directory: Path) -> bool:
+    return all((directory / name).is_file() for name in FILES)
+
+
+def candidate_dirs(
+    data_dir: str | os.PathLike | None = None, env: dict[str, str] | None = None
+) -> list[tuple[str, Path]]:
+    """The search order, as (why, directory): --data-dir, $MNIST_TUI_DATA, package, cache."""
+    env = os.environ if env is None else env
+    out: list[tuple[str, Path]] = []
+    if data_dir:
+        out.append(("--data-dir", Path(data_dir).expanduser()))
+    if env.get("MNIST_TUI_DATA"):
+        out.append(("MNIST_TUI_DATA", Path(env["MNIST_TUI_DATA"]).expanduser()))
+    out.append(("package data", PACKAGE_DATA_DIR))
+    out.append(("cache", cache_dir(env)))
+    return out
+
+
+def find_data_dir(
+    data_dir: str | os.PathLike | None = None,
+    env: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    mirrors: Iterable[str] | None = None,
+) -> Path:
+    """Return the first directory holding all four files, downloading into the cache if none does.
+
+    A directory named explicitly (--data-dir or $MNIST_TUI_DATA) must hold the files: a missing
+    one there is an error rather than a silent fall-through to another copy.
+    """
+    env = os.environ if env is None else env
+    for why, directory in candidate_dirs(data_dir, env):
+        if has_files(directory):
+            return directory
+        if why in ("--data-dir", "MNIST_TUI_DATA"):
+            missing = next(n for n in FILES if not (directory / n).is_file())
+            raise DataError(f"{directory / missing}: file not found (from {why})")
+    target = cache_dir(env)
+    if env.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
+        raise DataError(
+            f"MNIST files not found and MNIST_TUI_OFFLINE is set: put the four .gz files "
+            f"({', '.join(FILES)}) in {target} or pass --data-dir DIR"
+        )
+    download(target, progress=progress, mirrors=mirrors)
+    return target
+
+
+def load(
+    data_dir: str | os.PathLike | None = None,
+    env: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+) -> Dataset:
+    """Find (or download) the files and parse them."""
+    return load_dir(find_data_dir(data_dir, env, progress))
+
+
+# --- downloading ---------------------------------------------------------------------------
+
+# progress(file name, bytes so far, total bytes or 0 if unknown)
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _fetch(url: str, dest: Path, name: str, progress: ProgressFn | None, timeout: float) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
+        total = int(resp.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := resp.read(1 << 16):
+            out.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(name, done, total)
+        if total and done != total:
+            raise DataError(f"{url}: connection closed after {done} of {total} bytes")
+
+
+def download(
+    target: Path,
+    progress: ProgressFn | None = None,
+    mirrors: Iterable[str] | None = None,
+    timeout: float = 20.0,
+) -> Path:
+    """Download the four files into `target`, verifying each, trying mirrors in turn.
+
+    Each file is written to a temporary name in `target` and renamed only once its
+    uncompressed SHA-256 matches, so a failure never leaves a partial file behind.
+    """
+    if mirrors is None:
+        env_mirrors = os.environ.get("MNIST_TUI_MIRRORS", "")
+        mirrors = [m for m in env_mirrors.split(",") if m] or MIRRORS
+    mirrors = list(mirrors)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=target, prefix=".probe-")
+        probe.close()
+    except OSError as e:
+        raise DataError(f"{target}: cannot write the download cache ({e.strerror or e})") from None
+    for name, sha in FILES.items():
+        final = target / name
+        if final.is_file():
+            continue
+        errors = []
+        for base in mirrors:
+            url = base.rstrip("/") + "/" + name
+            fd, tmp_name = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".part")
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                _fetch(url, tmp, name, progress, timeout)
+                got = hashlib.sha256(read_gz(tmp)).hexdigest()
+                if got != sha:
+                    raise DataError(f"{url}: SHA-256 mismatch (got {got[:12]}…, want {sha[:12]}…)")
+                os.replace(tmp, final)
+                break
+            except (OSError, DataError, urllib.error.URLError, ValueError) as e:
+                errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            raise DataError(f"{name}: download failed from every mirror; " + "; ".join(errors))
+    return target
