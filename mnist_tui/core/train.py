@@ -21,6 +21,9 @@ from .model import Perceptron
 
 SCHEDULES = ("constant", "cosine", "step")
 EVAL_CHUNK = 2000  # test rows per forward pass: bounds memory at large hidden sizes
+# Chance level is ln 10 = 2.3. A mean NLL of 100 gives the true class e^-100 on average: the
+# weights are blowing up, and on MNIST such runs end with every ReLU dead, never recovering.
+DIVERGED_LOSS = 100.0
 
 
 @dataclass(frozen=True)
@@ -280,11 +283,12 @@ def train(
             lr = lr_at(config, step / total_steps, live.lr)
             mu = config.momentum if live.momentum is None else live.momentum
 
-            loss, grads, Z2 = model.loss_grads_logits(Xb, yb)
-            if not math.isfinite(loss):
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught just below
+                loss, grads, Z2 = model.loss_grads_logits(Xb, yb)
+            if not loss < DIVERGED_LOSS:  # also true for NaN
                 yield Diverged(
                     epoch, b + 1, lr,
-                    f"training diverged (loss is {loss}) at epoch {epoch}, batch {b + 1}: "
+                    f"training diverged (loss {loss:.4g}) at epoch {epoch}, batch {b + 1}: "
                     f"lower the learning rate (now {lr:g})",
                 )
                 return
@@ -312,8 +316,13 @@ def train(
         test_loss, proba = evaluate(model, data.test_images, data.test_labels)
         if not math.isfinite(test_loss) or not np.isfinite(proba).all():
             yield Diverged(epoch, n_batches, lr,
-                           f"training diverged (test loss is {test_loss}) at epoch {epoch}: "
+                           f"training diverged (test loss {test_loss:.4g}) at epoch {epoch}: "
                            f"lower the learning rate (now {lr:g})")
+            return
+        if len(proba) > 1 and np.ptp(proba, axis=0).max() < 1e-6:
+            yield Diverged(epoch, n_batches, lr,
+                           f"training diverged at epoch {epoch}: every hidden unit died and the "
+                           f"network gives every image the same answer; lower the learning rate")
             return
         pred = proba.argmax(axis=1)
         test_acc = accuracy(pred, data.test_labels)

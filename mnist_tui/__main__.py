@@ -1,0 +1,300 @@
+"""Command line: `mnist-tui` opens the dashboard; `train`, `download` and `bench` run headless.
+
+Exit codes: 0 success, 1 data or checkpoint error, 2 invalid flag, 3 training diverged,
+130 interrupted. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, fields
+
+from . import __version__
+from .core import checkpoint, data, train
+from .core.model import Perceptron
+
+EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay"}
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line, pointing at --help."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name)
+
+
+def _field_type(name: str):
+    def parse(text: str):
+        try:
+            return train.parse_field(name, text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, validated by the same rules as the dashboard's form."""
+    g = p.add_argument_group("training (the same rules as the dashboard's form)")
+    for f in fields(train.TrainConfig):
+        spec = train.SPECS[f.name]
+        g.add_argument(
+            flag(f.name),
+            dest=f.name,
+            type=_field_type(f.name),
+            default=f.default,
+            metavar=f.name.upper() if not spec.choices else "{" + ",".join(spec.choices) + "}",
+            help=f"{spec.help}, {train.range_text(spec)} (default: {f.default})",
+        )
+    p.add_argument(
+        "--data-dir", metavar="DIR",
+        help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
+        "project's data/mnist, then ~/.cache/mnist-tui, downloading there if none has them)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> train.TrainConfig:
+    return train.TrainConfig(**{f.name: getattr(args, f.name) for f in fields(train.TrainConfig)})
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog="mnist-tui",
+        description="Watch and steer a from-scratch NumPy perceptron learning MNIST, in the "
+        "terminal. With no command, opens the dashboard.",
+        epilog="Commands: train (headless), download (fetch the data), bench (speed figures). "
+        "'mnist-tui COMMAND --help' explains each. Environment: MNIST_TUI_DATA (data directory), "
+        "MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
+    )
+    p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    add_config_flags(p)
+    p.add_argument("--autostart", action="store_true",
+                   help="start training at once with the values given (default: wait for Start)")
+    p.add_argument("--no-mouse", action="store_true",
+                   help="do not capture the mouse; saves bandwidth over SSH (default: mouse on)")
+    p.add_argument("--load", metavar="PATH",
+                   help="open with the weights and curves of a saved .npz checkpoint (default: none)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    t = sub.add_parser("train", help="train headless and print a line per epoch",
+                       description="Train headless, printing a line per epoch (or JSON lines).")
+    add_config_flags(t)
+    t.add_argument("--save", metavar="PATH",
+                   help="write an .npz checkpoint (weights, config, history) at the end, or when "
+                   "interrupted (default: none)")
+    t.add_argument("--json", action="store_true",
+                   help="print one JSON object per line instead of text (default: text)")
+
+    d = sub.add_parser("download", help="download and verify the MNIST files",
+                       description="Download the four MNIST files from the public mirrors, "
+                       "verifying each file's SHA-256.")
+    d.add_argument("--dir", metavar="DIR",
+                   help=f"where to put them (default: {data.cache_dir()})")
+
+    b = sub.add_parser("bench", help="measure training speed against the matmul peak",
+                       description="Measure headless training speed, the machine's float32 "
+                       "matmul peak, and the seed's float64 recipe, in one process.")
+    b.add_argument("--hidden", type=_field_type("hidden"), default=128,
+                   help="hidden units n (default: 128)")
+    b.add_argument("--batch-size", dest="batch_size", type=_field_type("batch_size"), default=64,
+                   help="batch size (default: 64)")
+    b.add_argument("--epochs", type=_field_type("epochs"), default=3,
+                   help="epochs to time; the median is reported (default: 3)")
+    b.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="train on the first N samples only, for a quick smoke run (default: all)")
+    b.add_argument("--with-ui", action="store_true",
+                   help="also time training with the dashboard running headless (default: off)")
+    b.add_argument("--data-dir", metavar="DIR", help="as for train")
+    b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    return p
+
+
+# --- progress display -----------------------------------------------------------------------
+
+
+def _progress_line(text: str, stream=sys.stderr) -> None:
+    if stream.isatty():
+        stream.write("\r\x1b[2K" + text)
+        stream.flush()
+
+
+def download_progress(name: str, done: int, total: int) -> None:
+    if total:
+        frac = done / total
+        bar = "█" * int(frac * 20)
+        _progress_line(f"downloading {name} {bar:<20} {frac:4.0%} {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+    else:
+        _progress_line(f"downloading {name} {done / 1e6:.1f} MB")
+    if done == total:
+        _progress_line("")
+
+
+def load_data(data_dir: str | None) -> data.Dataset:
+    ds = data.load(data_dir, progress=download_progress)
+    _progress_line("")
+    return ds
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def fail(message: str, code: int) -> int:
+    print(f"mnist-tui: {message}", file=sys.stderr)
+    return code
+
+
+def check_fits(config: train.TrainConfig, ds: data.Dataset) -> str | None:
+    """A reason the run cannot go ahead on this data and machine, or None."""
+    if config.batch_size > ds.n_train:
+        return (f"{flag('batch_size')} {config.batch_size} is larger than the training set "
+                f"({ds.n_train} samples)")
+    need = train.estimate_memory_bytes(config, ds.n_train, ds.n_test)
+    have = available_memory_bytes()
+    if have is not None and need > 0.8 * have:
+        return (f"this run needs about {need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is "
+                f"available: lower --hidden or --batch-size")
+    return None
+
+
+def available_memory_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    ds = load_data(args.data_dir)
+    reason = check_fits(config, ds)
+    if reason:
+        return fail(reason, EXIT_USAGE)
+    model = Perceptron(config.hidden, seed=config.seed)
+    history: dict[str, list[float]] = {k: [] for k in checkpoint.HISTORY_KEYS}
+    out = sys.stdout
+    tty = out.isatty() and not args.json
+
+    def emit(obj: dict) -> None:
+        print(json.dumps(obj), file=out, flush=True)
+
+    if not args.json:
+        print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on {ds.n_test}: "
+              + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()), file=out)
+    code = 0
+    final = None
+    try:
+        for ev in train.train(config, ds, model=model):
+            if isinstance(ev, train.BatchProgress) and tty:
+                frac = ev.batch / ev.n_batches
+                _progress_line(
+                    f"epoch {ev.epoch}/{ev.epochs} {'█' * int(frac * 24):<24} {frac:4.0%} "
+                    f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
+            elif isinstance(ev, train.EpochEnd):
+                for k in checkpoint.HISTORY_KEYS:
+                    history[k].append(float(getattr(ev, k)))
+                if args.json:
+                    emit({"event": "epoch", **{k: getattr(ev, k) for k in checkpoint.HISTORY_KEYS}})
+                else:
+                    _progress_line("", out) if tty else None
+                    print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
+                          f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
+                          f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
+                          f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+            elif isinstance(ev, train.Diverged):
+                _progress_line("", out) if tty else None
+                if args.json:
+                    emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
+                          "lr": ev.lr, "message": ev.message})
+                print(f"mnist-tui: {ev.message}", file=sys.stderr)
+                code = EXIT_DIVERGED
+            elif isinstance(ev, train.Finished):
+                final = ev
+    except KeyboardInterrupt:
+        _progress_line("", out) if tty else None
+        print("mnist-tui: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    if final is not None:
+        if args.json:
+            emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
+                  "epochs": final.epochs_done, "config": asdict(config)})
+        else:
+            acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
+            print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
+                  f"{final.seconds:.1f}s of training", file=out)
+    if args.save and code != EXIT_DIVERGED and history["epoch"]:
+        try:
+            path = checkpoint.save(args.save, model, config, history)
+        except checkpoint.CheckpointError as e:
+            return fail(str(e), EXIT_DATA)
+        if not args.json:
+            print(f"saved {path}", file=out)
+    return code
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    target = Path(args.dir).expanduser() if args.dir else data.cache_dir()
+    if data.has_files(target):
+        print(f"the MNIST files are already in {target}")
+        return 0
+    if os.environ.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
+        return fail("MNIST_TUI_OFFLINE is set: not downloading", EXIT_DATA)
+    data.download(target, progress=download_progress)
+    data.load_dir(target)  # parse once, so a bad file shows now, not at the first run
+    print(f"downloaded and verified the MNIST files into {target}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.main(args)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    # Load what can fail before the screen switches, so errors stay one plain line.
+    loaded = checkpoint.load(args.load) if args.load else None
+    ds = load_data(args.data_dir)
+    from .app import make_app  # Textual is imported only when the dashboard opens
+
+    app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
+                   load_path=args.load)
+    app.run(mouse=not args.no_mouse)
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench}
+    try:
+        return commands.get(args.command, cmd_app)(args)
+    except data.DataError as e:
+        return fail(str(e), EXIT_DATA)
+    except checkpoint.CheckpointError as e:
+        return fail(str(e), EXIT_DATA)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `mnist-tui train | head`: the reader left; exit quietly as other Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

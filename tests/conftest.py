@@ -1,0 +1,32 @@
+"""Fixtures: a tiny seeded dataset in memory and on disk, and an environment with no real data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import tiny_dataset, write_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    return tiny_dataset()
+
+
+@pytest.fixture
+def tiny_dir(tmp_path, tiny):
+    return write_dataset(tmp_path / "tiny", tiny)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the user's cache or downloads by accident."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
+    monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL_THEME", raising=False)

@@ -1,0 +1,96 @@
+"""The headless CLI: output, JSON lines, checkpoints, and one-line errors with the right exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_tui.__main__ import main
+from mnist_tui.core import checkpoint
+
+QUICK = ["--hidden", "16", "--epochs", "2", "--batch-size", "32"]
+
+
+def test_train_prints_a_line_per_epoch(tiny_dir, capsys):
+    assert main(["train", *QUICK, "--data-dir", str(tiny_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("epoch ") == 2 and "test loss" in out and "done: test accuracy" in out
+
+
+def test_train_json_lines_and_save(tiny_dir, tmp_path, capsys):
+    save = tmp_path / "ck.npz"
+    assert main(["train", *QUICK, "--data-dir", str(tiny_dir), "--json", "--save", str(save)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in lines] == ["epoch", "epoch", "done"]
+    keys = {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
+    assert keys <= set(lines[0]) and lines[-1]["seconds"] > 0 and 0 <= lines[-1]["test_acc"] <= 1
+    model, config, history = checkpoint.load(save)
+    assert config.hidden == 16 and history["test_acc"] == [lines[0]["test_acc"], lines[1]["test_acc"]]
+    with np.load(save, allow_pickle=False) as z:
+        assert {"W1", "b1", "W2", "b2", "config"} <= set(z.files)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--hidden", "0"], "--hidden"), (["--hidden", "x"], "--hidden"), (["--epochs", "-3"], "--epochs"),
+        (["--batch-size", "2.5"], "--batch-size"), (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"),
+        (["--lr", "0"], "--lr"), (["--momentum", "1"], "--momentum"), (["--weight-decay", "-1"], "--weight-decay"),
+        (["--schedule", "linear"], "--schedule"), (["--seed", "-1"], "--seed"), (["--bogus"], "unrecognized"),
+    ],
+)
+def test_invalid_flags_exit_2_with_one_line(args, words, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", *args])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_batch_larger_than_training_set_exits_2(tiny_dir, capsys):
+    assert main(["train", "--batch-size", "601", "--data-dir", str(tiny_dir)]) == 2
+    assert "larger than the training set (600 samples)" in capsys.readouterr().err
+
+
+def test_impossible_memory_is_refused_with_an_estimate(tiny_dir, capsys, monkeypatch):
+    import mnist_tui.__main__ as cli
+
+    monkeypatch.setattr(cli, "available_memory_bytes", lambda: 10 * 2**20)
+    assert main(["train", "--hidden", "4096", "--batch-size", "600", "--data-dir", str(tiny_dir)]) == 2
+    assert "needs about" in capsys.readouterr().err
+
+
+def test_data_error_exits_1(tmp_path, capsys):
+    assert main(["train", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz: file not found" in err and err.count("\n") == 1
+
+
+def test_divergence_exits_3_and_mentions_the_learning_rate(tiny_dir, capsys):
+    code = main(["train", "--lr", "10", "--momentum", "0.99", "--hidden", "16", "--batch-size", "600",
+                 "--epochs", "3", "--data-dir", str(tiny_dir)])
+    assert code == 3 and "learning rate" in capsys.readouterr().err
+
+
+def test_bad_checkpoint_in_app_flags_exits_1_without_opening_the_app(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("nope")
+    assert main(["--load", str(bad), "--data-dir", str(tmp_path)]) == 1
+    assert "no zip header" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", [[], ["train"], ["download"], ["bench"]])
+def test_help_explains_every_flag_with_its_default(cmd):
+    r = subprocess.run([sys.executable, "-m", "mnist_tui", *cmd, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: mnist-tui" in r.stdout
+    for line in r.stdout.split("options:")[1].split("\n  -")[1:]:
+        if not line.startswith(("h, --help", "-help", "-version")):
+            assert "default" in line, line
+
+
+def test_version():
+    r = subprocess.run([sys.executable, "-m", "mnist_tui", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("mnist-tui 0.")
