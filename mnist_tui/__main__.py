@@ -113,7 +113,7 @@ def build_parser() -> Parser:
                    help="train on the first N samples only, for a quick smoke run (default: all)")
     b.add_argument("--with-ui", action="store_true",
                    help="also time training with the dashboard running headless (default: off)")
-    b.add_argument("--data-dir", metavar="DIR", help="as for train")
+    b.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
     b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
     return p
 
@@ -152,34 +152,10 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def check_fits(config: train.TrainConfig, ds: data.Dataset) -> str | None:
-    """A reason the run cannot go ahead on this data and machine, or None."""
-    if config.batch_size > ds.n_train:
-        return (f"{flag('batch_size')} {config.batch_size} is larger than the training set "
-                f"({ds.n_train} samples)")
-    need = train.estimate_memory_bytes(config, ds.n_train, ds.n_test)
-    have = available_memory_bytes()
-    if have is not None and need > 0.8 * have:
-        return (f"this run needs about {need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is "
-                f"available: lower --hidden or --batch-size")
-    return None
-
-
-def available_memory_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     ds = load_data(args.data_dir)
-    reason = check_fits(config, ds)
+    reason = train.check_run(config, ds.n_train, ds.n_test)
     if reason:
         return fail(reason, EXIT_USAGE)
     model = Perceptron(config.hidden, seed=config.seed)

@@ -56,9 +56,9 @@ def test_batch_larger_than_training_set_exits_2(tiny_dir, capsys):
 
 
 def test_impossible_memory_is_refused_with_an_estimate(tiny_dir, capsys, monkeypatch):
-    import mnist_tui.__main__ as cli
+    from mnist_tui.core import train
 
-    monkeypatch.setattr(cli, "available_memory_bytes", lambda: 10 * 2**20)
+    monkeypatch.setattr(train, "available_memory_bytes", lambda: 10 * 2**20)
     assert main(["train", "--hidden", "4096", "--batch-size", "600", "--data-dir", str(tiny_dir)]) == 2
     assert "needs about" in capsys.readouterr().err
 

@@ -146,6 +146,30 @@ def estimate_memory_bytes(config: TrainConfig, n_train: int, n_test: int) -> int
     return data + params + max(batch, evaluation)
 
 
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo, or None where that cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_run(config: TrainConfig, n_train: int, n_test: int) -> str | None:
+    """A one-line reason this run cannot go ahead on this data and machine, or None."""
+    if config.batch_size > n_train:
+        return f"batch size {config.batch_size} is larger than the training set ({n_train} samples)"
+    need = estimate_memory_bytes(config, n_train, n_test)
+    have = available_memory_bytes()
+    if have is not None and need > 0.8 * have:
+        return (f"this run needs about {need / 2**30:.1f} GiB of memory but only "
+                f"{have / 2**30:.1f} GiB is available: lower the hidden units or the batch size")
+    return None
+
+
 # --- events ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,59 @@
+"""DigitView: a 28x28 digit in half-blocks, with a probability bar per class beside it."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from ..core import render
+
+
+class DigitView(Static):
+    """One test sample: the digit, ten labelled bars, and the true and predicted labels."""
+
+    DEFAULT_CSS = """
+    DigitView { width: 58; height: 15; }
+    """
+
+    def show(self, image: np.ndarray | None, proba: np.ndarray | None,
+             true_label: int | None, caption: str = "") -> None:
+        self.update(self.build(image, proba, true_label, caption))
+
+    def build(self, image, proba, true_label, caption: str = "") -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        if image is None:
+            text.append("no sample yet: start training", style="dim")
+            return text
+        plain = self.app.no_color
+        digit_rows = render.shade_rows(image) if plain else None
+        cells = render.half_block_cells(image)
+        bars = render.probability_lines(proba, true_label, width=12) if proba is not None else []
+        pred = int(np.argmax(proba)) if proba is not None else None
+        for r in range(14):
+            if plain:
+                text.append(digit_rows[r])
+            else:
+                for top, bottom in cells[r]:
+                    text.append("▀", Style(color=_grey(top), bgcolor=_grey(bottom)))
+            text.append("  ")
+            if r < len(bars):
+                right = pred is not None and r == pred and pred == true_label
+                wrong = pred is not None and r == pred and pred != true_label
+                style = "bold green" if right else "bold red" if wrong else ""
+                text.append(bars[r], style=style)
+            elif r == 11 and pred is not None:
+                verdict = "✓ right" if pred == true_label else "✗ wrong"
+                text.append(f"true {true_label}  pred {pred}  {verdict}",
+                            style="bold" if pred == true_label else "bold reverse")
+            elif r == 12 and caption:
+                text.append(caption, style="dim")
+            text.append("\n")
+        text.rstrip()
+        return text
+
+
+def _grey(level: int) -> str:
+    v = int(level)
+    return f"rgb({v},{v},{v})"
