@@ -101,6 +101,7 @@ class MnistApp(App):
                             yield Button("Start", id="start", variant="success", compact=True)
                             yield Button("Pause", id="pause", compact=True)
                             yield Button("Stop", id="stop", variant="error", compact=True)
+                        yield Static(id="summary")
                     with Vertical(id="charts"):
                         yield MetricChart("loss", "NLL (log)", log_y=True, id="loss-chart")
                         yield MetricChart("accuracy", "% right", id="acc-chart")
@@ -121,6 +122,7 @@ class MnistApp(App):
     def on_mount(self) -> None:
         self.set_interval(1 / CHART_FPS, self._redraw_charts)
         self._plot_history()
+        self._show_summary()
         for view in self.query(DigitView):
             view.show(None, None, None)
         if self.loaded:
@@ -175,6 +177,7 @@ class MnistApp(App):
                         epochs=self.epoch_offset + config.epochs, fraction=0.0, rate=0.0,
                         elapsed=0.0, eta=None, note="")
         self._plot_history()
+        self._show_summary()
         self._train_worker(self.run_id, config, model, self.stop_event, self.pause_event,
                            self.live, self.worker_done)
 
@@ -309,7 +312,7 @@ class MnistApp(App):
         self.running_loss[0].append(x)
         self.running_loss[1].append(ev.running_loss)
         self.query_one("#loss-chart", MetricChart).set_series(
-            "train (running)", *self.running_loss, color="gray")
+            "running", *self.running_loss, color="gray")
         self.status.set(epoch=self.epoch_offset + ev.epoch, fraction=frac,
                         rate=ev.samples_per_second, elapsed=ev.elapsed,
                         eta=ev.elapsed * (1 - done) / done if done > 0 else None)
@@ -328,8 +331,20 @@ class MnistApp(App):
                 if view.id and view.id.startswith("digit-"):
                     view.show(ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
                               caption=f"test #{i}, epoch {epoch}")
+        self._show_summary()
         self.status.set(fraction=1.0, elapsed=ev.elapsed,
                         note=f"test acc {ev.test_acc:.2%}  loss {ev.test_loss:.3f}")
+
+    def _show_summary(self) -> None:
+        ds, h, c = self.dataset, self.history, self.run_config
+        n = c.hidden
+        lines = [f"784-{n}-10 · {784 * n + n + 10 * n + 10:,} params",
+                 f"{ds.n_train:,} train · {ds.n_test:,} test"]
+        if h["test_acc"]:
+            best = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
+            lines.append(f"best test {h['test_acc'][best]:.2%} @ {int(h['epoch'][best])}")
+            lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
+        self.query_one("#summary", Static).update("\n".join(lines))
 
     def _end_run(self, state: str, note: str) -> None:
         self.state = state
@@ -344,7 +359,7 @@ class MnistApp(App):
         h = self.history
         loss = self.query_one("#loss-chart", MetricChart)
         acc = self.query_one("#acc-chart", MetricChart)
-        loss.set_series("train (running)", *self.running_loss, color="gray")
+        loss.set_series("running", *self.running_loss, color="gray")
         loss.set_series("train", h["epoch"], h["train_loss"], color="blue")
         loss.set_series("test", h["epoch"], h["test_loss"], color="red")
         acc.set_series("train", h["epoch"], [100 * a for a in h["train_acc"]], color="blue")

@@ -1,0 +1,248 @@
+"""Pilot tests of the dashboard on a tiny seeded dataset handed in through make_app."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from textual.widgets import Input, Select
+
+from mnist_tui.app import make_app
+from mnist_tui.core.train import TrainConfig
+from mnist_tui.widgets.confusion_table import ConfusionTable
+from mnist_tui.widgets.digit_view import DigitView
+from mnist_tui.widgets.metric_chart import MetricChart
+from mnist_tui.widgets.mistakes_view import MistakesView
+
+QUICK = TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05)
+LONG = TrainConfig(hidden=16, epochs=1000, batch_size=8, lr=0.01)
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    """Poll a condition while letting the app run (a worker may not exist yet after a key)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.02)
+
+
+async def finish_run(app, pilot) -> None:
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.state in ("done", "stopped", "diverged", "error"))
+
+
+async def test_start_reaches_charts_table_digits_and_mistakes(tiny):
+    app = make_app(tiny, config=QUICK, progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        assert app.state == "done"
+        assert app.history["epoch"] == [1, 2, 3]
+        loss = app.query_one("#loss-chart", MetricChart)
+        assert loss.series["test"][1] == app.history["test_loss"]
+        assert len(loss.series["running"][0]) >= 3
+        acc = app.query_one("#acc-chart", MetricChart)
+        assert acc.series["test"][1][-1] == pytest.approx(100 * app.history["test_acc"][-1])
+        table = app.query_one(ConfusionTable)
+        total = sum(int(str(table.get_cell(str(t), str(p))).strip() or 0)
+                    for t in range(10) for p in range(10)
+                    if str(table.get_cell(str(t), str(p))).strip() != "·")
+        assert total == tiny.n_test
+        digits = [v for v in app.query(DigitView) if v.id.startswith("digit-")]
+        assert all("true" in str(v.render()) for v in digits)
+        assert "test accuracy" in app.status.build().plain
+
+
+async def test_pause_resume_and_stop(tiny):
+    app = make_app(tiny, config=LONG, progress_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.history["epoch"])
+        await pilot.press("p")
+        assert app.state == "paused" and app.pause_event.is_set()
+        await pilot.pause(0.3)
+        frozen = len(app.history["epoch"])
+        await pilot.pause(0.5)
+        assert len(app.history["epoch"]) <= frozen + 1  # at most the epoch that was ending
+        still = len(app.history["epoch"])
+        await pilot.pause(0.5)
+        assert len(app.history["epoch"]) == still
+        await pilot.press("p")
+        assert app.state == "training"
+        await wait_for(pilot, lambda: len(app.history["epoch"]) > still)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.state == "stopped")
+        assert app.worker_done.wait(2)
+        assert "STOPPED" in app.status.build().plain
+
+
+@pytest.mark.parametrize(
+    "field, bad",
+    [("hidden", "0"), ("hidden", "5000"), ("epochs", ""), ("lr", "nan"), ("lr", "inf"),
+     ("lr", "abc"), ("batch_size", "70000"), ("momentum", "1"), ("weight_decay", "-1"),
+     ("seed", "-3"), ("seed", "١"), ("hidden", "9" * 10000)],
+)
+async def test_an_invalid_field_refuses_start_with_an_inline_message(tiny, field, bad):
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=(80, 24)) as pilot:
+        field_input = app.query_one(f"#f-{field}", Input)
+        field_input.value = bad
+        await pilot.pause()
+        mark = app.query_one(f"#m-{field}")
+        assert "✗" in str(mark.render())
+        assert "✗" in str(app.query_one("#form-message").render())
+        await pilot.click("#start")
+        await pilot.pause(0.1)
+        assert app.state == "idle" and app.run_id == 0
+        field_input.value = str(getattr(QUICK, field))
+        await pilot.pause()
+        assert "✗" not in str(mark.render())
+
+
+async def test_keys_work_after_escape_from_the_form_and_enter_starts(tiny):
+    app = make_app(tiny, config=QUICK, progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#f-epochs", Input).focus()
+        await pilot.press("s")  # typed into the field (replacing the selection), not a command
+        assert app.state == "idle" and app.query_one("#f-epochs", Input).value == "s"
+        await pilot.press("backspace", "3", "escape")
+        assert app.focused is None
+        await pilot.press("p")  # with no run, pause does nothing and nothing breaks
+        assert app.state == "idle"
+        app.query_one("#f-hidden", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.state == "done")
+
+
+async def test_mistakes_browser_navigates_and_filters(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        view = app.query_one(MistakesView)
+        await pilot.press("4")
+        assert app.focused is view
+        n = len(view.indices)
+        assert n > 2
+        first = view.current
+        await pilot.press("right")
+        assert view.position == 1
+        await pilot.press("j")
+        assert view.position == 2
+        await pilot.press("k", "left")
+        assert view.current == first
+        await pilot.press("left")
+        assert view.position == n - 1  # wraps around
+        assert f"{n} / {n} misclassified" in str(view.query_one("#mistake-count").render())
+        proba = app.query_one(MistakesView).proba
+        conf = proba[view.indices, proba[view.indices].argmax(1)]
+        assert np.all(np.diff(conf) <= 0)  # most confidently wrong first
+        true_cls = int(tiny.test_labels[view.indices[0]])
+        view.query_one("#filter-true", Select).value = true_cls
+        await pilot.pause()
+        assert len(view.indices) and all(tiny.test_labels[i] == true_cls for i in view.indices)
+        view.query_one("#filter-pred", Select).value = true_cls
+        await pilot.pause()
+        assert all(proba[i].argmax() == true_cls for i in view.indices)  # diagonal: right ones
+        assert "correct" in str(view.query_one("#mistake-count").render())
+
+
+async def test_confusion_cell_opens_its_samples(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("2")
+        table = app.query_one(ConfusionTable)
+        assert app.focused is table
+        await pilot.press("down", "down", "right")  # true 2, predicted 1 (column 0 is the label)
+        await pilot.press("enter")
+        view = app.query_one(MistakesView)
+        assert (view.true_class, view.pred_class) == (2, 1)
+        assert app.query_one("TabbedContent").active == "mistakes"
+        for i in view.indices:
+            assert tiny.test_labels[i] == 2 and view.proba[i].argmax() == 1
+
+
+async def test_live_learning_rate_change_reaches_the_trainer(tiny):
+    app = make_app(tiny, config=LONG, progress_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.history["epoch"])
+        app.query_one("#f-lr", Input).value = "0.002"
+        await pilot.pause()
+        assert app.live.lr == 0.002
+        assert app.query_one("#row-hidden").has_class("-next-run")
+        n = len(app.history["epoch"])
+        await wait_for(pilot, lambda: len(app.history["epoch"]) > n + 1)
+        assert app.history["lr"][-1] <= 0.002
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.state == "stopped")
+
+
+async def test_divergence_is_shown_and_the_app_stays_usable(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=3, lr=10, momentum=0.99, batch_size=600))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        assert app.state == "diverged"
+        assert "learning rate" in app.status.build().plain
+        app.query_one("#f-lr", Input).value = "0.05"
+        app.query_one("#f-momentum", Input).value = "0.9"
+        app.query_one("#f-batch_size", Input).value = "32"
+        await pilot.pause()
+        await finish_run(app, pilot)
+        assert app.state == "done" and app.history["epoch"] == [1, 2, 3]
+
+
+async def test_an_exception_in_training_is_shown_not_fatal(tiny, monkeypatch):
+    import mnist_tui.app as app_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated fault")
+        yield
+
+    monkeypatch.setattr(app_module, "train", broken)
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        assert app.state == "error" and "simulated fault" in app.status.build().plain
+        assert app.is_running
+
+
+async def test_quit_during_training_ends_cleanly_and_fast(tiny):
+    baseline = threading.active_count()
+    app = make_app(tiny, config=LONG, progress_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.history["epoch"])
+        t0 = time.perf_counter()
+        await pilot.press("q")
+    assert app.worker_done.wait(1.0)
+    assert time.perf_counter() - t0 < 1.0
+    assert app.stop_event.is_set()
+    # The worker ran on asyncio's executor, whose idle pool thread lives until the loop closes;
+    # any other thread left over would be a leak.
+    extra = [t.name for t in threading.enumerate()[baseline:] if not t.name.startswith("asyncio_")]
+    assert extra == []
+
+
+async def test_quit_while_paused(tiny):
+    app = make_app(tiny, config=LONG, progress_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.history["epoch"])
+        await pilot.press("p")
+        await pilot.press("q")
+    assert app.worker_done.wait(1.0)
+
+
+async def test_start_again_starts_a_fresh_run_with_the_form_values(tiny):
+    app = make_app(tiny, config=QUICK, progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        first = list(app.history["test_loss"])
+        app.query_one("#f-epochs", Input).value = "2"
+        app.query_one("#f-hidden", Input).value = "8"
+        await pilot.pause()
+        await finish_run(app, pilot)
+        assert app.history["epoch"] == [1, 2] and app.model.n_hidden == 8
+        assert app.history["test_loss"] != first[:2]
