@@ -26,7 +26,8 @@ class DigitView(Static):
         if image is None:
             text.append("no sample yet: start training", style="dim")
             return text
-        plain = self.app.no_color
+        # Without colour, or with only 16 (grey levels collapse to about 4), use shade characters.
+        plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
         digit_rows = render.shade_rows(image) if plain else None
         cells = render.half_block_cells(image)
         bars = render.probability_lines(proba, true_label, width=12) if proba is not None else []
