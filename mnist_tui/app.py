@@ -33,7 +33,7 @@ from .widgets.metric_chart import MetricChart
 from .widgets.mistakes_view import MistakesView
 from .widgets.status_bar import StatusBar
 
-CHART_FPS = 4  # chart redraws per second at most: cheap over SSH, smooth enough to watch
+CHART_FPS = 2  # chart redraws per second at most: cheap over SSH and beside training
 N_DIGITS = 6
 
 

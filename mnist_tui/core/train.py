@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .augment import AUGMENTS, distort
 from .data import Dataset
 from .metrics import accuracy, confusion_matrix, nll
 from .model import Perceptron, Workspace
@@ -55,6 +56,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty on W1 and W2 (not the biases)
     schedule: str = "cosine"  # constant | cosine (to 0 by the last batch) | step (x0.1 at 50%, 75%)
     seed: int = 0  # seeds the initial weights and the shuffling: same seed, same metrics
+    augment: str = "none"  # none | affine (rotate, scale, shift) | elastic (affine + Simard warp)
 
     def __post_init__(self):
         for f in fields(self):
@@ -83,6 +85,7 @@ SPECS: dict[str, FieldSpec] = {
     "weight_decay": FieldSpec(float, 0, None, help="weight decay"),
     "schedule": FieldSpec(str, choices=SCHEDULES, help="LR schedule"),
     "seed": FieldSpec(int, 0, 2**32 - 1, help="seed"),
+    "augment": FieldSpec(str, choices=AUGMENTS, help="augmentation"),
 }
 
 
@@ -303,6 +306,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
            pauses: _Pauses, live: Live, progress_interval: float,
            n_samples_shown: int) -> Iterator[Event]:
     rng = np.random.default_rng([config.seed, 1])  # shuffling, independent of the init stream
+    aug_rng = np.random.default_rng([config.seed, 2])  # distortions, their own stream
     X_all, y_all = data.train_images, data.train_labels.astype(np.int64)
     N, m = len(y_all), config.batch_size
     n_batches = math.ceil(N / m)
@@ -331,6 +335,8 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             k = len(idx)
             Xb = np.multiply(np.take(X_all, idx, axis=0, out=raw[:k]), scale, out=X[:k],
                              casting="unsafe")  # uint8 -> float in [0, 1], one batch at a time
+            if config.augment != "none":
+                Xb = distort(Xb, config.augment, aug_rng)
             yb = y_all[idx]
             step = (epoch - 1) * n_batches + b
             lr = lr_at(config, step / total_steps, live.lr)

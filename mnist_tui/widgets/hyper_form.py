@@ -10,12 +10,15 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static
 
+from ..core.augment import AUGMENTS
 from ..core.train import SCHEDULES, SPECS, TrainConfig, parse_field
 
 LABELS = {
     "hidden": "hidden n", "epochs": "epochs", "lr": "lr", "batch_size": "batch",
     "momentum": "momentum", "weight_decay": "decay", "schedule": "schedule", "seed": "seed",
+    "augment": "augment",
 }
+CHOICES = {"schedule": SCHEDULES, "augment": AUGMENTS}
 LIVE = ("lr", "momentum")  # may change while training runs; the rest apply at the next Start
 
 
@@ -58,9 +61,9 @@ class HyperForm(Vertical):
         for f in fields(TrainConfig):
             with Horizontal(classes="form-row", id=f"row-{f.name}"):
                 yield Label(LABELS[f.name], classes="form-label")
-                if f.name == "schedule":
-                    yield Select([(s, s) for s in SCHEDULES], value=self.config.schedule,
-                                 allow_blank=False, compact=True, id="f-schedule")
+                if f.name in CHOICES:
+                    yield Select([(s, s) for s in CHOICES[f.name]], value=getattr(self.config, f.name),
+                                 allow_blank=False, compact=True, id=f"f-{f.name}")
                 else:
                     yield Input(str(getattr(self.config, f.name)), id=f"f-{f.name}", compact=True,
                                 max_length=40, validators=[FieldValidator(f.name)],
@@ -72,8 +75,8 @@ class HyperForm(Vertical):
     def set_config(self, config: TrainConfig) -> None:
         for f in fields(TrainConfig):
             value = getattr(config, f.name)
-            if f.name == "schedule":
-                self.query_one("#f-schedule", Select).value = value
+            if f.name in CHOICES:
+                self.query_one(f"#f-{f.name}", Select).value = value
             else:
                 self.query_one(f"#f-{f.name}", Input).value = str(value)
         self.errors.clear()
@@ -81,7 +84,7 @@ class HyperForm(Vertical):
     def read(self) -> tuple[TrainConfig | None, dict[str, str]]:
         values, errors = {}, {}
         for f in fields(TrainConfig):
-            text = (str(self.query_one("#f-schedule", Select).value) if f.name == "schedule"
+            text = (str(self.query_one(f"#f-{f.name}", Select).value) if f.name in CHOICES
                     else self.query_one(f"#f-{f.name}", Input).value)
             try:
                 values[f.name] = parse_field(f.name, text)
