@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,7 @@ from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
 
 from .core import checkpoint
 from .core.data import Dataset
+from .core.draw import preprocess
 from .core.model import Perceptron
 from .core.train import (
     BatchProgress,
@@ -28,13 +30,19 @@ from .core.train import (
 from .messages import TrainEvent, TrainingFailed
 from .widgets.confusion_table import ConfusionTable
 from .widgets.digit_view import DigitView
+from .widgets.draw_canvas import DrawCanvas
 from .widgets.hyper_form import HyperForm
+from .widgets.load_dialog import LoadDialog
 from .widgets.metric_chart import MetricChart
 from .widgets.mistakes_view import MistakesView
 from .widgets.status_bar import StatusBar
+from .widgets.steps_panel import StepsPanel
+from .widgets.weights_grid import WeightsGrid
 
 CHART_FPS = 2  # chart redraws per second at most: cheap over SSH and beside training
 N_DIGITS = 6
+TABS = ("train", "matrix", "digits", "mistakes", "network", "weights", "draw")
+BATCH_SERIES = ("running", "lr", "‖dW1‖", "‖dW2‖")  # throttled per-batch series of a run
 
 
 class MnistApp(App):
@@ -48,10 +56,11 @@ class MnistApp(App):
         Binding("p", "pause", "Pause/Resume"),
         Binding("x", "stop", "Stop"),
         Binding("w", "save", "Save"),
+        Binding("l", "load", "Load"),
         Binding("q", "quit", "Quit"),
         Binding("escape", "leave_form", "Leave form", show=False),
         *(Binding(str(i), f"show_tab('{tab}')", tab.title(), show=False)
-          for i, tab in enumerate(("train", "matrix", "digits", "mistakes"), start=1)),
+          for i, tab in enumerate(TABS, start=1)),
     ]
 
     def __init__(
@@ -86,7 +95,10 @@ class MnistApp(App):
             {k: list(v) for k, v in loaded[2].items()} if loaded
             else {k: [] for k in checkpoint.HISTORY_KEYS}
         )
-        self.running_loss: tuple[list[float], list[float]] = ([], [])
+        self.batch_series: dict[str, tuple[list[float], list[float]]] = {
+            k: ([], []) for k in BATCH_SERIES}
+        self.epoch_extras: dict[str, list[float]] = {"‖W1‖": [], "‖W2‖": [], "dead": []}
+        self.ink = np.zeros((28, 28), np.float32)
         self.epoch_offset = 0
 
     # --- layout ---------------------------------------------------------------------------
@@ -116,6 +128,22 @@ class MnistApp(App):
             with TabPane("4 Mistakes", id="mistakes"):
                 yield MistakesView(self.dataset.test_images, self.dataset.test_labels,
                                    id="mistakes-view")
+            with TabPane("5 Network", id="network"):
+                with Horizontal():
+                    yield StepsPanel(id="steps")
+                    with Vertical(id="net-charts"):
+                        yield MetricChart("learning rate", "lr", id="lr-chart")
+                        yield MetricChart("norms", "log", log_y=True, id="norm-chart")
+                        yield MetricChart("dead ReLUs", "%", id="dead-chart")
+            with TabPane("6 Weights", id="weights"):
+                yield WeightsGrid(id="weights-grid")
+            with TabPane("7 Draw", id="draw"):
+                with Horizontal():
+                    with Vertical(id="draw-left"):
+                        yield DrawCanvas(id="canvas")
+                        yield Static("drag: draw · right-drag: erase\narrows + space: draw · e: erase"
+                                     " · c: clear", id="draw-help")
+                    yield DigitView(bars_only=True, id="draw-digit")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -126,6 +154,7 @@ class MnistApp(App):
         for view in self.query(DigitView):
             view.show(None, None, None)
         if self.loaded:
+            self.query_one(WeightsGrid).set_weights(self.loaded[0].W1)
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
             self.status.set(note="press s to start, or Tab into the form to edit")
@@ -170,7 +199,10 @@ class MnistApp(App):
         self.live = Live()
         self.worker_done = threading.Event()
         self.model = model
-        self.running_loss = ([], [])
+        self.batch_series = {k: ([], []) for k in BATCH_SERIES}
+        if not self.epoch_offset:
+            self.epoch_extras = {k: [] for k in self.epoch_extras}
+        self.query_one(StepsPanel).set(m=config.batch_size, n=config.hidden)
         self.state = "training"
         self.form.set_training(True)
         self.status.set(state="training", epoch=self.epoch_offset + 1,
@@ -192,6 +224,36 @@ class MnistApp(App):
         self.epoch_offset = 0
         self.history = {k: [] for k in checkpoint.HISTORY_KEYS}
         return Perceptron(config.hidden, seed=config.seed)
+
+    def action_load(self) -> None:
+        if self.training:
+            self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
+            return
+        self.push_screen(LoadDialog(), self._load_path)
+
+    def _load_path(self, path: str | None) -> None:
+        """Load a checkpoint; on any error, say so and keep everything as it was."""
+        if not path:
+            return
+        try:
+            loaded = checkpoint.load(Path(path).expanduser())
+        except checkpoint.CheckpointError as e:
+            self.notify(str(e), title="Not loaded", severity="error", timeout=10)
+            self.status.set(note=f"not loaded: {e}")
+            return
+        self.loaded, self.load_path = loaded, path
+        self.model, self.run_config = loaded[0], loaded[1]
+        self.history = {k: list(v) for k, v in loaded[2].items()}
+        self.batch_series = {k: ([], []) for k in BATCH_SERIES}
+        self.epoch_extras = {k: [] for k in self.epoch_extras}
+        self.form.set_config(loaded[1])
+        self.state = "idle"
+        self._plot_history()
+        self._show_summary()
+        self.query_one(WeightsGrid).set_weights(loaded[0].W1)
+        self._predict_drawing()
+        self.status.set(state="idle", epoch=len(self.history["epoch"]), epochs=0, note=(
+            f"loaded {path}: {len(self.history['epoch'])} epochs; Start continues from it"))
 
     def action_pause(self) -> None:
         if self.state == "training":
@@ -236,10 +298,13 @@ class MnistApp(App):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        if tab == "mistakes":
-            self.query_one("#mistakes-view").focus()
-        elif tab == "matrix":
-            self.query_one("#confusion").focus()
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        target = {"mistakes": "#mistakes-view", "matrix": "#confusion", "weights": "#weights-grid",
+                  "draw": "#canvas"}.get(tab)
+        if target:
+            self.query_one(target).focus()
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
@@ -265,8 +330,22 @@ class MnistApp(App):
         self.action_show_tab("mistakes")
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "mistakes":
-            self.query_one("#mistakes-view").focus()
+        self._focus_tab(event.pane.id)
+
+    def on_draw_canvas_changed(self, event: DrawCanvas.Changed) -> None:
+        self.ink = event.ink
+        self._predict_drawing()
+
+    def _predict_drawing(self) -> None:
+        """Show the drawing as the network sees it, with the current model's probabilities."""
+        image = preprocess(self.ink)
+        proba = None
+        if self.model is not None and image.any():
+            # The worker may be mid-update; a read of half-updated weights is harmless here.
+            proba = self.model.forward(image[None].astype(np.float32) / 255)[0]
+        caption = ("the current model's guess, live" if self.model is not None
+                   else "no model yet: start training")
+        self.query_one("#draw-digit", DigitView).show(image, proba, None, caption=caption)
 
     # --- the worker (runs in its own thread; only posts messages) -------------------------
 
@@ -309,10 +388,11 @@ class MnistApp(App):
         frac = ev.batch / ev.n_batches
         done = (ev.epoch - 1 + frac) / ev.epochs
         x = self.epoch_offset + ev.epoch - 1 + frac
-        self.running_loss[0].append(x)
-        self.running_loss[1].append(ev.running_loss)
-        self.query_one("#loss-chart", MetricChart).set_series(
-            "running", *self.running_loss, color="gray")
+        for name, value in zip(BATCH_SERIES, (ev.running_loss, ev.lr, *ev.grad_norms), strict=True):
+            self.batch_series[name][0].append(x)
+            self.batch_series[name][1].append(value)
+        self._plot_batch_series()
+        self.query_one(StepsPanel).set(m=ev.batch_size or None, grad_norms=ev.grad_norms)
         self.status.set(epoch=self.epoch_offset + ev.epoch, fraction=frac,
                         rate=ev.samples_per_second, elapsed=ev.elapsed,
                         eta=ev.elapsed * (1 - done) / done if done > 0 else None)
@@ -321,7 +401,14 @@ class MnistApp(App):
         epoch = self.epoch_offset + ev.epoch
         for k in checkpoint.HISTORY_KEYS:
             self.history[k].append(float(epoch if k == "epoch" else getattr(ev, k)))
+        for name, value in (("‖W1‖", ev.weight_norms[0]), ("‖W2‖", ev.weight_norms[1]),
+                            ("dead", 100 * ev.dead_fraction)):
+            self.epoch_extras[name].append(value)
         self._plot_history()
+        self.query_one(StepsPanel).set(dead=ev.dead_fraction)
+        if self.model is not None:
+            self.query_one(WeightsGrid).set_weights(self.model.W1)
+            self._predict_drawing()
         with self.batch_update():
             self.query_one(ConfusionTable).update_matrix(ev.confusion)
             self.query_one(MistakesView).set_proba(ev.test_proba)
@@ -359,11 +446,28 @@ class MnistApp(App):
         h = self.history
         loss = self.query_one("#loss-chart", MetricChart)
         acc = self.query_one("#acc-chart", MetricChart)
-        loss.set_series("running", *self.running_loss, color="gray")
+        self._plot_batch_series()
         loss.set_series("train", h["epoch"], h["train_loss"], color="blue")
         loss.set_series("test", h["epoch"], h["test_loss"], color="red")
         acc.set_series("train", h["epoch"], [100 * a for a in h["train_acc"]], color="blue")
         acc.set_series("test", h["epoch"], [100 * a for a in h["test_acc"]], color="red")
+        x = h["epoch"][len(h["epoch"]) - len(self.epoch_extras["dead"]):]
+        norms = self.query_one("#norm-chart", MetricChart)
+        norms.set_series("W1", x, self.epoch_extras["‖W1‖"], color="blue")
+        norms.set_series("W2", x, self.epoch_extras["‖W2‖"], color="cyan")
+        self.query_one("#dead-chart", MetricChart).set_series(
+            "dead", x, self.epoch_extras["dead"], color="red")
+        if not self.batch_series["lr"][0]:
+            self.query_one("#lr-chart", MetricChart).set_series("lr", h["epoch"], h["lr"], color="green")
+
+    def _plot_batch_series(self) -> None:
+        b = self.batch_series
+        self.query_one("#loss-chart", MetricChart).set_series("running", *b["running"], color="gray")
+        if b["lr"][0]:
+            self.query_one("#lr-chart", MetricChart).set_series("lr", *b["lr"], color="green")
+        norms = self.query_one("#norm-chart", MetricChart)
+        norms.set_series("dW1", *b["‖dW1‖"], color="red")
+        norms.set_series("dW2", *b["‖dW2‖"], color="gray")
 
     def _redraw_charts(self) -> None:
         for chart in self.query(MetricChart):

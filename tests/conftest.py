@@ -30,3 +30,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+    # Rich picks the colour system from the environment; fix it so screenshots do not depend
+    # on the terminal the tests run in (16 colours would switch digits to shade characters).
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("TERM", "xterm-256color")

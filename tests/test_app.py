@@ -17,7 +17,7 @@ from mnist_tui.widgets.metric_chart import MetricChart
 from mnist_tui.widgets.mistakes_view import MistakesView
 
 QUICK = TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05)
-LONG = TrainConfig(hidden=16, epochs=1000, batch_size=8, lr=0.01)
+LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)  # ~1 min: never ends by itself in a test
 
 
 async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
@@ -246,3 +246,119 @@ async def test_start_again_starts_a_fresh_run_with_the_form_values(tiny):
         await finish_run(app, pilot)
         assert app.history["epoch"] == [1, 2] and app.model.n_hidden == 8
         assert app.history["test_loss"] != first[:2]
+
+
+# --- issue 5: inside the network, drawing, checkpoints in the app --------------------------
+
+from mnist_tui.core import checkpoint  # noqa: E402
+from mnist_tui.widgets.draw_canvas import DrawCanvas  # noqa: E402
+from mnist_tui.widgets.steps_panel import StepsPanel  # noqa: E402
+from mnist_tui.widgets.weights_grid import WeightsGrid  # noqa: E402
+
+
+async def test_network_tab_shows_live_shapes_norms_and_dead_units(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=12, epochs=2, batch_size=40, lr=0.05), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("5")
+        text = app.query_one(StepsPanel).build().plain
+        assert "dW1 (784, 12) = Xᵀ (784, 40) · dZ1 (40, 12)" in text
+        assert "‖dW1‖" in text and "dead ReLUs" in text
+        lr = app.query_one("#lr-chart", MetricChart).series["lr"]
+        assert len(lr[0]) >= 2 and lr[1][0] > lr[1][-1]  # cosine decay is on the chart
+        norms = app.query_one("#norm-chart", MetricChart).series
+        assert len(norms["W1"][1]) == 2 and len(norms["dW1"][1]) >= 2
+        assert len(app.query_one("#dead-chart", MetricChart).series["dead"][1]) == 2
+
+
+async def test_weights_grid_pages_through_the_units(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=12, epochs=1, batch_size=64), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("6")
+        grid = app.query_one(WeightsGrid)
+        assert app.focused is grid and grid.W1.shape == (784, 12)
+        per = grid.per_page
+        assert 1 <= per < 12
+        assert "units 0–" in grid.render().plain
+        await pilot.press("right")
+        assert grid.first == per and f"units {per}–" in grid.render().plain
+        await pilot.press("left")
+        assert grid.first == 0
+
+
+async def test_draw_by_keyboard_and_mouse_shows_live_probabilities(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=12, epochs=1, batch_size=64), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("7")
+        canvas = app.query_one(DrawCanvas)
+        assert app.focused is canvas
+        await pilot.press("space", "right", "space", "down", "down", "space")
+        assert canvas.ink.sum() > 0
+        bars = str(app.query_one("#draw-digit").render())
+        assert "prediction:" in bars and "%" in bars
+        await pilot.press("c")
+        assert canvas.ink.sum() == 0
+        assert await pilot.mouse_down(canvas, offset=(5, 3))
+        await pilot.hover(canvas, offset=(12, 6))
+        await pilot.mouse_up(canvas, offset=(12, 6))
+        assert canvas.ink.sum() > 0 and canvas.dragging == 0
+        drawn = canvas.ink.sum()
+        await pilot.mouse_down(canvas, offset=(5, 3), button=3)  # right button erases
+        await pilot.mouse_up(canvas, offset=(5, 3))
+        assert canvas.ink.sum() < drawn
+
+
+async def test_save_then_load_in_the_app_continues_the_curves(tiny, tmp_path):
+    app = make_app(tiny, config=TrainConfig(hidden=12, epochs=2, batch_size=64), progress_interval=0,
+                   save_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        saved = list(tmp_path.glob("*.npz"))
+        assert len(saved) == 1
+    _, _, history = checkpoint.load(saved[0])
+    loaded = checkpoint.load(saved[0])
+    app = make_app(tiny, loaded=loaded, load_path=str(saved[0]), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.history["epoch"] == [1, 2]
+        assert app.query_one("#f-hidden", Input).value == "12"
+        await finish_run(app, pilot)
+        assert app.history["epoch"] == [1, 2, 3, 4]  # continued, not restarted
+        assert app.history["test_loss"][:2] == history["test_loss"]
+
+
+@pytest.mark.parametrize("content, words", [(b"not an npz", "no zip header"), (None, "not found")])
+async def test_a_bad_checkpoint_in_the_app_changes_nothing(tiny, tmp_path, content, words):
+    path = tmp_path / "bad.npz"
+    if content is not None:
+        path.write_bytes(content)
+    app = make_app(tiny, config=QUICK, progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        before = {k: list(v) for k, v in app.history.items()}
+        model = app.model
+        await pilot.press("l")
+        await pilot.pause()
+        app.screen.query_one("#load-path", Input).value = str(path)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.history == before and app.model is model and app.state == "done"
+        assert words in app.status.build().plain
+
+
+async def test_clicking_a_confusion_cell_opens_its_samples(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("2")
+        table = app.query_one(ConfusionTable)
+        # column 0 is the 10-wide label; each class column is 5 wide: click true 3, predicted 3
+        assert await pilot.click(table, offset=(10 + 3 * 5 + 2, 1 + 3))
+        await pilot.click(table, offset=(10 + 3 * 5 + 2, 1 + 3))
+        await pilot.pause()
+        view = app.query_one(MistakesView)
+        assert (view.true_class, view.pred_class) == (3, 3) and not view.wrong
+        assert all(tiny.test_labels[i] == 3 and view.proba[i].argmax() == 3 for i in view.indices)

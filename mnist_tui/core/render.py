@@ -26,6 +26,28 @@ def shade_rows(image: np.ndarray) -> list[str]:
     return ["".join(SHADES[v] for v in row) for row in levels]
 
 
+def signed_cells(weights: np.ndarray) -> tuple[list[list[tuple[str, str]]], list[str]]:
+    """A unit's 784 input weights as 14x28 half-block colour pairs and as shade rows.
+
+    Colour: red for positive, blue for negative, brighter for larger |w| (scaled to the
+    unit's own largest weight). Shades, for no colour: light for negative, dark for positive.
+    """
+    w = np.asarray(weights, dtype=np.float32).reshape(28, 28)
+    scale = float(np.abs(w).max()) or 1.0
+    v = np.clip(w / scale, -1, 1)
+    level = (np.abs(v) * 255).astype(int)
+
+    def colour(x: float, lv: int) -> str:
+        return f"rgb({lv},{lv // 5},{lv // 5})" if x >= 0 else f"rgb({lv // 5},{lv // 3},{lv})"
+
+    cells = [[(colour(v[2 * r, c], level[2 * r, c]), colour(v[2 * r + 1, c], level[2 * r + 1, c]))
+              for c in range(28)] for r in range(14)]
+    mean = (v[0::2] + v[1::2]) / 2  # (14, 28) in [-1, 1]
+    idx = np.clip(((mean + 1) / 2 * len(SHADES)).astype(int), 0, len(SHADES) - 1)
+    shades = ["".join(SHADES[i] for i in row) for row in idx]
+    return cells, shades
+
+
 def bar(fraction: float, width: int) -> str:
     """A horizontal bar of `width` cells filled to `fraction` in eighth-cell steps."""
     fraction = min(max(float(fraction), 0.0), 1.0) if np.isfinite(fraction) else 0.0

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 from .augment import AUGMENTS, distort
 from .data import Dataset
 from .metrics import accuracy, confusion_matrix, nll
-from .model import Perceptron, Workspace
+from .model import Perceptron, Workspace, softmax
 
 SCHEDULES = ("constant", "cosine", "step")
 EVAL_CHUNK = 2000  # test rows per forward pass: bounds memory at large hidden sizes
@@ -205,6 +205,8 @@ class BatchProgress:
     lr: float
     samples_per_second: float
     elapsed: float  # training seconds since the run started (pauses excluded)
+    grad_norms: tuple[float, float] = (0.0, 0.0)  # ‖dW1‖, ‖dW2‖ of the latest batch
+    batch_size: int = 0  # m, for showing the live shapes of the backward steps
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ class EpochEnd:
     confusion: np.ndarray  # (10, 10) int64, rows true, columns predicted
     test_proba: np.ndarray  # (n_test, 10) float32 predicted probabilities
     sample_indices: tuple[int, ...]  # a few test samples for the digit panel, new each epoch
+    weight_norms: tuple[float, float] = (0.0, 0.0)  # ‖W1‖, ‖W2‖ at the end of the epoch
+    dead_fraction: float = 0.0  # hidden units that output 0 for every test image
 
 
 @dataclass(frozen=True)
@@ -273,13 +277,21 @@ class _Pauses:
         self.seconds += time.perf_counter() - t0
 
 
-def evaluate(model: Perceptron, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean NLL and the probabilities (n, 10) float32 of a uint8 image set (n, 784)."""
+def evaluate(
+    model: Perceptron, images: np.ndarray, labels: np.ndarray
+) -> tuple[float, np.ndarray, float]:
+    """Mean NLL, the probabilities (n, 10) float32, and the fraction of dead hidden units.
+
+    A unit is dead when its ReLU outputs 0 for every image of the set.
+    """
     proba = np.empty((len(images), 10), dtype=np.float32)
+    alive = np.zeros(model.n_hidden, dtype=bool)
     for i in range(0, len(images), EVAL_CHUNK):
         X = images[i : i + EVAL_CHUNK].astype(np.float32) * np.float32(1 / 255)
-        proba[i : i + EVAL_CHUNK] = model.forward(X)
-    return nll(proba, labels), proba
+        _, A1, Z2 = model.forward_cache(X)
+        alive |= (A1 > 0).any(axis=0)
+        proba[i : i + EVAL_CHUNK] = softmax(Z2)
+    return nll(proba, labels), proba, 1.0 - float(alive.mean())
 
 
 def train(
@@ -371,9 +383,11 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 yield BatchProgress(
                     epoch, config.epochs, b + 1, n_batches, loss_sum / seen, lr,
                     seen / busy if busy > 0 else 0.0, _elapsed(t_start, pauses),
+                    grad_norms=(float(np.linalg.norm(grads["W1"])), float(np.linalg.norm(grads["W2"]))),
+                    batch_size=k,
                 )
 
-        test_loss, proba = evaluate(model, data.test_images, data.test_labels)
+        test_loss, proba, dead = evaluate(model, data.test_images, data.test_labels)
         if not math.isfinite(test_loss) or not np.isfinite(proba).all():
             yield Diverged(epoch, n_batches, lr,
                            f"training diverged (test loss {test_loss:.4g}) at epoch {epoch}: "
@@ -403,6 +417,8 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             confusion=cm,
             test_proba=proba,
             sample_indices=tuple(int(i) for i in shown),
+            weight_norms=(float(np.linalg.norm(model.W1)), float(np.linalg.norm(model.W2))),
+            dead_fraction=dead,
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
 

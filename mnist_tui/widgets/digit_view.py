@@ -15,7 +15,13 @@ class DigitView(Static):
 
     DEFAULT_CSS = """
     DigitView { width: 58; height: 15; }
+    DigitView.-bars-only { width: 30; }
     """
+
+    def __init__(self, bars_only: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.bars_only = bars_only
+        self.set_class(bars_only, "-bars-only")
 
     def show(self, image: np.ndarray | None, proba: np.ndarray | None,
              true_label: int | None, caption: str = "") -> None:
@@ -33,17 +39,23 @@ class DigitView(Static):
         bars = render.probability_lines(proba, true_label, width=12) if proba is not None else []
         pred = int(np.argmax(proba)) if proba is not None else None
         for r in range(14):
-            if plain:
+            if self.bars_only:
+                pass
+            elif plain:
                 text.append(digit_rows[r])
             else:
                 for top, bottom in cells[r]:
                     text.append("▀", Style(color=_grey(top), bgcolor=_grey(bottom)))
-            text.append("  ")
+            if not self.bars_only:
+                text.append("  ")
             if r < len(bars):
                 right = pred is not None and r == pred and pred == true_label
-                wrong = pred is not None and r == pred and pred != true_label
-                style = "bold green" if right else "bold red" if wrong else ""
+                wrong = r == pred and true_label is not None and pred != true_label
+                style = ("bold green" if right else "bold red" if wrong
+                         else "bold cyan" if r == pred else "")
                 text.append(bars[r], style=style)
+            elif r == 11 and pred is not None and true_label is None:
+                text.append(f"prediction: {pred}", style="bold")
             elif r == 11 and pred is not None:
                 verdict = "✓ right" if pred == true_label else "✗ wrong"
                 text.append(f"true {true_label}  pred {pred}  {verdict}",
