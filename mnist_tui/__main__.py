@@ -10,10 +10,11 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, fields
 
 from . import __version__
-from .core import checkpoint, data, train
+from .core import checkpoint, data, store, train
 from .core.model import Perceptron
 
 EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -62,6 +63,12 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_db_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH",
+                   help=f"run history database (default: $XDG_DATA_HOME or "
+                   f"{store.default_path()})")
+
+
 def config_from_args(args: argparse.Namespace) -> train.TrainConfig:
     return train.TrainConfig(**{f.name: getattr(args, f.name) for f in fields(train.TrainConfig)})
 
@@ -82,7 +89,9 @@ def build_parser() -> Parser:
     p.add_argument("--no-mouse", action="store_true",
                    help="do not capture the mouse; saves bandwidth over SSH (default: mouse on)")
     p.add_argument("--load", metavar="PATH",
-                   help="open with the weights and curves of a saved .npz checkpoint (default: none)")
+                   help="open with the weights and curves of a saved .npz checkpoint "
+                   "(default: none)")
+    add_db_flag(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     t = sub.add_parser("train", help="train headless and print a line per epoch",
@@ -93,6 +102,31 @@ def build_parser() -> Parser:
                    "interrupted (default: none)")
     t.add_argument("--json", action="store_true",
                    help="print one JSON object per line instead of text (default: text)")
+    add_db_flag(t)
+
+    r = sub.add_parser("runs", help="list, show and export past runs",
+                       description="The run history: every run's config and per-epoch metrics.")
+    add_db_flag(r)
+    rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
+                            required=True)
+    rl = rsub.add_parser("list", help="one line per run, newest first")
+    add_db_flag(rl)
+    rs = rsub.add_parser("show", help="a run's config and epochs")
+    rs.add_argument("id", type=int, help="run id, from 'runs list'")
+    add_db_flag(rs)
+    rx = rsub.add_parser("export", help="a run's epochs as CSV or JSON")
+    rx.add_argument("id", type=int, help="run id, from 'runs list'")
+    rx.add_argument("--format", choices=("csv", "json"), default="csv",
+                    help="output format (default: csv)")
+    rx.add_argument("--output", metavar="PATH", help="write here instead of stdout (default: stdout)")
+    add_db_flag(rx)
+
+    sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
+                        description="Serve the dashboard over HTTP with textual-serve. It has no "
+                        "authentication: keep it on localhost.")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
 
     d = sub.add_parser("download", help="download and verify the MNIST files",
                        description="Download the four MNIST files from the public mirrors, "
@@ -166,6 +200,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     def emit(obj: dict) -> None:
         print(json.dumps(obj), file=out, flush=True)
 
+    recorder = store.Recorder(args.db, config)
+    warned = False
+
+    def warn_history() -> None:
+        nonlocal warned
+        if recorder.error and not warned:
+            warned = True
+            print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
+
+    warn_history()
     if not args.json:
         print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on {ds.n_test}: "
               + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()), file=out)
@@ -181,6 +225,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             elif isinstance(ev, train.EpochEnd):
                 for k in checkpoint.HISTORY_KEYS:
                     history[k].append(float(getattr(ev, k)))
+                if not recorder.epoch(ev):
+                    warn_history()
                 if args.json:
                     emit({"event": "epoch", **{k: getattr(ev, k) for k in checkpoint.HISTORY_KEYS}})
                 else:
@@ -210,13 +256,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
             print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
                   f"{final.seconds:.1f}s of training", file=out)
+    saved = None
     if args.save and code != EXIT_DIVERGED and history["epoch"]:
         try:
-            path = checkpoint.save(args.save, model, config, history)
+            saved = str(checkpoint.save(args.save, model, config, history))
         except checkpoint.CheckpointError as e:
+            recorder.finish("error")
             return fail(str(e), EXIT_DATA)
         if not args.json:
-            print(f"saved {path}", file=out)
+            print(f"saved {saved}", file=out)
+    status = {EXIT_DIVERGED: "diverged", EXIT_INTERRUPTED: "stopped"}.get(code, "done")
+    recorder.finish(status, saved)
+    warn_history()
     return code
 
 
@@ -235,6 +286,96 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    db = store.Store(args.db)
+    try:
+        if args.runs_command == "list":
+            runs = db.runs()
+            if not runs:
+                print(f"no runs yet in {db.path}")
+            for r in runs:
+                c = r["config"]
+                best = "   --  " if r["best_test_acc"] is None else f"{r['best_test_acc']:7.2%}"
+                print(f"{r['id']:>4}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}"
+                      f"  {r['status']:<8} {best}  {r['epochs']:>3} ep  {r['seconds']:7.1f}s  "
+                      f"n={c.get('hidden')} lr={c.get('lr')} batch={c.get('batch_size')} "
+                      f"{c.get('schedule')} aug={c.get('augment', 'none')}")
+            return 0
+        try:
+            run = db.run(args.id)
+        except KeyError:
+            return fail(f"no run {args.id} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
+        if args.runs_command == "show":
+            print(json.dumps({k: v for k, v in run.items() if k != "epochs"}, indent=2))
+            e = run["epochs"]
+            for i in range(len(e["epoch"])):
+                print(f"epoch {e['epoch'][i]:>3}  train loss {e['train_loss'][i]:.4f} "
+                      f"acc {e['train_acc'][i]:.2%}  test loss {e['test_loss'][i]:.4f} "
+                      f"acc {e['test_acc'][i]:.2%}  lr {e['lr'][i]:.4g}  {e['seconds'][i]:.2f}s")
+            return 0
+        text = export_run(run, args.format)
+        if args.output:
+            write_atomic(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    finally:
+        db.close()
+
+
+def export_run(run: dict, fmt: str) -> str:
+    """A run's epochs as CSV (one row per epoch) or JSON (config, summary and epochs)."""
+    if fmt == "json":
+        return json.dumps(run, indent=2) + "\n"
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    cols = list(store.EPOCH_COLUMNS)
+    w.writerow(["run_id", *cols])
+    e = run["epochs"]
+    for i in range(len(e["epoch"])):
+        w.writerow([run["id"], *(e[c][i] for c in cols)])
+    return buf.getvalue()
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write to a temporary name beside `path`, then rename it into place."""
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        print(f"mnist-tui: warning: serving on {args.host}, which is not localhost. textual-serve "
+              "has no authentication: anyone who can reach this port can use the dashboard.",
+              file=sys.stderr)
+    from textual_serve.server import Server
+
+    command = f"{sys.executable} -m mnist_tui"
+    if args.data_dir:
+        command += f" --data-dir {args.data_dir}"
+    Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -249,19 +390,20 @@ def cmd_app(args: argparse.Namespace) -> int:
     from .app import make_app  # Textual is imported only when the dashboard opens
 
     app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
-                   load_path=args.load)
+                   load_path=args.load, db_path=args.db)
     app.run(mouse=not args.no_mouse)
     return app.return_code or 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench}
+    commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
+                "runs": cmd_runs, "serve": cmd_serve}
     try:
         return commands.get(args.command, cmd_app)(args)
     except data.DataError as e:
         return fail(str(e), EXIT_DATA)
-    except checkpoint.CheckpointError as e:
+    except (checkpoint.CheckpointError, store.StoreError) as e:
         return fail(str(e), EXIT_DATA)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_INTERRUPTED)

@@ -17,6 +17,7 @@ from .core import checkpoint
 from .core.data import Dataset
 from .core.draw import preprocess
 from .core.model import Perceptron
+from .core.store import Recorder, Store, StoreError
 from .core.train import (
     BatchProgress,
     Diverged,
@@ -27,7 +28,7 @@ from .core.train import (
     check_run,
     train,
 )
-from .messages import TrainEvent, TrainingFailed
+from .messages import HistoryStatus, TrainEvent, TrainingFailed
 from .widgets.confusion_table import ConfusionTable
 from .widgets.digit_view import DigitView
 from .widgets.draw_canvas import DrawCanvas
@@ -35,13 +36,15 @@ from .widgets.hyper_form import HyperForm
 from .widgets.load_dialog import LoadDialog
 from .widgets.metric_chart import MetricChart
 from .widgets.mistakes_view import MistakesView
+from .widgets.runs_view import RunsView
 from .widgets.status_bar import StatusBar
 from .widgets.steps_panel import StepsPanel
 from .widgets.weights_grid import WeightsGrid
 
 CHART_FPS = 2  # chart redraws per second at most: cheap over SSH and beside training
 N_DIGITS = 6
-TABS = ("train", "matrix", "digits", "mistakes", "network", "weights", "draw")
+TABS = ("train", "matrix", "digits", "mistakes", "network", "weights", "draw", "runs")
+OVERLAY_COLORS = ("cyan", "green", "magenta", "yellow")
 BATCH_SERIES = ("running", "lr", "‖dW1‖", "‖dW2‖")  # throttled per-batch series of a run
 
 
@@ -72,6 +75,7 @@ class MnistApp(App):
         load_path: str | None = None,
         progress_interval: float = 0.2,
         save_dir: str | Path = ".",
+        db_path: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.theme = "textual-dark"  # fixed, so snapshots do not depend on the environment
@@ -82,6 +86,9 @@ class MnistApp(App):
         self.load_path = load_path
         self.progress_interval = progress_interval
         self.save_dir = Path(save_dir)
+        self.db_path = db_path  # None: the default history database
+        self.db_run_id: int | None = None
+        self.overlay_runs: dict[int, dict] = {}
         self.run_id = 0
         self.state = "idle"
         self.stop_event = threading.Event()
@@ -144,6 +151,8 @@ class MnistApp(App):
                         yield Static("drag: draw · right-drag: erase\narrows + space: draw · e: erase"
                                      " · c: clear", id="draw-help")
                     yield DigitView(bars_only=True, id="draw-digit")
+            with TabPane("8 Runs", id="runs"):
+                yield RunsView(id="runs-view")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -210,8 +219,9 @@ class MnistApp(App):
                         elapsed=0.0, eta=None, note="")
         self._plot_history()
         self._show_summary()
+        self.db_run_id = None
         self._train_worker(self.run_id, config, model, self.stop_event, self.pause_event,
-                           self.live, self.worker_done)
+                           self.live, self.worker_done, self.epoch_offset)
 
     def _take_loaded_model(self, config: TrainConfig) -> Perceptron:
         """The loaded checkpoint's model for the first Start after --load, else a fresh one."""
@@ -287,6 +297,15 @@ class MnistApp(App):
             self.notify(str(e), title="Save failed", severity="error")
             return
         self.notify(f"saved {path}", title="Checkpoint")
+        if self.db_run_id is not None:
+            try:
+                db = Store(self.db_path, timeout=1.0)
+                try:
+                    db.set_checkpoint(self.db_run_id, str(path.resolve()))
+                finally:
+                    db.close()
+            except StoreError:
+                pass  # the checkpoint is saved; only its mention in the history is missing
 
     async def action_quit(self) -> None:
         self.stop_event.set()
@@ -301,8 +320,10 @@ class MnistApp(App):
         self._focus_tab(tab)
 
     def _focus_tab(self, tab: str) -> None:
+        if tab == "runs":
+            self._reload_runs()
         target = {"mistakes": "#mistakes-view", "matrix": "#confusion", "weights": "#weights-grid",
-                  "draw": "#canvas"}.get(tab)
+                  "draw": "#canvas", "runs": "#runs-table"}.get(tab)
         if target:
             self.query_one(target).focus()
 
@@ -352,14 +373,27 @@ class MnistApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train_worker(self, run_id: int, config: TrainConfig, model: Perceptron,
                       stop: threading.Event, pause: threading.Event, live: Live,
-                      done: threading.Event) -> None:
+                      done: threading.Event, epoch_offset: int) -> None:
+        # The history has its own connection here: sqlite connections stay in their thread,
+        # and a locked database then slows this thread, never the UI.
+        recorder = Recorder(self.db_path, config)
+        self.post_message(HistoryStatus(run_id, recorder.run_id, recorder.error))
+        status = "error"
         try:
             for event in train(config, self.dataset, model=model, stop=stop, pause=pause,
                                live=live, progress_interval=self.progress_interval):
+                if isinstance(event, EpochEnd) and recorder.store is not None:
+                    if not recorder.epoch(event, epoch_offset + event.epoch):
+                        self.post_message(HistoryStatus(run_id, None, recorder.error))
+                elif isinstance(event, Diverged):
+                    status = "diverged"
+                elif isinstance(event, Finished):
+                    status = "stopped" if event.stopped else "done"
                 self.post_message(TrainEvent(run_id, event))
         except Exception as e:  # shown in the app, which stays usable
             self.post_message(TrainingFailed(run_id, f"{type(e).__name__}: {e}"))
         finally:
+            recorder.finish(status)
             done.set()
 
     # --- events from the worker (UI thread) -----------------------------------------------
@@ -378,6 +412,63 @@ class MnistApp(App):
         elif isinstance(ev, Finished):
             acc = "" if ev.test_acc is None else f"test accuracy {ev.test_acc:.2%}"
             self._end_run("stopped" if ev.stopped else "done", acc)
+
+    def on_history_status(self, message: HistoryStatus) -> None:
+        if message.run_id != self.run_id:
+            return
+        if message.db_run_id is not None:
+            self.db_run_id = message.db_run_id
+        if message.error:
+            self.notify(f"Training goes on, but this run is not being recorded: {message.error}",
+                        title="Run history", severity="warning", timeout=8)
+
+    def _reload_runs(self) -> None:
+        view = self.query_one(RunsView)
+        try:
+            db = Store(self.db_path, timeout=1.0)
+            try:
+                view.set_runs(db.runs())
+            finally:
+                db.close()
+        except StoreError as e:
+            view.set_runs([], error=str(e))
+
+    def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
+        try:
+            db = Store(self.db_path, timeout=1.0)
+            try:
+                self.overlay_runs = {i: db.run(i) for i in sorted(event.run_ids)}
+            finally:
+                db.close()
+        except (StoreError, KeyError) as e:
+            self.notify(f"Cannot read the run history: {e}", severity="error")
+        self._reload_runs()
+        self._plot_history()
+        self._redraw_charts()
+
+    def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
+        known = {k: v for k, v in event.config.items() if k in TrainConfig.__dataclass_fields__}
+        try:
+            config = TrainConfig(**known)
+        except (TypeError, ValueError) as e:
+            self.notify(f"That run's config is not usable: {e}", severity="error")
+            return
+        self.form.set_config(config)
+        self.action_show_tab("train")
+        self.status.set(note="form filled from the run: press s to start")
+
+    def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
+        try:
+            db = Store(self.db_path, timeout=1.0)
+            try:
+                db.delete_run(event.run_id)
+            finally:
+                db.close()
+        except StoreError as e:
+            self.notify(str(e), title="Not deleted", severity="error")
+        self.overlay_runs.pop(event.run_id, None)
+        self._reload_runs()
+        self._plot_history()
 
     def on_training_failed(self, message: TrainingFailed) -> None:
         if message.run_id == self.run_id:
@@ -451,6 +542,14 @@ class MnistApp(App):
         loss.set_series("test", h["epoch"], h["test_loss"], color="red")
         acc.set_series("train", h["epoch"], [100 * a for a in h["train_acc"]], color="blue")
         acc.set_series("test", h["epoch"], [100 * a for a in h["test_acc"]], color="red")
+        for i, (run_id, run) in enumerate(self.overlay_runs.items()):
+            color, e = OVERLAY_COLORS[i % len(OVERLAY_COLORS)], run["epochs"]
+            loss.set_series(f"#{run_id}", e["epoch"], e["test_loss"], color=color)
+            acc.set_series(f"#{run_id}", e["epoch"], [100 * a for a in e["test_acc"]], color=color)
+        for chart in (loss, acc):
+            for name in [n for n in chart.series if n.startswith("#")]:
+                if int(name[1:]) not in self.overlay_runs:
+                    chart.remove_series(name)
         x = h["epoch"][len(h["epoch"]) - len(self.epoch_extras["dead"]):]
         norms = self.query_one("#norm-chart", MetricChart)
         norms.set_series("W1", x, self.epoch_extras["‖W1‖"], color="blue")

@@ -36,3 +36,13 @@ class TrainingFailed(Message):
         super().__init__()
         self.run_id = run_id
         self.error = error
+
+
+class HistoryStatus(Message):
+    """The worker's recorder opened (db_run_id set) or failed (error set) for run `run_id`."""
+
+    def __init__(self, run_id: int, db_run_id: int | None, error: str | None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.db_run_id = db_run_id
+        self.error = error

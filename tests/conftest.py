@@ -26,6 +26,7 @@ def tiny_dir(tmp_path, tiny):
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads the user's cache or downloads by accident."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))  # the run history
     monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
     monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -362,3 +362,47 @@ async def test_clicking_a_confusion_cell_opens_its_samples(tiny):
         view = app.query_one(MistakesView)
         assert (view.true_class, view.pred_class) == (3, 3) and not view.wrong
         assert all(tiny.test_labels[i] == 3 and view.proba[i].argmax() == 3 for i in view.indices)
+
+
+# --- issue 6: the Runs view ----------------------------------------------------------------
+
+from mnist_tui.widgets.runs_view import RunsView  # noqa: E402
+
+
+async def test_runs_view_lists_overlays_reruns_and_deletes(tiny, tmp_path):
+    db = tmp_path / "h.sqlite"
+    app = make_app(tiny, config=QUICK, progress_interval=0, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        app.query_one("#f-hidden", Input).value = "8"
+        app.query_one("#f-epochs", Input).value = "2"
+        await pilot.pause()
+        await finish_run(app, pilot)
+        await pilot.press("8")
+        view = app.query_one(RunsView)
+        assert [r["id"] for r in view.runs] == [2, 1]
+        assert [r["status"] for r in view.runs] == ["done", "done"]
+        await pilot.press("down", "space")  # overlay run 1
+        acc = app.query_one("#acc-chart", MetricChart)
+        assert "#1" in acc.series and len(acc.series["#1"][0]) == 3
+        await pilot.press("space")
+        assert "#1" not in acc.series
+        await pilot.press("a")  # run again with run 1's config
+        assert app.query_one("TabbedContent").active == "train"
+        assert app.query_one("#f-hidden", Input).value == "16"
+        await pilot.press("8", "down", "d")
+        assert len(view.runs) == 2  # the first d only asks
+        await pilot.press("d")
+        assert [r["id"] for r in view.runs] == [2]
+
+
+async def test_a_corrupt_history_does_not_stop_training_in_the_app(tiny, tmp_path):
+    db = tmp_path / "h.sqlite"
+    db.write_bytes(b"garbage" * 50)
+    app = make_app(tiny, config=QUICK, progress_interval=0, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        assert app.state == "done" and app.history["epoch"] == [1, 2, 3]
+        await pilot.press("8")
+        assert "unavailable" in str(app.query_one("#runs-help").render())
+    assert db.read_bytes() == b"garbage" * 50

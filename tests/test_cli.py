@@ -94,3 +94,36 @@ def test_help_explains_every_flag_with_its_default(cmd):
 def test_version():
     r = subprocess.run([sys.executable, "-m", "mnist_tui", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("mnist-tui 0.")
+
+
+def test_runs_are_recorded_listed_shown_and_exported(tiny_dir, tmp_path, capsys):
+    db = str(tmp_path / "h.sqlite")
+    assert main(["train", *QUICK, "--data-dir", str(tiny_dir), "--db", db]) == 0
+    assert main(["train", "--lr", "10", "--momentum", "0.99", "--hidden", "16", "--batch-size", "600",
+                 "--epochs", "3", "--data-dir", str(tiny_dir), "--db", db]) == 3
+    capsys.readouterr()
+    assert main(["runs", "list", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "diverged" in lines[0] and "done" in lines[1]
+    assert main(["runs", "show", "1", "--db", db]) == 0
+    assert capsys.readouterr().out.count("\nepoch ") == 2
+    assert main(["runs", "export", "1", "--format", "csv", "--db", db]) == 0
+    csv_lines = capsys.readouterr().out.splitlines()
+    assert csv_lines[0].startswith("run_id,epoch,train_loss") and len(csv_lines) == 3
+    out = tmp_path / "run.json"
+    assert main(["runs", "export", "1", "--format", "json", "--output", str(out), "--db", db]) == 0
+    run = json.loads(out.read_text())
+    assert run["config"]["hidden"] == 16 and run["epochs"]["epoch"] == [1, 2]
+    assert main(["runs", "show", "99", "--db", db]) == 1
+    assert "no run 99" in capsys.readouterr().err
+
+
+def test_a_corrupt_history_warns_and_training_goes_on(tiny_dir, tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    db.write_bytes(b"garbage" * 50)
+    assert main(["train", *QUICK, "--data-dir", str(tiny_dir), "--db", str(db)]) == 0
+    captured = capsys.readouterr()
+    assert "done: test accuracy" in captured.out
+    assert "not recording this run" in captured.err and "not a valid SQLite database" in captured.err
+    assert db.read_bytes() == b"garbage" * 50
+    assert main(["runs", "list", "--db", str(db)]) == 1

@@ -12,7 +12,8 @@ from textual_plotext import PlotextPlot
 from ..core.render import downsample
 
 # plotext colour name -> Rich colour name, for the legend line
-LEGEND_COLORS = {"blue": "blue", "red": "red", "gray": "grey62", "green": "green", "cyan": "cyan"}
+LEGEND_COLORS = {"blue": "blue", "red": "red", "gray": "grey62", "green": "green", "cyan": "cyan",
+                 "magenta": "magenta", "yellow": "yellow"}
 
 
 class MetricChart(Vertical):
@@ -49,6 +50,10 @@ class MetricChart(Vertical):
         self.series[name] = (list(xs), list(ys))
         self.series_colors[name] = color
         self.dirty = True
+
+    def remove_series(self, name: str) -> None:
+        if self.series.pop(name, None) is not None:
+            self.dirty = True
 
     def replot(self) -> None:
         """Rebuild the plot from the stored series (only finite points, ~2 per column)."""
