@@ -367,11 +367,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"mnist-tui: warning: serving on {args.host}, which is not localhost. textual-serve "
               "has no authentication: anyone who can reach this port can use the dashboard.",
               file=sys.stderr)
+    import shlex
+
     from textual_serve.server import Server
 
-    command = f"{sys.executable} -m mnist_tui"
+    # textual-serve runs this through /bin/sh; `exec` makes each app a direct child of the
+    # server, so an app can tell when the server is gone (see MnistApp._exit_if_orphaned).
+    command = f"exec {shlex.quote(sys.executable)} -m mnist_tui"
     if args.data_dir:
-        command += f" --data-dir {args.data_dir}"
+        command += f" --data-dir {shlex.quote(args.data_dir)}"
     Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
     return 0
 
@@ -383,6 +387,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    parent_pid = os.getppid()  # before the slow start-up, so a server that dies meanwhile shows
     config = config_from_args(args)
     # Load what can fail before the screen switches, so errors stay one plain line.
     loaded = checkpoint.load(args.load) if args.load else None
@@ -390,7 +395,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     from .app import make_app  # Textual is imported only when the dashboard opens
 
     app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
-                   load_path=args.load, db_path=args.db)
+                   load_path=args.load, db_path=args.db, parent_pid=parent_pid)
     app.run(mouse=not args.no_mouse)
     return app.return_code or 0
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -76,6 +79,7 @@ class MnistApp(App):
         progress_interval: float = 0.2,
         save_dir: str | Path = ".",
         db_path: str | Path | None = None,
+        parent_pid: int | None = None,
     ) -> None:
         super().__init__()
         self.theme = "textual-dark"  # fixed, so snapshots do not depend on the environment
@@ -87,6 +91,7 @@ class MnistApp(App):
         self.progress_interval = progress_interval
         self.save_dir = Path(save_dir)
         self.db_path = db_path  # None: the default history database
+        self.parent_pid = parent_pid or os.getppid()
         self.db_run_id: int | None = None
         self.overlay_runs: dict[int, dict] = {}
         self.run_id = 0
@@ -157,6 +162,20 @@ class MnistApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            # SIGTERM, or SIGHUP when an SSH connection drops: stop the worker and leave through
+            # the normal exit, so the terminal is restored and the run's history is closed.
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                try:
+                    loop.add_signal_handler(sig, self._exit_on_signal, sig)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass  # not the main thread, or a platform without these signals
+        if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+            # Under `mnist-tui serve` each browser tab gets its own app process. If the server
+            # dies, nothing closes us (stdin just ends): notice the orphaning and leave.
+            self.set_interval(1.0, self._exit_if_orphaned)
+            self._exit_if_orphaned()
         self.set_interval(1 / CHART_FPS, self._redraw_charts)
         self._plot_history()
         self._show_summary()
@@ -306,6 +325,20 @@ class MnistApp(App):
                     db.close()
             except StoreError:
                 pass  # the checkpoint is saved; only its mention in the history is missing
+
+    def _exit_on_signal(self, sig: int) -> None:
+        self.stop_event.set()
+        self.pause_event.clear()
+        # If the clean exit cannot finish (say the terminal is gone and a write blocks),
+        # leave anyway after a few seconds rather than linger as an orphan.
+        watchdog = threading.Timer(3.0, os._exit, (128 + sig,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.exit(return_code=128 + sig)
+
+    def _exit_if_orphaned(self) -> None:
+        if os.getppid() != self.parent_pid or self.parent_pid == 1:
+            self._exit_on_signal(signal.SIGHUP)
 
     async def action_quit(self) -> None:
         self.stop_event.set()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +36,7 @@ def test_served_dashboard_loads_in_headless_chromium(tmp_path, tiny_dir):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mnist_tui", "serve", "--port", str(port), "--data-dir", str(tiny_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -54,10 +56,26 @@ def test_served_dashboard_loads_in_headless_chromium(tmp_path, tiny_dir):
         chromium("--window-size=1000,700", "--virtual-time-budget=5000", f"--screenshot={shot}", url,
                  profile=tmp_path / "p2")
         assert shot.exists() and shot.stat().st_size > 2000  # a blank page compresses to far less
+        assert app_processes(tiny_dir), "the page did not start an app session"
     finally:
         server.terminate()
         server.wait(10)
-    assert server.returncode is not None
+    # The app sessions must not outlive the server (they notice they were orphaned and exit).
+    deadline = time.monotonic() + 10
+    while app_processes(tiny_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = app_processes(tiny_dir)
+    try:
+        os.killpg(server.pid, signal.SIGKILL)  # a safety net, so a failure here leaves nothing
+    except ProcessLookupError:
+        pass
+    assert left == []
+
+
+def app_processes(tiny_dir) -> list[int]:
+    """Pids of dashboard processes started for this test's data directory."""
+    r = subprocess.run(["pgrep", "-f", f"mnist_tui --data-dir {tiny_dir}"], capture_output=True, text=True)
+    return [int(p) for p in r.stdout.split()]
 
 
 def test_serving_beyond_localhost_warns(tmp_path):

@@ -37,6 +37,7 @@ class MetricChart(Vertical):
         self.series: dict[str, tuple[list[float], list[float]]] = {}
         self.series_colors: dict[str, str] = {}
         self.dirty = True
+        self.plotted_points = 0  # handed to plotext at the last replot, after downsampling
 
     def compose(self) -> ComposeResult:
         yield Static(classes="chart-legend")
@@ -70,11 +71,13 @@ class MetricChart(Vertical):
         legend = Text(f" {self.chart_title} ", style="bold")
         short = legend.copy()  # the same without the latest values, for narrow terminals
         drawn = False
+        self.plotted_points = 0
         for name, (xs, ys) in self.series.items():
             x, y = downsample(np.asarray(xs, float), np.asarray(ys, float), max_points)
             if self.log_y:
                 keep = y > 0
                 x, y = x[keep], y[keep]
+            self.plotted_points += len(x)
             if len(x):
                 color = self.series_colors[name]
                 plt.plot(x.tolist(), y.tolist(), marker="braille", color=color)
