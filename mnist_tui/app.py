@@ -57,6 +57,9 @@ class MnistApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     AUTO_FOCUS = None  # no field focused at start, so the single-letter keys work at once
+    # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause/Resume"),
@@ -129,6 +132,9 @@ class MnistApp(App):
                     with Vertical(id="charts"):
                         yield MetricChart("loss", "NLL (log)", log_y=True, id="loss-chart")
                         yield MetricChart("accuracy", "% right", id="acc-chart")
+                    with Vertical(id="wide-side"):
+                        yield ConfusionTable(id="confusion-side")
+                        yield DigitView(id="side-digit")
             with TabPane("2 Matrix", id="matrix"):
                 yield ConfusionTable(id="confusion")
                 yield Static("rows: true class · columns: predicted · diagonal: right · "
@@ -534,14 +540,18 @@ class MnistApp(App):
             self.query_one(WeightsGrid).set_weights(self.model.W1)
             self._predict_drawing()
         with self.batch_update():
-            self.query_one(ConfusionTable).update_matrix(ev.confusion)
+            for table in self.query(ConfusionTable):
+                table.update_matrix(ev.confusion)
             self.query_one(MistakesView).set_proba(ev.test_proba)
             ds = self.dataset
-            for view, i in zip(self.query(DigitView).results(DigitView), ev.sample_indices,
-                               strict=False):
-                if view.id and view.id.startswith("digit-"):
-                    view.show(ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
-                              caption=f"test #{i}, epoch {epoch}")
+            for view, i in zip(self.query("#digit-grid DigitView").results(DigitView),
+                               ev.sample_indices, strict=False):
+                view.show(ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
+                          caption=f"test #{i}, epoch {epoch}")
+            i = ev.sample_indices[0]
+            self.query_one("#side-digit", DigitView).show(
+                ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
+                caption=f"test #{i}, epoch {epoch}")
         self._show_summary()
         self.status.set(fraction=1.0, elapsed=ev.elapsed,
                         note=f"test acc {ev.test_acc:.2%}  loss {ev.test_loss:.3f}")

@@ -44,7 +44,7 @@ async def test_start_reaches_charts_table_digits_and_mistakes(tiny):
         assert len(loss.series["running"][0]) >= 3
         acc = app.query_one("#acc-chart", MetricChart)
         assert acc.series["test"][1][-1] == pytest.approx(100 * app.history["test_acc"][-1])
-        table = app.query_one(ConfusionTable)
+        table = app.query_one("#confusion", ConfusionTable)
         total = sum(int(str(table.get_cell(str(t), str(p))).strip() or 0)
                     for t in range(10) for p in range(10)
                     if str(table.get_cell(str(t), str(p))).strip() != "·")
@@ -152,7 +152,7 @@ async def test_confusion_cell_opens_its_samples(tiny):
     async with app.run_test(size=(80, 24)) as pilot:
         await finish_run(app, pilot)
         await pilot.press("2")
-        table = app.query_one(ConfusionTable)
+        table = app.query_one("#confusion", ConfusionTable)
         assert app.focused is table
         await pilot.press("down", "down", "right")  # true 2, predicted 1 (column 0 is the label)
         await pilot.press("enter")
@@ -354,7 +354,7 @@ async def test_clicking_a_confusion_cell_opens_its_samples(tiny):
     async with app.run_test(size=(100, 30)) as pilot:
         await finish_run(app, pilot)
         await pilot.press("2")
-        table = app.query_one(ConfusionTable)
+        table = app.query_one("#confusion", ConfusionTable)
         # column 0 is the 10-wide label; each class column is 5 wide: click true 3, predicted 3
         assert await pilot.click(table, offset=(10 + 3 * 5 + 2, 1 + 3))
         await pilot.click(table, offset=(10 + 3 * 5 + 2, 1 + 3))
@@ -406,3 +406,17 @@ async def test_a_corrupt_history_does_not_stop_training_in_the_app(tiny, tmp_pat
         await pilot.press("8")
         assert "unavailable" in str(app.query_one("#runs-help").render())
     assert db.read_bytes() == b"garbage" * 50
+
+
+@pytest.mark.parametrize("size, shown", [((80, 24), False), ((120, 40), False), ((160, 50), True)])
+async def test_a_large_terminal_shows_the_matrix_and_a_digit_beside_the_charts(tiny, size, shown):
+    app = make_app(tiny, config=QUICK, progress_interval=0)
+    async with app.run_test(size=size) as pilot:
+        await finish_run(app, pilot)
+        await pilot.pause()
+        side = app.query_one("#wide-side")
+        assert side.display == shown and (side.region.width > 0) == shown
+        if shown:
+            assert "true" in str(app.query_one("#side-digit").render())
+            table = app.query_one("#confusion-side", ConfusionTable)
+            assert str(table.get_cell("0", "0")).strip() == str(app.query_one("#confusion", ConfusionTable).get_cell("0", "0")).strip()
