@@ -128,6 +128,7 @@ class MnistApp(App):
                             yield Button("Start", id="start", variant="success", compact=True)
                             yield Button("Pause", id="pause", compact=True)
                             yield Button("Stop", id="stop", variant="error", compact=True)
+                            yield Button("Quit", id="quit", compact=True)
                         yield Static(id="summary")
                     with Vertical(id="charts"):
                         yield MetricChart("loss", "NLL (log)", log_y=True, id="loss-chart")
@@ -377,6 +378,10 @@ class MnistApp(App):
     @on(Button.Pressed, "#stop")
     def _stop_pressed(self) -> None:
         self.action_stop()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit_pressed(self) -> None:
+        await self.action_quit()
 
     def on_hyper_form_submitted(self) -> None:
         self.action_start()

@@ -420,3 +420,13 @@ async def test_a_large_terminal_shows_the_matrix_and_a_digit_beside_the_charts(t
             assert "true" in str(app.query_one("#side-digit").render())
             table = app.query_one("#confusion-side", ConfusionTable)
             assert str(table.get_cell("0", "0")).strip() == str(app.query_one("#confusion", ConfusionTable).get_cell("0", "0")).strip()
+
+
+async def test_quit_button_ends_the_app(tiny):
+    app = make_app(tiny, config=LONG, progress_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.state == "training")
+        assert await pilot.click("#quit")
+        await pilot.pause()
+    assert app.worker_done.wait(1.0) and not app.is_running

@@ -235,3 +235,20 @@ def test_unwritable_cache_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(DataError, match="cannot write the download cache"):
         data.download(blocker / "cache", mirrors=["http://127.0.0.1:9/"])
+
+
+def test_download_command_fetches_and_verifies_into_a_directory(server, tmp_path, monkeypatch, capsys):
+    from mnist_tui.__main__ import main
+
+    routes, url = server
+    for name in FILES:
+        routes[f"/m/{name}"] = _good(name)
+    monkeypatch.delenv("MNIST_TUI_OFFLINE")
+    monkeypatch.setenv("MNIST_TUI_MIRRORS", url + "/m/")
+    target = tmp_path / "dl"
+    assert main(["download", "--dir", str(target)]) == 0
+    assert "downloaded and verified" in capsys.readouterr().out and data.has_files(target)
+    assert main(["download", "--dir", str(target)]) == 0
+    assert "already" in capsys.readouterr().out
+    monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
+    assert main(["download", "--dir", str(tmp_path / "other")]) == 1
