@@ -167,3 +167,12 @@ def test_non_finite_loss_ends_in_diverged(tiny):
     events = run(TrainConfig(hidden=8, epochs=1), tiny, model=model)
     assert len(events) == 1 and isinstance(events[0], Diverged)
     assert "loss nan" in events[0].message and "lower the learning rate" in events[0].message
+
+
+def test_flush_interval_keeps_velocities_out_of_the_subnormal_range():
+    for mu in (0.999, 0.99, 0.9, 0.5, 0.1, 0.01, 1e-4):
+        k = train.flush_every(mu)
+        assert 1 <= k <= train.FLUSH_EVERY_MAX
+        # the smallest velocity kept after a flush stays a normal float32 until the next one
+        assert train.FLUSH_BELOW * mu ** k >= np.finfo(np.float32).tiny
+    assert train.flush_every(0.0) == train.FLUSH_EVERY_MAX

@@ -29,9 +29,17 @@ EVAL_CHUNK = 2000  # test rows per forward pass: bounds memory at large hidden s
 DIVERGED_LOSS = 100.0
 # Momentum decays the velocity of rarely-seen pixels geometrically until it is subnormal, and
 # subnormal float arithmetic is ~50x slower on x86 (measured here: 411 vs 7.5 us for one update
-# of 100k floats). NumPy cannot set flush-to-zero, so every FLUSH_EVERY batches the velocities
-# below FLUSH_BELOW, far too small to move a float32 weight, are set to exactly 0.
-FLUSH_EVERY, FLUSH_BELOW = 8, 1e-15
+# of 100k floats). NumPy cannot set flush-to-zero, so every few batches the velocities below
+# FLUSH_BELOW, far too small to move a float32 weight, are set to exactly 0: often enough that
+# nothing decays from FLUSH_BELOW to the subnormal range (1.2e-38) in between (mu^k >= 1e-22).
+FLUSH_BELOW, FLUSH_EVERY_MAX = 1e-15, 64
+
+
+def flush_every(mu: float) -> int:
+    """Batches between flushes of tiny velocities for momentum mu (0 <= mu < 1)."""
+    if mu <= 0:
+        return FLUSH_EVERY_MAX  # without momentum nothing decays across steps
+    return max(1, min(FLUSH_EVERY_MAX, int(22 / -math.log10(mu))))
 # At the smallest shapes a second BLAS thread costs more than it gives: the update then pays
 # for cache lines moving between cores. Measured here (`OPENBLAS_NUM_THREADS=1|2 mnist-tui
 # bench`): n=128 m=64 0.39 s vs 0.45 s per epoch; n=256 m=64 0.76 vs 0.68; n=800 m=128 1.67
@@ -225,6 +233,7 @@ class EpochEnd:
     confusion: np.ndarray  # (10, 10) int64, rows true, columns predicted
     test_proba: np.ndarray  # (n_test, 10) float32 predicted probabilities
     sample_indices: tuple[int, ...]  # a few test samples for the digit panel, new each epoch
+    eval_seconds: float = 0.0  # of `seconds`, the part spent evaluating the test set
     weight_norms: tuple[float, float] = (0.0, 0.0)  # ‖W1‖, ‖W2‖ at the end of the epoch
     dead_fraction: float = 0.0  # hidden units that output 0 for every test image
 
@@ -370,7 +379,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             velocity *= mu
             velocity -= np.multiply(ws.grad, lr, out=step_buf)
             theta += velocity
-            if b % FLUSH_EVERY == 0:
+            if b % flush_every(mu) == 0:
                 np.copyto(velocity, 0, where=np.less(np.abs(velocity, out=step_buf), FLUSH_BELOW))
 
             loss_sum += loss * k
@@ -387,7 +396,9 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                     batch_size=k,
                 )
 
+        t_eval = time.perf_counter()
         test_loss, proba, dead = evaluate(model, data.test_images, data.test_labels)
+        t_eval = time.perf_counter() - t_eval
         if not math.isfinite(test_loss) or not np.isfinite(proba).all():
             yield Diverged(epoch, n_batches, lr,
                            f"training diverged (test loss {test_loss:.4g}) at epoch {epoch}: "
@@ -417,6 +428,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             confusion=cm,
             test_proba=proba,
             sample_indices=tuple(int(i) for i in shown),
+            eval_seconds=t_eval,
             weight_norms=(float(np.linalg.norm(model.W1)), float(np.linalg.norm(model.W2))),
             dead_fraction=dead,
         )
