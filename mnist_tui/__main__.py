@@ -287,8 +287,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    db = store.Store(args.db)
-    try:
+    with store.Store(args.db) as db:
         if args.runs_command == "list":
             runs = db.runs()
             if not runs:
@@ -319,8 +318,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    finally:
-        db.close()
 
 
 def export_run(run: dict, fmt: str) -> str:

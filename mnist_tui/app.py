@@ -325,11 +325,8 @@ class MnistApp(App):
         self.notify(f"saved {path}", title="Checkpoint")
         if self.db_run_id is not None:
             try:
-                db = Store(self.db_path, timeout=1.0)
-                try:
+                with Store(self.db_path, timeout=1.0) as db:
                     db.set_checkpoint(self.db_run_id, str(path.resolve()))
-                finally:
-                    db.close()
             except StoreError:
                 pass  # the checkpoint is saved; only its mention in the history is missing
 
@@ -469,21 +466,15 @@ class MnistApp(App):
     def _reload_runs(self) -> None:
         view = self.query_one(RunsView)
         try:
-            db = Store(self.db_path, timeout=1.0)
-            try:
+            with Store(self.db_path, timeout=1.0) as db:
                 view.set_runs(db.runs())
-            finally:
-                db.close()
         except StoreError as e:
             view.set_runs([], error=str(e))
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         try:
-            db = Store(self.db_path, timeout=1.0)
-            try:
+            with Store(self.db_path, timeout=1.0) as db:
                 self.overlay_runs = {i: db.run(i) for i in sorted(event.run_ids)}
-            finally:
-                db.close()
         except (StoreError, KeyError) as e:
             self.notify(f"Cannot read the run history: {e}", severity="error")
         self._reload_runs()
@@ -503,11 +494,8 @@ class MnistApp(App):
 
     def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
         try:
-            db = Store(self.db_path, timeout=1.0)
-            try:
+            with Store(self.db_path, timeout=1.0) as db:
                 db.delete_run(event.run_id)
-            finally:
-                db.close()
         except StoreError as e:
             self.notify(str(e), title="Not deleted", severity="error")
         self.overlay_runs.pop(event.run_id, None)

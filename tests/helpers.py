@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +46,11 @@ def write_dataset(directory: Path, ds: Dataset) -> Path:
     for name, blob in zip(FILES, blobs, strict=True):
         (directory / name).write_bytes(gzip.compress(blob, compresslevel=1))
     return directory
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    """Poll a condition while letting the app run (a worker may not exist yet after a key)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.02)

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import wait_for
 from textual.widgets import Input, Select
 
 from mnist_tui.app import make_app
@@ -20,12 +21,6 @@ QUICK = TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05)
 LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)  # ~1 min: never ends by itself in a test
 
 
-async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
-    """Poll a condition while letting the app run (a worker may not exist yet after a key)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
 
 
 async def finish_run(app, pilot) -> None:

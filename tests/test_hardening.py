@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import wait_for
 from textual import events
 from textual.widgets import Input
 
@@ -26,11 +27,6 @@ from mnist_tui.widgets.metric_chart import MetricChart
 LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)
 
 
-async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
 
 
 # --- signals: an SSH drop or a kill while training, in a real pseudo-terminal -----------------

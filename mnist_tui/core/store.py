@@ -101,6 +101,12 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
         try:
             return self.db.execute(sql, args)
