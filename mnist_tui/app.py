@@ -527,12 +527,12 @@ class MnistApp(App):
         for name, value in (("‖W1‖", ev.weight_norms[0]), ("‖W2‖", ev.weight_norms[1]),
                             ("dead", 100 * ev.dead_fraction)):
             self.epoch_extras[name].append(value)
-        self._plot_history()
-        self.query_one(StepsPanel).set(dead=ev.dead_fraction)
-        if self.model is not None:
-            self.query_one(WeightsGrid).set_weights(self.model.W1)
-            self._predict_drawing()
-        with self.batch_update():
+        with self.batch_update():  # every widget below, painted in one pass
+            self._plot_history()
+            self.query_one(StepsPanel).set(dead=ev.dead_fraction)
+            if self.model is not None:
+                self.query_one(WeightsGrid).set_weights(self.model.W1)
+                self._predict_drawing()
             for table in self.query(ConfusionTable):
                 table.update_matrix(ev.confusion)
             self.query_one(MistakesView).set_proba(ev.test_proba)
@@ -545,9 +545,9 @@ class MnistApp(App):
             self.query_one("#side-digit", DigitView).show(
                 ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
                 caption=f"test #{i}, epoch {epoch}")
-        self._show_summary()
-        self.status.set(fraction=1.0, elapsed=ev.elapsed,
-                        note=f"test acc {ev.test_acc:.2%}  loss {ev.test_loss:.3f}")
+            self._show_summary()
+            self.status.set(fraction=1.0, elapsed=ev.elapsed,
+                            note=f"test acc {ev.test_acc:.2%}  loss {ev.test_loss:.3f}")
 
     def _show_summary(self) -> None:
         ds, h, c = self.dataset, self.history, self.run_config

@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ..core import render
 
 
-class DigitView(Static):
-    """One test sample: the digit, ten labelled bars, and the true and predicted labels."""
+class DigitView(Widget):
+    """One test sample: the digit, ten labelled bars, and the true and predicted labels.
+
+    Its size is fixed, so showing a new sample repaints it without a layout pass.
+    """
 
     DEFAULT_CSS = """
     DigitView { width: 58; height: 15; }
@@ -22,10 +25,19 @@ class DigitView(Static):
         super().__init__(**kwargs)
         self.bars_only = bars_only
         self.set_class(bars_only, "-bars-only")
+        self.text = Text()
 
     def show(self, image: np.ndarray | None, proba: np.ndarray | None,
              true_label: int | None, caption: str = "") -> None:
-        self.update(self.build(image, proba, true_label, caption))
+        self.text = self.build(image, proba, true_label, caption)
+        self.refresh()
+
+    def show_message(self, message: str) -> None:
+        self.text = Text(message, style="dim")
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
     def build(self, image, proba, true_label, caption: str = "") -> Text:
         text = Text(no_wrap=True, overflow="crop")

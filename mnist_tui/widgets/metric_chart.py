@@ -6,7 +6,7 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from ..core.render import downsample
@@ -14,6 +14,21 @@ from ..core.render import downsample
 # plotext colour name -> Rich colour name, for the legend line
 LEGEND_COLORS = {"blue": "blue", "red": "red", "gray": "grey62", "green": "green", "cyan": "cyan",
                  "magenta": "magenta", "yellow": "yellow"}
+
+
+class Legend(Widget):
+    """One line of text; updating it repaints only this line (no layout pass)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text = Text()
+
+    def set(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 class MetricChart(Vertical):
@@ -40,7 +55,7 @@ class MetricChart(Vertical):
         self.plotted_points = 0  # handed to plotext at the last replot, after downsampling
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="chart-legend")
+        yield Legend(classes="chart-legend")
         yield PlotextPlot()
 
     @property
@@ -92,5 +107,5 @@ class MetricChart(Vertical):
         else:
             plt.yscale("log" if self.log_y else "linear")
         fits = legend.cell_len <= self.size.width
-        self.query_one(".chart-legend", Static).update(legend if fits else short)
+        self.query_one(Legend).set(legend if fits else short)
         plot.refresh()

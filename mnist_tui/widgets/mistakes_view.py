@@ -99,8 +99,7 @@ class MistakesView(Vertical, can_focus=True):
         total_wrong = int((self.proba.argmax(axis=1) != self.labels).sum())
         if not len(self.indices):
             count.update(f"  0 {kind} here ({total_wrong} wrong in all)")
-            digit.show(None, None, None)
-            digit.update(f"no {kind} samples match this filter")
+            digit.show_message(f"no {kind} samples match this filter")
             return
         i = self.current
         count.update(f"  {self.position + 1} / {len(self.indices)} {kind}")

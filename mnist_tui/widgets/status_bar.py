@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ..core.render import bar, format_duration
 
@@ -13,8 +13,12 @@ STATE_STYLE = {
 }
 
 
-class StatusBar(Static):
-    """One line; the app calls `set` with whatever changed."""
+class StatusBar(Widget):
+    """One line; the app calls `set` with whatever changed.
+
+    A Widget with render() rather than a Static: its size never changes, so an update only
+    repaints it, without a layout pass of the whole screen (Static.update asks for one).
+    """
 
     DEFAULT_CSS = """
     StatusBar { height: 1; width: 1fr; background: $panel; }
@@ -33,10 +37,10 @@ class StatusBar(Static):
     def set(self, **changes) -> None:
         for k, v in changes.items():
             setattr(self, k, v)
-        self.update(self.build())
+        self.refresh()
 
-    def on_mount(self) -> None:
-        self.update(self.build())
+    def render(self) -> Text:
+        return self.build()
 
     def build(self) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")

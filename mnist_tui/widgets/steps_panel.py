@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 STEPS = (
     ("dZ2", "(m, 10)", "(S - Y) / m"),
@@ -16,7 +16,7 @@ STEPS = (
 )
 
 
-class StepsPanel(Static):
+class StepsPanel(Widget):
     """Read-only: each step with m and n filled in, and the latest gradient norms."""
 
     def __init__(self, **kwargs) -> None:
@@ -25,8 +25,8 @@ class StepsPanel(Static):
         self.grad_norms: dict[str, float] = {}
         self.dead_fraction: float | None = None
 
-    def on_mount(self) -> None:
-        self.update(self.build())
+    def render(self) -> Text:
+        return self.build()
 
     def set(self, m: int | None = None, n: int | None = None, grad_norms=None, dead=None) -> None:
         if m is not None:
@@ -37,7 +37,7 @@ class StepsPanel(Static):
             self.grad_norms = {"W1": grad_norms[0], "W2": grad_norms[1]}
         if dead is not None:
             self.dead_fraction = dead
-        self.update(self.build())
+        self.refresh()  # fixed size: a repaint, no layout pass
 
     def build(self) -> Text:
         m, n = str(self.m), str(self.n)
