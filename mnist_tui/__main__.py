@@ -43,8 +43,12 @@ def _field_type(name: str):
     return parse
 
 
-def add_config_flags(p: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, validated by the same rules as the dashboard's form."""
+def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """One flag per TrainConfig field, validated by the same rules as the dashboard's form.
+
+    A subcommand passes defaults=False, so `mnist-tui --epochs 3 train` keeps the 3 given
+    before the subcommand instead of the subcommand's default overwriting it.
+    """
     g = p.add_argument_group("training (the same rules as the dashboard's form)")
     for f in fields(train.TrainConfig):
         spec = train.SPECS[f.name]
@@ -52,19 +56,20 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
             flag(f.name),
             dest=f.name,
             type=_field_type(f.name),
-            default=f.default,
+            default=f.default if defaults else argparse.SUPPRESS,
             metavar=f.name.upper() if not spec.choices else "{" + ",".join(spec.choices) + "}",
             help=f"{spec.help}, {train.range_text(spec)} (default: {f.default})",
         )
     p.add_argument(
-        "--data-dir", metavar="DIR",
+        "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
         help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
         "project's data/mnist, then ~/.cache/mnist-tui, downloading there if none has them)",
     )
 
 
-def add_db_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH",
+def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
+    """--db at every level; only the top level sets the default (see add_config_flags)."""
+    p.add_argument("--db", metavar="PATH", default=None if defaults else argparse.SUPPRESS,
                    help=f"run history database (default: $XDG_DATA_HOME or "
                    f"{store.default_path()})")
 
@@ -91,12 +96,12 @@ def build_parser() -> Parser:
     p.add_argument("--load", metavar="PATH",
                    help="open with the weights and curves of a saved .npz checkpoint "
                    "(default: none)")
-    add_db_flag(p)
+    add_db_flag(p, defaults=True)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     t = sub.add_parser("train", help="train headless and print a line per epoch",
                        description="Train headless, printing a line per epoch (or JSON lines).")
-    add_config_flags(t)
+    add_config_flags(t, defaults=False)
     t.add_argument("--save", metavar="PATH",
                    help="write an .npz checkpoint (weights, config, history) at the end, or when "
                    "interrupted (default: none)")

@@ -127,3 +127,13 @@ def test_a_corrupt_history_warns_and_training_goes_on(tiny_dir, tmp_path, capsys
     assert "not recording this run" in captured.err and "not a valid SQLite database" in captured.err
     assert db.read_bytes() == b"garbage" * 50
     assert main(["runs", "list", "--db", str(db)]) == 1
+
+
+def test_flags_before_the_subcommand_are_kept(tiny_dir, tmp_path, capsys):
+    db = str(tmp_path / "h.sqlite")
+    assert main(["--epochs", "1", "--hidden", "8", "--data-dir", str(tiny_dir), "--db", db, "train"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden=8 epochs=1" in out and out.count("\nepoch ") == 1
+    assert main(["runs", "--db", db, "list"]) == 0 and "n=8" in capsys.readouterr().out
+    assert main(["train", "--epochs", "1", "--data-dir", str(tiny_dir), "--db", db]) == 0
+    assert "hidden=128 epochs=1" in capsys.readouterr().out  # defaults still apply after it
