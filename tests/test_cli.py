@@ -82,7 +82,8 @@ def test_bad_checkpoint_in_app_flags_exits_1_without_opening_the_app(tmp_path, c
     assert "no zip header" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("cmd", [[], ["train"], ["download"], ["bench"]])
+@pytest.mark.parametrize("cmd", [[], ["train"], ["download"], ["bench"], ["serve"], ["runs"], ["runs", "list"],
+                                 ["runs", "show"], ["runs", "export"]])
 def test_help_explains_every_flag_with_its_default(cmd):
     r = subprocess.run([sys.executable, "-m", "mnist_tui", *cmd, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: mnist-tui" in r.stdout
