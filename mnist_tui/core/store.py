@@ -68,14 +68,29 @@ class Store:
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{self.path}: cannot open the run history ({e})") from None
-        try:
-            self.db.execute("PRAGMA foreign_keys = ON")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._setup()
+                break
+            except sqlite3.OperationalError as e:
+                # Two processes opening a new file at once: SQLite can answer "locked" at once
+                # here, without waiting on the busy timeout. Try again until the timeout.
+                if _reason(e).startswith("the run history is locked") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                self.db.close()
+                raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
+            except sqlite3.DatabaseError as e:
+                self.db.close()
+                raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
+
+    def _setup(self) -> None:
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
-        except sqlite3.DatabaseError as e:
-            self.db.close()
-            raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
