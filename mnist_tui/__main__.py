@@ -202,6 +202,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = sys.stdout
     tty = out.isatty() and not args.json
 
+    def clear_line() -> None:
+        if tty:  # not under --json: escape codes must never reach the JSON lines
+            _progress_line("", out)
+
     def emit(obj: dict) -> None:
         print(json.dumps(obj), file=out, flush=True)
 
@@ -235,13 +239,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if args.json:
                     emit({"event": "epoch", **{k: getattr(ev, k) for k in checkpoint.HISTORY_KEYS}})
                 else:
-                    _progress_line("", out) if tty else None
+                    clear_line()
                     print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
                           f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
                           f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
                           f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
             elif isinstance(ev, train.Diverged):
-                _progress_line("", out) if tty else None
+                clear_line()
                 if args.json:
                     emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
                           "lr": ev.lr, "message": ev.message})
@@ -250,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             elif isinstance(ev, train.Finished):
                 final = ev
     except KeyboardInterrupt:
-        _progress_line("", out) if tty else None
+        clear_line()
         print("mnist-tui: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
     if final is not None:

@@ -265,7 +265,9 @@ def download(
                     raise DataError(f"{url}: SHA-256 mismatch (got {got[:12]}…, want {sha[:12]}…)")
                 os.replace(tmp, final)
                 break
-            except (OSError, DataError, urllib.error.URLError, ValueError) as e:
+            except DataError as e:
+                errors.append(str(e))  # already names the URL or the file
+            except (OSError, urllib.error.URLError, ValueError) as e:
                 errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
             finally:
                 tmp.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static
 
 from ..core.augment import AUGMENTS
-from ..core.train import SCHEDULES, SPECS, TrainConfig, parse_field
+from ..core.train import SCHEDULES, SPECS, TrainConfig, parse_field, range_text
 
 LABELS = {
     "hidden": "hidden n", "epochs": "epochs", "lr": "lr", "batch_size": "batch",
@@ -68,7 +68,7 @@ class HyperForm(Vertical):
                     yield Input(str(getattr(self.config, f.name)), id=f"f-{f.name}", compact=True,
                                 max_length=40, validators=[FieldValidator(f.name)],
                                 validate_on=["changed", "submitted"],
-                                tooltip=f"{SPECS[f.name].help}: {_range(f.name)}")
+                                tooltip=f"{SPECS[f.name].help}: {range_text(SPECS[f.name])}")
                 yield Static(" ", classes="form-mark", id=f"m-{f.name}")
         yield Static("", id="form-message")
 
@@ -127,8 +127,3 @@ class HyperForm(Vertical):
             msg.set_class(False, "-error")
             msg.update("lr, momentum apply now; others at next Start" if self.training else "")
 
-
-def _range(name: str) -> str:
-    from ..core.train import range_text
-
-    return range_text(SPECS[name])
