@@ -54,3 +54,9 @@ async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         await pilot.pause(0.02)
+
+
+async def start_and_wait_for_an_epoch(app, pilot) -> None:
+    """Press s, then wait until the run has finished its first epoch."""
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.history["epoch"])

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import wait_for
+from helpers import start_and_wait_for_an_epoch, wait_for
 from textual.widgets import Input, Select
 
 from mnist_tui.app import make_app
@@ -52,8 +52,7 @@ async def test_start_reaches_charts_table_digits_and_mistakes(tiny):
 async def test_pause_resume_and_stop(tiny):
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.history["epoch"])
+        await start_and_wait_for_an_epoch(app, pilot)
         await pilot.press("p")
         assert app.state == "paused" and app.pause_event.is_set()
         await pilot.pause(0.3)
@@ -161,8 +160,7 @@ async def test_confusion_cell_opens_its_samples(tiny):
 async def test_live_learning_rate_change_reaches_the_trainer(tiny):
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.history["epoch"])
+        await start_and_wait_for_an_epoch(app, pilot)
         app.query_one("#f-lr", Input).value = "0.002"
         await pilot.pause()
         assert app.live.lr == 0.002
@@ -207,8 +205,7 @@ async def test_quit_during_training_ends_cleanly_and_fast(tiny):
     baseline = threading.active_count()
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.history["epoch"])
+        await start_and_wait_for_an_epoch(app, pilot)
         t0 = time.perf_counter()
         await pilot.press("q")
     assert app.worker_done.wait(1.0)
@@ -223,8 +220,7 @@ async def test_quit_during_training_ends_cleanly_and_fast(tiny):
 async def test_quit_while_paused(tiny):
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.history["epoch"])
+        await start_and_wait_for_an_epoch(app, pilot)
         await pilot.press("p")
         await pilot.press("q")
     assert app.worker_done.wait(1.0)

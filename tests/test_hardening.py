@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import wait_for
+from helpers import start_and_wait_for_an_epoch, wait_for
 from textual import events
 from textual.widgets import Input
 
@@ -90,8 +90,7 @@ def test_signal_during_training_exits_restores_the_terminal_and_keeps_the_histor
 async def test_resize_to_20x8_and_back_during_training(tiny):
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: app.history["epoch"])
+        await start_and_wait_for_an_epoch(app, pilot)
         for tab in ("1", "2", "5", "6", "7"):
             await pilot.press(tab)
             await pilot.resize_terminal(20, 8)
