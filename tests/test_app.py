@@ -18,6 +18,7 @@ from mnist_tui.widgets.metric_chart import MetricChart
 from mnist_tui.widgets.mistakes_view import MistakesView
 
 QUICK = TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05)
+WEAK = TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01)  # leaves mistakes in the test set
 LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)  # ~1 min: never ends by itself in a test
 
 
@@ -110,7 +111,7 @@ async def test_keys_work_after_escape_from_the_form_and_enter_starts(tiny):
 
 
 async def test_mistakes_browser_navigates_and_filters(tiny):
-    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    app = make_app(tiny, config=WEAK, progress_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await finish_run(app, pilot)
         view = app.query_one(MistakesView)
@@ -142,7 +143,7 @@ async def test_mistakes_browser_navigates_and_filters(tiny):
 
 
 async def test_confusion_cell_opens_its_samples(tiny):
-    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    app = make_app(tiny, config=WEAK, progress_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await finish_run(app, pilot)
         await pilot.press("2")
@@ -341,7 +342,7 @@ async def test_a_bad_checkpoint_in_the_app_changes_nothing(tiny, tmp_path, conte
 
 
 async def test_clicking_a_confusion_cell_opens_its_samples(tiny):
-    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=64, lr=0.01), progress_interval=0)
+    app = make_app(tiny, config=WEAK, progress_interval=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await finish_run(app, pilot)
         await pilot.press("2")
