@@ -15,7 +15,9 @@ from dataclasses import asdict, fields
 
 from . import __version__
 from .core import checkpoint, data, store, train
+from .core.files import FileError, check_target, write_atomic
 from .core.model import Perceptron
+from .core.render import config_words
 
 EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay"}
@@ -26,6 +28,19 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def run_id(text: str) -> int:
+    """A run id: ASCII digits, 1 to 2^63-1 (SQLite's integer range)."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"a run id is a whole number from 1 to {2**63 - 1} (got {text!r})")
+    return int(text)
+
+
+def positive_int(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
 
 
 def flag(name: str) -> str:
@@ -83,9 +98,11 @@ def build_parser() -> Parser:
         prog="mnist-tui",
         description="Watch and steer a from-scratch NumPy perceptron learning MNIST, in the "
         "terminal. With no command, opens the dashboard.",
-        epilog="Commands: train (headless), download (fetch the data), bench (speed figures). "
-        "'mnist-tui COMMAND --help' explains each. Environment: MNIST_TUI_DATA (data directory), "
-        "MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
+        epilog="Commands: train (headless), runs (list, show, export past runs), serve (the "
+        "dashboard in a browser), download (fetch the data), bench (speed figures). "
+        "'mnist-tui COMMAND --help' explains each. In the dashboard: s start, p pause, x stop, "
+        "f form, w/l save/load, 1-8 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
+        "(data directory), MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
     )
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
     add_config_flags(p)
@@ -116,14 +133,18 @@ def build_parser() -> Parser:
                             required=True)
     rl = rsub.add_parser("list", help="one line per run, newest first")
     add_db_flag(rl)
-    rs = rsub.add_parser("show", help="a run's config and epochs")
-    rs.add_argument("id", type=int, help="run id, from 'runs list'")
+    rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
+    rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
+    rs.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text for people, json for programs (default: text)")
     add_db_flag(rs)
     rx = rsub.add_parser("export", help="a run's epochs as CSV or JSON")
-    rx.add_argument("id", type=int, help="run id, from 'runs list'")
+    rx.add_argument("id", type=run_id, help="run id, from 'runs list'")
     rx.add_argument("--format", choices=("csv", "json"), default="csv",
                     help="output format (default: csv)")
-    rx.add_argument("--output", metavar="PATH", help="write here instead of stdout (default: stdout)")
+    rx.add_argument("--output", metavar="PATH",
+                    help="write here, atomically ('-' is stdout); the directory must exist "
+                    "(default: stdout)")
     add_db_flag(rx)
 
     sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
@@ -148,7 +169,7 @@ def build_parser() -> Parser:
                    help="batch size (default: 64)")
     b.add_argument("--epochs", type=_field_type("epochs"), default=3,
                    help="epochs to time; the median is reported (default: 3)")
-    b.add_argument("--samples", type=int, default=None, metavar="N",
+    b.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="train on the first N samples only, for a quick smoke run (default: all)")
     b.add_argument("--with-ui", action="store_true",
                    help="also time training with the dashboard running headless (default: off)")
@@ -193,6 +214,8 @@ def fail(message: str, code: int) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if args.save is not None:
+        checkpoint.save_path(args.save)  # a bad place is found now, not after the whole run
     ds = load_data(args.data_dir)
     reason = train.check_run(config, ds.n_train, ds.n_test)
     if reason:
@@ -295,38 +318,72 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_time(t) -> str:
+    """A timestamp as local 'YYYY-MM-DD HH:MM', or '?' when it is not a usable time."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(t)))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "?"
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
+    if args.runs_command == "export" and args.output not in (None, "-"):
+        check_target(args.output)  # a bad path is one line now, before reading anything
     with store.Store(args.db) as db:
         if args.runs_command == "list":
             runs = db.runs()
             if not runs:
                 print(f"no runs yet in {db.path}")
+                return 0
+            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  config")
             for r in runs:
-                c = r["config"]
-                best = "   --  " if r["best_test_acc"] is None else f"{r['best_test_acc']:7.2%}"
-                print(f"{r['id']:>4}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}"
-                      f"  {r['status']:<8} {best}  {r['epochs']:>3} ep  {r['seconds']:7.1f}s  "
-                      f"n={c.get('hidden')} lr={c.get('lr')} batch={c.get('batch_size')} "
-                      f"{c.get('schedule')} aug={c.get('augment', 'none')}")
+                best = "     --" if r["best_test_acc"] is None else f"{r['best_test_acc']:7.2%}"
+                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} {best}  "
+                      f"{r['epochs']:>6}  {r['seconds']:7.1f}s  {config_words(r['config'])}")
             return 0
         try:
             run = db.run(args.id)
         except KeyError:
             return fail(f"no run {args.id} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
         if args.runs_command == "show":
-            print(json.dumps({k: v for k, v in run.items() if k != "epochs"}, indent=2))
-            e = run["epochs"]
-            for i in range(len(e["epoch"])):
-                print(f"epoch {e['epoch'][i]:>3}  train loss {e['train_loss'][i]:.4f} "
-                      f"acc {e['train_acc'][i]:.2%}  test loss {e['test_loss'][i]:.4f} "
-                      f"acc {e['test_acc'][i]:.2%}  lr {e['lr'][i]:.4g}  {e['seconds'][i]:.2f}s")
+            sys.stdout.write(export_run(run, "json") if args.format == "json" else show_run(run))
             return 0
         text = export_run(run, args.format)
-        if args.output:
-            write_atomic(args.output, text)
-        else:
-            sys.stdout.write(text)
+        write_atomic(args.output or "-", text)
         return 0
+
+
+def show_run(run: dict) -> str:
+    """A run for people: config, dates, best and last accuracy, epochs, the matrix as a grid."""
+    c, e = run["config"], run["epochs"]
+    lines = [f"run {run['id']}  {run['status']}  started {local_time(run['started_at'])}"
+             + (f", finished {local_time(run['finished_at'])}" if run.get("finished_at") else ""),
+             "config: " + "  ".join(f"{k}={v}" for k, v in c.items())]
+    acc = e["test_acc"]
+    if acc:
+        best = max(range(len(acc)), key=acc.__getitem__)
+        lines.append(f"test accuracy: best {acc[best]:.2%} at epoch {e['epoch'][best]}, "
+                     f"last {acc[-1]:.2%} at epoch {e['epoch'][-1]}; "
+                     f"{run['seconds']:.1f}s of training")
+    if run.get("checkpoint"):
+        lines.append(f"checkpoint: {run['checkpoint']}")
+    for ch in run.get("live_changes", []):
+        lines.append(f"live change: {ch['name']} = {ch['value']:g} from epoch {ch['epoch']}, "
+                     f"batch {ch['batch']}")
+    lines.append("")
+    lines.append("epoch  train loss  train acc  test loss  test acc        lr  seconds")
+    for i in range(len(e["epoch"])):
+        lines.append(f"{e['epoch'][i]:>5}  {e['train_loss'][i]:>10.4f}  {e['train_acc'][i]:>9.2%}  "
+                     f"{e['test_loss'][i]:>9.4f}  {e['test_acc'][i]:>8.2%}  {e['lr'][i]:>8.3g}  "
+                     f"{e['seconds'][i]:>7.2f}")
+    if run.get("confusion"):
+        lines.append("")
+        lines.append("confusion matrix (rows: true class, columns: predicted)")
+        lines.append("      " + "".join(f"{k:>6}" for k in range(10)))
+        for k, row in enumerate(run["confusion"]):
+            lines.append(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
+    return "\n".join(lines) + "\n"
 
 
 def export_run(run: dict, fmt: str) -> str:
@@ -337,29 +394,13 @@ def export_run(run: dict, fmt: str) -> str:
     import io
 
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, lineterminator="\n")
     cols = list(store.EPOCH_COLUMNS)
     w.writerow(["run_id", *cols])
     e = run["epochs"]
     for i in range(len(e["epoch"])):
         w.writerow([run["id"], *(e[c][i] for c in cols)])
     return buf.getvalue()
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write to a temporary name beside `path`, then rename it into place."""
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -414,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         return commands.get(args.command, cmd_app)(args)
     except data.DataError as e:
         return fail(str(e), EXIT_DATA)
-    except (checkpoint.CheckpointError, store.StoreError) as e:
+    except (checkpoint.CheckpointError, store.StoreError, FileError) as e:
         return fail(str(e), EXIT_DATA)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_INTERRUPTED)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
+from .files import FileError, check_target, write_atomic
 from .model import N_IN, N_OUT, PARAM_NAMES, Perceptron
 from .train import TrainConfig
 
@@ -26,28 +26,33 @@ class CheckpointError(Exception):
     """A checkpoint cannot be written or is not a valid mnist-tui checkpoint."""
 
 
+def save_path(path: str | os.PathLike) -> Path:
+    """Where `save(path, …)` writes (".npz" added if missing), checked before any training:
+    raises CheckpointError if that place cannot take the file."""
+    text = os.fspath(path)
+    try:
+        if os.path.lexists(text):
+            check_target(text)  # `--save somedir` or a device: refuse, never write beside it
+        if text and not text.endswith(os.sep) and not text.endswith(".npz"):
+            text += ".npz"
+        check_target(text)
+    except FileError as e:
+        raise CheckpointError(str(e)) from None
+    return Path(text)
+
+
 def save(path: str | os.PathLike, model: Perceptron, config: TrainConfig, history: dict) -> Path:
     """Write the checkpoint to a temporary name beside `path`, then rename it into place."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = save_path(path)
     arrays = {k: np.asarray(v) for k, v in model.params().items()}
     arrays["config"] = np.array(json.dumps(asdict(config)))
     arrays["format_version"] = np.array(FORMAT_VERSION)
     for key in HISTORY_KEYS:
         arrays["history_" + key] = np.asarray(history.get(key, []), dtype=np.float64)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot write checkpoint ({e.strerror or e})") from None
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+    except FileError as e:
+        raise CheckpointError(f"cannot write the checkpoint: {e}") from None
     return path
 
 

@@ -56,7 +56,8 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + (EIGHTHS[rest] if rest else "")).ljust(width)
 
 
-def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12) -> list[str]:
+def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12,
+                      decimals: int = 1) -> list[str]:
     """One line per class: 'digit bar percent', with markers for the prediction and the truth.
 
     '◀' marks the predicted class; '✓' or '✗' after it says whether it is right, so the
@@ -70,7 +71,7 @@ def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12
             mark = " ◀" + ("" if true_label is None else (" ✓" if pred == true_label else " ✗"))
         elif true_label is not None and k == true_label:
             mark = " ← true"
-        lines.append(f"{k} {bar(p, width)} {100 * p:5.1f}%{mark}")
+        lines.append(f"{k} {bar(p, width)} {100 * p:{4 + decimals if decimals else 3}.{decimals}f}%{mark}")
     return lines
 
 
@@ -95,3 +96,93 @@ def format_duration(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def config_words(config: dict) -> str:
+    """A run's config in short words, the same in `runs list` and the Runs tab:
+    'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set."""
+    c = config if isinstance(config, dict) else {}
+    words = [f"n={c.get('hidden')}", f"e={c.get('epochs')}", f"lr={c.get('lr')}",
+             f"b={c.get('batch_size')}", f"m={c.get('momentum')}", f"{c.get('schedule')}"]
+    if c.get("weight_decay"):
+        words.append(f"wd={c.get('weight_decay')}")
+    if c.get("augment", "none") != "none":
+        words.append(f"aug={c.get('augment')}")
+    return " ".join(words)
+
+
+def nice_step(span: float, max_ticks: int) -> float:
+    """The smallest 1-2-5 step (…0.1, 0.2, 0.5, 1, 2, 5…) giving at most max_ticks ticks."""
+    span = abs(float(span)) or 1.0
+    raw = span / max(1, max_ticks - 1)
+    base = 10.0 ** np.floor(np.log10(raw))
+    for mult in (1, 2, 5, 10):
+        if mult * base >= raw * (1 - 1e-9):
+            return float(mult * base)
+    return float(10 * base)
+
+
+def nice_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
+    """Round ticks covering [lo, hi] at a 1-2-5 step: 0, 0.5, 1… or 94, 96, 98…"""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return []
+    if hi <= lo:
+        hi = lo + 1.0
+    step = nice_step(hi - lo, max_ticks)
+    first = np.ceil(lo / step - 1e-9) * step
+    ticks = np.arange(first, hi + step * 1e-6, step)
+    return [float(round(t / step) * step) for t in ticks]
+
+
+LOG_MANTISSAS = (1, 2, 5)
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
+    """Round ticks for a log axis over [lo, hi] (both > 0): 0.05, 0.1, 0.2, 0.5, 1, 2…
+
+    Thinned to decades (0.01, 0.1, 1…) and then every other decade when there are too many.
+    """
+    if not (lo > 0 and hi > 0 and np.isfinite(lo) and np.isfinite(hi)):
+        return []
+    if hi < lo:
+        lo, hi = hi, lo
+    e0, e1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    for mantissas, every in (((1, 2, 5), 1), ((1,), 1), ((1,), 2), ((1,), 5)):
+        ticks = [m * 10.0 ** e for e in range(e0, e1 + 1) if e % every == 0 for m in mantissas]
+        ticks = [float(f"{t:.6g}") for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if len(ticks) <= max_ticks and len(ticks) >= 2:
+            return ticks
+    # A narrow range inside one 1-2-5 interval: fall back to linear round ticks.
+    return [t for t in nice_ticks(lo, hi, max_ticks) if t > 0]
+
+
+def tick_label(value: float) -> str:
+    """A tick's text: '0.05', '1', '2.5', '1e-05', '96'."""
+    return f"{value:.6g}"
+
+
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average, debiased at the start as TensorBoard does.
+
+    s_t = w s_{t-1} + (1 - w) x_t with s_0 = 0, then divided by (1 - w^t), so the first
+    points are not pulled toward 0. smoothing w in [0, 1); 0 returns the values unchanged.
+    Non-finite values are skipped (the average carries over them).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    w = float(smoothing)
+    if w <= 0 or len(x) == 0:
+        return x.copy()
+    out = np.empty_like(x)
+    last, count = 0.0, 0
+    ok = np.isfinite(x)
+    if ok.all():
+        from scipy.signal import lfilter  # vectorised recurrence: fast for 100k points
+
+        s = lfilter([1 - w], [1, -w], x)
+        return s / (1 - w ** np.arange(1, len(x) + 1))
+    for i, v in enumerate(x):  # rare: a run that produced a non-finite loss
+        if ok[i]:
+            last = w * last + (1 - w) * v
+            count += 1
+        out[i] = last / (1 - w**count) if count else np.nan
+    return out

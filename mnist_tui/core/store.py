@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import EpochEnd, TrainConfig
+from .train import EpochEnd, LiveChanged, TrainConfig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -42,6 +42,15 @@ MIGRATIONS = {
     2: """
         ALTER TABLE runs ADD COLUMN checkpoint TEXT;
         ALTER TABLE runs ADD COLUMN confusion TEXT;
+    """,
+    3: """
+        CREATE TABLE live_changes (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            batch INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            value REAL NOT NULL
+        );
     """,
 }
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
@@ -144,6 +153,11 @@ class Store:
                     "seconds = ?, confusion = ? WHERE id = ?",
                     (ev.test_acc, ev.elapsed, json.dumps(np.asarray(ev.confusion).tolist()), run_id))
 
+    def add_live_change(self, run_id: int, ev: LiveChanged, epoch: int | None = None) -> None:
+        """Record that a live edit took effect at this epoch and batch."""
+        self._write("INSERT INTO live_changes (run_id, epoch, batch, name, value) "
+                    "VALUES (?, ?, ?, ?, ?)", (run_id, epoch or ev.epoch, ev.batch, ev.name, ev.value))
+
     def finish_run(self, run_id: int, status: str, checkpoint: str | None = None) -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ?, "
                     "checkpoint = coalesce(?, checkpoint) WHERE id = ?",
@@ -182,11 +196,15 @@ class Store:
         config, status, started, finished, best, seconds, ckpt, confusion = row
         epochs = self._write(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
                              "ORDER BY epoch", (run_id,)).fetchall()
+        changes = self._write("SELECT epoch, batch, name, value FROM live_changes WHERE run_id = ? "
+                              "ORDER BY rowid", (run_id,)).fetchall()
         return {
             "id": run_id, "config": json.loads(config), "status": status, "started_at": started,
             "finished_at": finished, "best_test_acc": best, "seconds": seconds,
             "checkpoint": ckpt, "confusion": json.loads(confusion) if confusion else None,
             "epochs": {k: [e[i] for e in epochs] for i, k in enumerate(EPOCH_COLUMNS)},
+            "live_changes": [dict(zip(("epoch", "batch", "name", "value"), c, strict=True))
+                             for c in changes],
         }
 
 
@@ -225,6 +243,17 @@ class Recorder:
             return False
         try:
             self.store.add_epoch(self.run_id, ev, epoch)
+            return True
+        except StoreError as e:
+            self._fail(e)
+            return False
+
+    def live_change(self, ev: LiveChanged, epoch: int | None = None) -> bool:
+        """Record a live edit; False if the history is (now) unavailable."""
+        if self.store is None:
+            return False
+        try:
+            self.store.add_live_change(self.run_id, ev, epoch)
             return True
         except StoreError as e:
             self._fail(e)

@@ -209,12 +209,15 @@ class BatchProgress:
     epochs: int
     batch: int  # batches done in this epoch
     n_batches: int
-    running_loss: float  # mean train loss over this epoch so far
+    running_loss: float  # mean train loss over this epoch so far (for text; charts use losses)
     lr: float
     samples_per_second: float
     elapsed: float  # training seconds since the run started (pauses excluded)
     grad_norms: tuple[float, float] = (0.0, 0.0)  # ‖dW1‖, ‖dW2‖ of the latest batch
     batch_size: int = 0  # m, for showing the live shapes of the backward steps
+    # Every batch's loss since the previous report, in order; the last is batch `batch` of
+    # `epoch`. A chart smooths these across epochs (an EMA), so nothing restarts per epoch.
+    losses: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,16 @@ class Diverged:
 
 
 @dataclass(frozen=True)
+class LiveChanged:
+    """A live edit (lr or momentum) took effect from this batch on; recorded in the history."""
+
+    epoch: int
+    batch: int  # 1-based batch of the epoch that first used the new value
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
 class Finished:
     """Training ended normally or by a stop request."""
 
@@ -258,7 +271,7 @@ class Finished:
     stopped: bool
 
 
-Event = BatchProgress | EpochEnd | Diverged | Finished
+Event = BatchProgress | EpochEnd | Diverged | Finished | LiveChanged
 
 
 class Live:
@@ -342,11 +355,13 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
     scale = dtype.type(1 / 255)
     t_start = time.perf_counter()
     test_acc = None
+    applied = {"lr": live.lr, "momentum": live.momentum}  # live values already announced
     for epoch in range(1, config.epochs + 1):
         t_epoch, paused_before = time.perf_counter(), pauses.seconds
         perm = rng.permutation(N)
         loss_sum, hits, seen = 0.0, 0, 0
         last_report = 0.0
+        losses: list[float] = []  # since the last report
         for b in range(n_batches):
             pauses.wait()
             if stop.is_set():
@@ -360,8 +375,13 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 Xb = distort(Xb, config.augment, aug_rng)
             yb = y_all[idx]
             step = (epoch - 1) * n_batches + b
-            lr = lr_at(config, step / total_steps, live.lr)
-            mu = config.momentum if live.momentum is None else live.momentum
+            live_now = {"lr": live.lr, "momentum": live.momentum}  # read once: another thread sets them
+            for name, value in live_now.items():
+                if value is not None and value != applied[name]:
+                    applied[name] = value
+                    yield LiveChanged(epoch, b + 1, name, float(value))
+            lr = lr_at(config, step / total_steps, live_now["lr"])
+            mu = config.momentum if live_now["momentum"] is None else live_now["momentum"]
 
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught just below
                 loss, grads, Z2 = model.loss_grads_logits(Xb, yb, ws)
@@ -385,16 +405,18 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             loss_sum += loss * k
             hits += int(np.count_nonzero(Z2.argmax(axis=1) == yb))
             seen += k
+            losses.append(float(loss))
             now = time.perf_counter()
-            if now - last_report >= progress_interval or b == 0:
+            if now - last_report >= progress_interval or b == 0 or b == n_batches - 1:
                 last_report = now
                 busy = now - t_epoch - (pauses.seconds - paused_before)
                 yield BatchProgress(
                     epoch, config.epochs, b + 1, n_batches, loss_sum / seen, lr,
                     seen / busy if busy > 0 else 0.0, _elapsed(t_start, pauses),
                     grad_norms=(float(np.linalg.norm(grads["W1"])), float(np.linalg.norm(grads["W2"]))),
-                    batch_size=k,
+                    batch_size=k, losses=tuple(losses),
                 )
+                losses = []
 
         t_eval = time.perf_counter()
         test_loss, proba, dead = evaluate(model, data.test_images, data.test_labels)
