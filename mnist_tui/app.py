@@ -13,13 +13,14 @@ import numpy as np
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
 
 from .core import checkpoint
 from .core.data import Dataset
 from .core.draw import preprocess
 from .core.model import Perceptron
+from .core.render import ema
 from .core.store import Recorder, Store, StoreError
 from .core.train import (
     BatchProgress,
@@ -27,6 +28,7 @@ from .core.train import (
     EpochEnd,
     Finished,
     Live,
+    LiveChanged,
     TrainConfig,
     check_run,
     train,
@@ -47,8 +49,18 @@ from .widgets.weights_grid import WeightsGrid
 CHART_FPS = 2  # chart redraws per second at most: cheap over SSH and beside training
 N_DIGITS = 6
 TABS = ("train", "matrix", "digits", "mistakes", "network", "weights", "draw", "runs")
-OVERLAY_COLORS = ("cyan", "green", "magenta", "yellow")
-BATCH_SERIES = ("running", "lr", "‖dW1‖", "‖dW2‖")  # throttled per-batch series of a run
+OVERLAY_COLORS = ("cyan", "green", "magenta", "white")
+BATCH_SERIES = ("lr", "‖dW1‖", "‖dW2‖")  # throttled per-batch series of a run
+# Loss smoothing steps for [ and ]: an EMA over every batch's loss, across epochs.
+SMOOTHINGS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+DEFAULT_SMOOTHING = 0.9
+DIGIT_CELL_WIDTH = 50  # a compact digit view (49) and its gutter, for flowing the Digits grid
+TAB_CHARTS = {"train": ("#loss-chart", "#acc-chart"),
+              "network": ("#lr-chart", "#norm-chart", "#dead-chart")}
+
+
+class DigitGrid(ScrollableContainer):
+    """The Digits tab's samples, flowed into as many columns as fit; scrolls by keyboard."""
 
 
 class MnistApp(App):
@@ -61,12 +73,15 @@ class MnistApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     BINDINGS = [
+        Binding("q", "quit", "Quit"),
         Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause/Resume"),
+        Binding("p", "pause", "Pause"),
         Binding("x", "stop", "Stop"),
+        Binding("f", "edit_form", "Form"),
         Binding("w", "save", "Save"),
         Binding("l", "load", "Load"),
-        Binding("q", "quit", "Quit"),
+        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
+        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
         Binding("escape", "leave_form", "Leave form", show=False),
         *(Binding(str(i), f"show_tab('{tab}')", tab.title(), show=False)
           for i, tab in enumerate(TABS, start=1)),
@@ -112,6 +127,11 @@ class MnistApp(App):
         )
         self.batch_series: dict[str, tuple[list[float], list[float]]] = {
             k: ([], []) for k in BATCH_SERIES}
+        # Every batch's (x, loss) of the current run, appended by the worker thread (a
+        # progress message may be merged with the next, so the losses cannot ride on it).
+        self.loss_log: list[tuple[float, float]] = []
+        self.smoothing = DEFAULT_SMOOTHING
+        self.live_changes: list[LiveChanged] = []
         self.epoch_extras: dict[str, list[float]] = {"‖W1‖": [], "‖W2‖": [], "dead": []}
         self.ink = np.zeros((28, 28), np.float32)
         self.epoch_offset = 0
@@ -141,9 +161,9 @@ class MnistApp(App):
                 yield Static("rows: true class · columns: predicted · diagonal: right · "
                              "Enter or click on a cell: its samples", id="matrix-help")
             with TabPane("3 Digits", id="digits"):
-                with Grid(id="digit-grid"):
+                with DigitGrid(id="digit-grid"):
                     for i in range(N_DIGITS):
-                        yield DigitView(id=f"digit-{i}")
+                        yield DigitView(compact=True, id=f"digit-{i}")
             with TabPane("4 Mistakes", id="mistakes"):
                 yield MistakesView(self.dataset.test_images, self.dataset.test_labels,
                                    id="mistakes-view")
@@ -160,13 +180,14 @@ class MnistApp(App):
                 with Horizontal():
                     with Vertical(id="draw-left"):
                         yield DrawCanvas(id="canvas")
-                        yield Static("drag: draw · right-drag: erase\narrows + space: draw · e: erase"
-                                     " · c: clear", id="draw-help")
+                        yield Static("drag: draw · right-drag: erase\narrows+space: draw\n"
+                                     "e: erase · c: clear", id="draw-help")
                     yield DigitView(bars_only=True, id="draw-digit")
             with TabPane("8 Runs", id="runs"):
                 yield RunsView(id="runs-view")
         yield StatusBar(id="status")
-        yield Footer()
+        # The palette (ctrl+p) still works; its footer entry would push Quit off at 80 columns.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if not self.is_headless:
@@ -186,27 +207,33 @@ class MnistApp(App):
         self.set_interval(1 / CHART_FPS, self._redraw_charts)
         self._plot_history()
         self._show_summary()
-        for view in self.query(DigitView):
+        for view in self.main.query(DigitView):
             view.show(None, None, None)
         if self.loaded:
-            self.query_one(WeightsGrid).set_weights(self.loaded[0].W1)
+            self.main.query_one(WeightsGrid).set_weights(self.loaded[0].W1)
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="press s to start, or Tab into the form to edit")
+            self.status.set(note="s: start · f: edit the form · [ ]: loss smoothing · w/l: save/load")
         if self.autostart:
             self.call_after_refresh(self.action_start)
 
     def on_resize(self) -> None:
-        cols = max(1, self.size.width // 60)
-        self.query_one("#digit-grid", Grid).styles.grid_size_columns = cols
+        cols = max(1, self.size.width // DIGIT_CELL_WIDTH)
+        self.main.query_one("#digit-grid", DigitGrid).styles.grid_size_columns = cols
+        self._sync_buttons()
+
+    @property
+    def main(self):
+        """The dashboard's own screen: queried even while a dialog or the palette is on top."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
+        return self.main.query_one("#status", StatusBar)
 
     @property
     def form(self) -> HyperForm:
-        return self.query_one("#form", HyperForm)
+        return self.main.query_one("#form", HyperForm)
 
     @property
     def training(self) -> bool:
@@ -235,11 +262,14 @@ class MnistApp(App):
         self.worker_done = threading.Event()
         self.model = model
         self.batch_series = {k: ([], []) for k in BATCH_SERIES}
+        self.loss_log = []
+        self.live_changes = []
         if not self.epoch_offset:
             self.epoch_extras = {k: [] for k in self.epoch_extras}
-        self.query_one(StepsPanel).set(m=config.batch_size, n=config.hidden)
+        self.main.query_one(StepsPanel).set(m=config.batch_size, n=config.hidden)
         self.state = "training"
         self.form.set_training(True)
+        self._sync_buttons()
         self.status.set(state="training", epoch=self.epoch_offset + 1,
                         epochs=self.epoch_offset + config.epochs, fraction=0.0, rate=0.0,
                         elapsed=0.0, eta=None, note="")
@@ -247,7 +277,12 @@ class MnistApp(App):
         self._show_summary()
         self.db_run_id = None
         self._train_worker(self.run_id, config, model, self.stop_event, self.pause_event,
-                           self.live, self.worker_done, self.epoch_offset)
+                           self.live, self.worker_done, self.epoch_offset, self.loss_log)
+
+    def _sync_buttons(self) -> None:
+        """Pause and Stop are enabled only while a run is going."""
+        for button_id in ("#pause", "#stop"):
+            self.main.query_one(button_id, Button).disabled = not self.training
 
     def _take_loaded_model(self, config: TrainConfig) -> Perceptron:
         """The loaded checkpoint's model for the first Start after --load, else a fresh one."""
@@ -281,12 +316,13 @@ class MnistApp(App):
         self.model, self.run_config = loaded[0], loaded[1]
         self.history = {k: list(v) for k, v in loaded[2].items()}
         self.batch_series = {k: ([], []) for k in BATCH_SERIES}
+        self.loss_log = []
         self.epoch_extras = {k: [] for k in self.epoch_extras}
         self.form.set_config(loaded[1])
         self.state = "idle"
         self._plot_history()
         self._show_summary()
-        self.query_one(WeightsGrid).set_weights(loaded[0].W1)
+        self.main.query_one(WeightsGrid).set_weights(loaded[0].W1)
         self._predict_drawing()
         self.status.set(state="idle", epoch=len(self.history["epoch"]), epochs=0, note=(
             f"loaded {path}: {len(self.history['epoch'])} epochs; Start continues from it"))
@@ -299,15 +335,31 @@ class MnistApp(App):
             self.pause_event.clear()
             self.state = "training"
         else:
+            self.status.set(note=f"nothing to pause: no run is going ({self.state}); s starts one")
             return
         self.status.set(state=self.state)
-        self.query_one("#pause", Button).label = "Resume" if self.state == "paused" else "Pause"
+        self.main.query_one("#pause", Button).label = "Resume" if self.state == "paused" else "Pause"
 
     def action_stop(self) -> None:
         if self.training:
             self.stop_event.set()
             self.pause_event.clear()
             self.status.set(note="stopping…")
+        else:
+            self.status.set(note=f"nothing to stop: no run is going ({self.state})")
+
+    def action_edit_form(self) -> None:
+        """Go to the Train tab with the cursor in the form's first field."""
+        self.main.query_one(TabbedContent).active = "train"
+        self.form.focus_first()
+
+    def action_smoothing(self, step: int) -> None:
+        """Move the loss chart's smoothing one step along SMOOTHINGS."""
+        i = min(range(len(SMOOTHINGS)), key=lambda k: abs(SMOOTHINGS[k] - self.smoothing))
+        self.smoothing = SMOOTHINGS[max(0, min(len(SMOOTHINGS) - 1, i + step))]
+        self._plot_batch_series()
+        self._redraw_charts()
+        self.status.set(note=f"loss smoothing {self.smoothing:g} (EMA over batches; [ ] change it)")
 
     def action_save(self) -> None:
         if self.model is None or not self.history["epoch"]:
@@ -353,16 +405,16 @@ class MnistApp(App):
         self.set_focus(None)
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.main.query_one(TabbedContent).active = tab
         self._focus_tab(tab)
 
     def _focus_tab(self, tab: str) -> None:
         if tab == "runs":
             self._reload_runs()
         target = {"mistakes": "#mistakes-view", "matrix": "#confusion", "weights": "#weights-grid",
-                  "draw": "#canvas", "runs": "#runs-table"}.get(tab)
+                  "draw": "#canvas", "runs": "#runs-table", "digits": "#digit-grid"}.get(tab)
         if target:
-            self.query_one(target).focus()
+            self.main.query_one(target).focus()
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
@@ -384,11 +436,17 @@ class MnistApp(App):
         self.action_start()
 
     def on_hyper_form_live_edited(self, event: HyperForm.LiveEdited) -> None:
+        if not self.training:
+            return
         setattr(self.live, event.name, event.value)
         self.status.set(note=f"{event.name} → {event.value:g} from the next batch")
 
+    def on_hyper_form_validity(self, event: HyperForm.Validity) -> None:
+        if event.n_errors == 0 and self.status.note.startswith("fix "):
+            self.status.set(note="")  # the form is valid again: the old advice is stale
+
     def on_confusion_table_cell_chosen(self, event: ConfusionTable.CellChosen) -> None:
-        self.query_one(MistakesView).set_filter(event.true_class, event.pred_class)
+        self.main.query_one(MistakesView).set_filter(event.true_class, event.pred_class)
         self.action_show_tab("mistakes")
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -407,14 +465,15 @@ class MnistApp(App):
             proba = self.model.forward(image[None].astype(np.float32) / 255)[0]
         caption = ("the current model's guess, live" if self.model is not None
                    else "no model yet: start training")
-        self.query_one("#draw-digit", DigitView).show(image, proba, None, caption=caption)
+        self.main.query_one("#draw-digit", DigitView).show(image, proba, None, caption=caption)
 
     # --- the worker (runs in its own thread; only posts messages) -------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train_worker(self, run_id: int, config: TrainConfig, model: Perceptron,
                       stop: threading.Event, pause: threading.Event, live: Live,
-                      done: threading.Event, epoch_offset: int) -> None:
+                      done: threading.Event, epoch_offset: int,
+                      loss_log: list[tuple[float, float]]) -> None:
         # The history has its own connection here: sqlite connections stay in their thread,
         # and a locked database then slows this thread, never the UI.
         recorder = Recorder(self.db_path, config)
@@ -423,7 +482,13 @@ class MnistApp(App):
         try:
             for event in train(config, self.dataset, model=model, stop=stop, pause=pause,
                                live=live, progress_interval=self.progress_interval):
-                if isinstance(event, EpochEnd) and recorder.store is not None:
+                if isinstance(event, BatchProgress):
+                    k, base = len(event.losses), epoch_offset + event.epoch - 1
+                    loss_log.extend((base + (event.batch - k + 1 + i) / event.n_batches, loss)
+                                    for i, loss in enumerate(event.losses))
+                elif isinstance(event, LiveChanged):
+                    recorder.live_change(event, epoch_offset + event.epoch)
+                elif isinstance(event, EpochEnd) and recorder.store is not None:
                     if not recorder.epoch(event, epoch_offset + event.epoch):
                         self.post_message(HistoryStatus(run_id, None, recorder.error))
                 elif isinstance(event, Diverged):
@@ -447,6 +512,8 @@ class MnistApp(App):
             self._on_progress(ev)
         elif isinstance(ev, EpochEnd):
             self._on_epoch(ev)
+        elif isinstance(ev, LiveChanged):
+            self.live_changes.append(ev)
         elif isinstance(ev, Diverged):
             self._end_run("diverged", ev.message)
             self.notify(ev.message, title="Diverged", severity="error", timeout=10)
@@ -464,7 +531,7 @@ class MnistApp(App):
                         title="Run history", severity="warning", timeout=8)
 
     def _reload_runs(self) -> None:
-        view = self.query_one(RunsView)
+        view = self.main.query_one(RunsView)
         try:
             with Store(self.db_path, timeout=1.0) as db:
                 view.set_runs(db.runs())
@@ -511,11 +578,10 @@ class MnistApp(App):
         frac = ev.batch / ev.n_batches
         done = (ev.epoch - 1 + frac) / ev.epochs
         x = self.epoch_offset + ev.epoch - 1 + frac
-        for name, value in zip(BATCH_SERIES, (ev.running_loss, ev.lr, *ev.grad_norms), strict=True):
+        for name, value in zip(BATCH_SERIES, (ev.lr, *ev.grad_norms), strict=True):
             self.batch_series[name][0].append(x)
             self.batch_series[name][1].append(value)
-        self._plot_batch_series()
-        self.query_one(StepsPanel).set(m=ev.batch_size or None, grad_norms=ev.grad_norms)
+        self.main.query_one(StepsPanel).set(m=ev.batch_size or None, grad_norms=ev.grad_norms)
         self.status.set(epoch=self.epoch_offset + ev.epoch, fraction=frac,
                         rate=ev.samples_per_second, elapsed=ev.elapsed,
                         eta=ev.elapsed * (1 - done) / done if done > 0 else None)
@@ -529,20 +595,20 @@ class MnistApp(App):
             self.epoch_extras[name].append(value)
         with self.batch_update():  # every widget below, painted in one pass
             self._plot_history()
-            self.query_one(StepsPanel).set(dead=ev.dead_fraction)
+            self.main.query_one(StepsPanel).set(dead=ev.dead_fraction)
             if self.model is not None:
-                self.query_one(WeightsGrid).set_weights(self.model.W1)
+                self.main.query_one(WeightsGrid).set_weights(self.model.W1)
                 self._predict_drawing()
-            for table in self.query(ConfusionTable):
+            for table in self.main.query(ConfusionTable):
                 table.update_matrix(ev.confusion)
-            self.query_one(MistakesView).set_proba(ev.test_proba)
+            self.main.query_one(MistakesView).set_proba(ev.test_proba)
             ds = self.dataset
-            for view, i in zip(self.query("#digit-grid DigitView").results(DigitView),
+            for view, i in zip(self.main.query("#digit-grid DigitView").results(DigitView),
                                ev.sample_indices, strict=False):
                 view.show(ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
                           caption=f"test #{i}, epoch {epoch}")
             i = ev.sample_indices[0]
-            self.query_one("#side-digit", DigitView).show(
+            self.main.query_one("#side-digit", DigitView).show(
                 ds.test_images[i], ev.test_proba[i], int(ds.test_labels[i]),
                 caption=f"test #{i}, epoch {epoch}")
             self._show_summary()
@@ -558,21 +624,23 @@ class MnistApp(App):
             best = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
             lines.append(f"best test {h['test_acc'][best]:.2%} @ {int(h['epoch'][best])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
-        self.query_one("#summary", Static).update("\n".join(lines))
+        self.main.query_one("#summary", Static).update("\n".join(lines))
 
     def _end_run(self, state: str, note: str) -> None:
         self.state = state
         self.form.set_training(False)
-        self.query_one("#pause", Button).label = "Pause"
+        self.main.query_one("#pause", Button).label = "Pause"
+        self._sync_buttons()
         self.status.set(state=state, note=note, eta=None)
+        self._plot_batch_series()  # the last batches since the final redraw
         self._redraw_charts()
 
     # --- charts ----------------------------------------------------------------------------
 
     def _plot_history(self) -> None:
         h = self.history
-        loss = self.query_one("#loss-chart", MetricChart)
-        acc = self.query_one("#acc-chart", MetricChart)
+        loss = self.main.query_one("#loss-chart", MetricChart)
+        acc = self.main.query_one("#acc-chart", MetricChart)
         self._plot_batch_series()
         loss.set_series("train", h["epoch"], h["train_loss"], color="blue")
         loss.set_series("test", h["epoch"], h["test_loss"], color="red")
@@ -587,25 +655,42 @@ class MnistApp(App):
                 if int(name[1:]) not in self.overlay_runs:
                     chart.remove_series(name)
         x = h["epoch"][len(h["epoch"]) - len(self.epoch_extras["dead"]):]
-        norms = self.query_one("#norm-chart", MetricChart)
+        norms = self.main.query_one("#norm-chart", MetricChart)
         norms.set_series("W1", x, self.epoch_extras["‖W1‖"], color="blue")
         norms.set_series("W2", x, self.epoch_extras["‖W2‖"], color="cyan")
-        self.query_one("#dead-chart", MetricChart).set_series(
+        self.main.query_one("#dead-chart", MetricChart).set_series(
             "dead", x, self.epoch_extras["dead"], color="red")
         if not self.batch_series["lr"][0]:
-            self.query_one("#lr-chart", MetricChart).set_series("lr", h["epoch"], h["lr"], color="green")
+            self.main.query_one("#lr-chart", MetricChart).set_series("lr", h["epoch"], h["lr"], color="green")
 
     def _plot_batch_series(self) -> None:
         b = self.batch_series
-        self.query_one("#loss-chart", MetricChart).set_series("running", *b["running"], color="gray")
+        loss = self.main.query_one("#loss-chart", MetricChart)
+        log = list(self.loss_log)  # a snapshot: the worker thread appends to it
+        xs = [x for x, _ in log]
+        ys = np.array([y for _, y in log], dtype=float)
+        loss.set_series("batch", xs, ys, faint=True)
+        loss.set_series("smoothed", xs, ema(ys, self.smoothing), color="yellow",
+                        label=f"EMA {self.smoothing:g}")
         if b["lr"][0]:
-            self.query_one("#lr-chart", MetricChart).set_series("lr", *b["lr"], color="green")
-        norms = self.query_one("#norm-chart", MetricChart)
+            self.main.query_one("#lr-chart", MetricChart).set_series("lr", *b["lr"], color="green")
+        norms = self.main.query_one("#norm-chart", MetricChart)
         norms.set_series("dW1", *b["‖dW1‖"], color="red")
         norms.set_series("dW2", *b["‖dW2‖"], color="gray")
 
     def _redraw_charts(self) -> None:
-        for chart in self.query(MetricChart):
+        if not self.main.is_mounted or not self.main.query("#loss-chart"):
+            return  # starting up or shutting down
+        # One x range for all charts of a tab: the run's planned epochs, or further if data is.
+        planned = self.epoch_offset + self.run_config.epochs if self.training else 0
+        for selectors in TAB_CHARTS.values():
+            charts = [self.main.query_one(sel, MetricChart) for sel in selectors]
+            hi = max([planned, 1.0] + [c.data_x_max() for c in charts])
+            for chart in charts:
+                chart.set_x_range(0.0, float(hi))
+        if self.training:
+            self._plot_batch_series()
+        for chart in self.main.query(MetricChart):
             chart.replot()
 
 

@@ -19,12 +19,15 @@ class DigitView(Widget):
     DEFAULT_CSS = """
     DigitView { width: 58; height: 15; }
     DigitView.-bars-only { width: 30; }
+    DigitView.-compact { width: 49; }
     """
 
-    def __init__(self, bars_only: bool = False, **kwargs) -> None:
+    def __init__(self, bars_only: bool = False, compact: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.bars_only = bars_only
+        self.compact = compact  # narrower bars and whole percents: two fit in 100 columns
         self.set_class(bars_only, "-bars-only")
+        self.set_class(compact, "-compact")
         self.text = Text()
 
     def show(self, image: np.ndarray | None, proba: np.ndarray | None,
@@ -48,7 +51,8 @@ class DigitView(Widget):
         plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
         digit_rows = render.shade_rows(image) if plain else None
         cells = render.half_block_cells(image)
-        bars = render.probability_lines(proba, true_label, width=12) if proba is not None else []
+        bars = ([] if proba is None else render.probability_lines(
+            proba, true_label, width=5 if self.compact else 12, decimals=0 if self.compact else 1))
         pred = int(np.argmax(proba)) if proba is not None else None
         for r in range(14):
             if self.bars_only:
@@ -69,7 +73,8 @@ class DigitView(Widget):
             elif r == 11 and pred is not None and true_label is None:
                 text.append(f"prediction: {pred}", style="bold")
             elif r == 11 and pred is not None:
-                verdict = "✓ right" if pred == true_label else "✗ wrong"
+                verdict = ("✓" if pred == true_label else "✗") if self.compact else (
+                    "✓ right" if pred == true_label else "✗ wrong")
                 text.append(f"true {true_label}  pred {pred}  {verdict}",
                             style="bold" if pred == true_label else "bold reverse")
             elif r == 12 and caption:

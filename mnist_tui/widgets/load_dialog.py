@@ -8,6 +8,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from .capped_input import CappedInput
+
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer path cannot name a file anyway
+
 
 class LoadDialog(ModalScreen[str | None]):
     """Returns the path typed, or None on Escape."""
@@ -30,7 +34,8 @@ class LoadDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Load a checkpoint (.npz): weights, config and curves")
-            yield Input(self.value, placeholder="path/to/run.npz", id="load-path")
+            yield CappedInput(self.value, placeholder="path/to/run.npz", id="load-path",
+                              max_length=MAX_PATH_CHARS)
             yield Static(self.error, id="load-error")
             yield Static("Enter to load · Escape to cancel", classes="dim")
 

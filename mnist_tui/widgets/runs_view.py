@@ -11,15 +11,17 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from ..core.render import config_words
+
 
 class RunsView(Vertical):
-    """A table of runs. space: overlay on the charts · a: run again · d d: delete · r: reload."""
+    """A table of runs. space: overlay on the charts · a: use config · d d: delete · r: reload."""
 
     BINDINGS = [
-        Binding("space", "toggle_overlay", "Overlay"),
-        Binding("a", "run_again", "Run again"),
+        Binding("space", "toggle_overlay", "Overlay", key_display="␣"),
+        Binding("a", "run_again", "Use config"),
         Binding("d", "delete", "Delete"),
-        Binding("r", "reload", "Reload"),
+        Binding("r", "reload", "Reload", show=False),
     ]
 
     class OverlayChanged(Message):
@@ -45,13 +47,14 @@ class RunsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
-        yield Static("space: overlay on the charts · a: run again with this config · "
-                     "d twice: delete · r: reload", id="runs-help")
+        yield Static("space: overlay · a: put its config in the form · d d: delete · r: reload",
+                     id="runs-help")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("", 1), ("id", 4), ("started", 16), ("status", 8), ("best", 7),
-                             ("ep", 4), ("time", 7), ("config", 40)):
+        table.cell_padding = 0
+        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 8), ("best", 7),
+                             ("ep", 4), ("time", 6), ("config", 60)):
             table.add_column(label, width=width, key=label or "mark")
 
     def set_runs(self, runs: list[dict], error: str | None = None) -> None:
@@ -64,10 +67,8 @@ class RunsView(Vertical):
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
-                str(r["id"]), time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"])),
-                r["status"], best, str(r["epochs"]), f"{r['seconds']:.1f}s",
-                f"n={c.get('hidden')} e={c.get('epochs')} lr={c.get('lr')} b={c.get('batch_size')} "
-                f"{c.get('schedule')} {c.get('augment', 'none')}",
+                str(r["id"]), time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])),
+                r["status"], best, str(r["epochs"]), f"{r['seconds']:.1f}s", config_words(c),
                 key=str(r["id"]),
             )
         if runs:

@@ -56,5 +56,6 @@ class StepsPanel(Widget):
                      style="green")
         if self.dead_fraction is not None:
             dead = round(self.dead_fraction * self.n)
-            t.append(f"\ndead ReLUs (0 on every test image): {dead}/{self.n} ({self.dead_fraction:.1%})")
+            t.append(f"\ndead ReLUs: {dead}/{self.n} ({self.dead_fraction:.1%})", style="")
+            t.append("\n(0 on every test image)", style="dim")
         return t
