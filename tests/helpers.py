@@ -60,3 +60,21 @@ async def start_and_wait_for_an_epoch(app, pilot) -> None:
     """Press s, then wait until the run has finished its first epoch."""
     await pilot.press("s")
     await wait_for(pilot, lambda: app.history["epoch"])
+
+
+async def burst(app, pilot, keys: list[str] | str) -> None:
+    """Send keys the way a laggy SSH link delivers them: all queued at once, no idle between.
+
+    Pilot's `press` waits for the app to go idle after every key, which hides ordering bugs.
+    """
+    from textual import events
+    from textual.app import _character_to_key
+
+    for key in keys:
+        char = {"backspace": "\x7f", "enter": "\r", "tab": "\t"}.get(key, key if len(key) == 1 else None)
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause(0.2)

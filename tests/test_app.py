@@ -36,10 +36,10 @@ async def test_start_reaches_charts_table_digits_and_mistakes(tiny):
         assert app.state == "done"
         assert app.history["epoch"] == [1, 2, 3]
         loss = app.query_one("#loss-chart", MetricChart)
-        assert loss.series["test"][1] == app.history["test_loss"]
-        assert len(loss.series["running"][0]) >= 3
+        assert loss.series["test"].ys == app.history["test_loss"]
+        assert len(loss.series["smoothed"].xs) >= 3
         acc = app.query_one("#acc-chart", MetricChart)
-        assert acc.series["test"][1][-1] == pytest.approx(100 * app.history["test_acc"][-1])
+        assert acc.series["test"].ys[-1] == pytest.approx(100 * app.history["test_acc"][-1])
         table = app.query_one("#confusion", ConfusionTable)
         total = sum(int(str(table.get_cell(str(t), str(p))).strip() or 0)
                     for t in range(10) for p in range(10)
@@ -162,14 +162,17 @@ async def test_live_learning_rate_change_reaches_the_trainer(tiny):
     app = make_app(tiny, config=LONG, progress_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_and_wait_for_an_epoch(app, pilot)
+        app.query_one("#f-lr", Input).focus()
         app.query_one("#f-lr", Input).value = "0.002"
         await pilot.pause()
+        assert app.live.lr is None  # typed, not yet applied: Enter applies it
+        await pilot.press("enter")
         assert app.live.lr == 0.002
         assert app.query_one("#row-hidden").has_class("-next-run")
         n = len(app.history["epoch"])
         await wait_for(pilot, lambda: len(app.history["epoch"]) > n + 1)
         assert app.history["lr"][-1] <= 0.002
-        await pilot.press("x")
+        await pilot.press("escape", "x")  # leave the field first: x would be typed into it
         await wait_for(pilot, lambda: app.state == "stopped")
 
 
@@ -257,10 +260,10 @@ async def test_network_tab_shows_live_shapes_norms_and_dead_units(tiny):
         assert "dW1 (784, 12) = Xᵀ (784, 40) · dZ1 (40, 12)" in text
         assert "‖dW1‖" in text and "dead ReLUs" in text
         lr = app.query_one("#lr-chart", MetricChart).series["lr"]
-        assert len(lr[0]) >= 2 and lr[1][0] > lr[1][-1]  # cosine decay is on the chart
+        assert len(lr.xs) >= 2 and lr.ys[0] > lr.ys[-1]  # cosine decay is on the chart
         norms = app.query_one("#norm-chart", MetricChart).series
-        assert len(norms["W1"][1]) == 2 and len(norms["dW1"][1]) >= 2
-        assert len(app.query_one("#dead-chart", MetricChart).series["dead"][1]) == 2
+        assert len(norms["W1"].ys) == 2 and len(norms["dW1"].ys) >= 2
+        assert len(app.query_one("#dead-chart", MetricChart).series["dead"].ys) == 2
 
 
 async def test_weights_grid_pages_through_the_units(tiny):
@@ -376,7 +379,7 @@ async def test_runs_view_lists_overlays_reruns_and_deletes(tiny, tmp_path):
         assert [r["status"] for r in view.runs] == ["done", "done"]
         await pilot.press("down", "space")  # overlay run 1
         acc = app.query_one("#acc-chart", MetricChart)
-        assert "#1" in acc.series and len(acc.series["#1"][0]) == 3
+        assert "#1" in acc.series and len(acc.series["#1"].xs) == 3
         await pilot.press("space")
         assert "#1" not in acc.series
         await pilot.press("a")  # run again with run 1's config

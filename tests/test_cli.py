@@ -105,9 +105,12 @@ def test_runs_are_recorded_listed_shown_and_exported(tiny_dir, tmp_path, capsys)
     capsys.readouterr()
     assert main(["runs", "list", "--db", db]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and "diverged" in lines[0] and "done" in lines[1]
+    assert lines[0].split()[:3] == ["id", "started", "status"]  # a header row
+    assert len(lines) == 3 and "diverged" in lines[1] and "done" in lines[2]
     assert main(["runs", "show", "1", "--db", db]) == 0
-    assert capsys.readouterr().out.count("\nepoch ") == 2
+    shown = capsys.readouterr().out
+    assert "test accuracy: best" in shown and "confusion matrix" in shown
+    assert len([ln for ln in shown.splitlines() if ln.lstrip().startswith(("1 ", "2 "))]) >= 2
     assert main(["runs", "export", "1", "--format", "csv", "--db", db]) == 0
     csv_lines = capsys.readouterr().out.splitlines()
     assert csv_lines[0].startswith("run_id,epoch,train_loss") and len(csv_lines) == 3

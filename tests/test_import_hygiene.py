@@ -1,13 +1,24 @@
 """The core never imports Textual or Rich: it runs headless, for scripts and benchmarks."""
 
+import pkgutil
 import subprocess
 import sys
 
+import mnist_tui.core
+
+CORE_MODULES = ("augment", "checkpoint", "data", "draw", "files", "metrics", "model", "render",
+                "store", "train")
+
+
+def test_the_list_names_every_core_module():
+    found = {m.name for m in pkgutil.iter_modules(mnist_tui.core.__path__)}
+    assert found == set(CORE_MODULES), "add the new core module to CORE_MODULES"
+
 
 def test_core_imports_without_textual_or_rich():
+    imports = ", ".join(f"mnist_tui.core.{m}" for m in CORE_MODULES)
     code = (
-        "import sys, mnist_tui.core.data, mnist_tui.core.model, mnist_tui.core.train, "
-        "mnist_tui.core.metrics, mnist_tui.core.render, mnist_tui.core.checkpoint, mnist_tui.__main__;"
+        f"import sys, {imports}, mnist_tui.__main__;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'textual_plotext', 'plotext')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -49,7 +49,7 @@ def test_migration_from_version_1_keeps_the_data(tmp_path):
     old.commit()
     old.close()
     db = Store(path)
-    assert db.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
     run = db.run(1)
     assert run["config"] == {"hidden": 7} and run["epochs"]["test_acc"] == [0.85]
     assert run["checkpoint"] is None

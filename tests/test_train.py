@@ -82,7 +82,9 @@ def test_training_learns_and_reports_everything(tiny):
 def test_batch_progress_is_throttled_by_time(tiny):
     events = run(TrainConfig(**FAST), tiny, progress_interval=60)
     per_epoch = [e for e in events if isinstance(e, BatchProgress)]
-    assert len(per_epoch) == 3  # only the first batch of each epoch within a 60 s window
+    # within a 60 s window only the first and the last batch of each epoch report (the last
+    # one carries the epoch's remaining batch losses)
+    assert len(per_epoch) == 6 and [e.batch for e in per_epoch[:2]] == [1, per_epoch[0].n_batches]
 
 
 def test_same_seed_same_metrics_bit_for_bit(tiny):
@@ -142,6 +144,8 @@ def test_live_learning_rate_applies_from_the_next_batch(tiny):
     gen = train.train(TrainConfig(**FAST, schedule="constant"), tiny, live=live, progress_interval=0)
     assert next(gen).lr == 0.05
     live.lr = 0.01
+    changed = next(gen)
+    assert isinstance(changed, train.LiveChanged) and changed.value == 0.01
     assert next(gen).lr == 0.01
 
 
