@@ -354,3 +354,49 @@ async def test_a_long_paste_is_cut_and_marked_not_dropped(tiny, tmp_path):
         await pilot.pause(0.2)
         assert len(field.value) == 200
         assert "too long" in app.form.errors["lr"]
+
+
+# --- 11-14. the CLI ------------------------------------------------------------------------------
+
+def test_every_write_path_problem_is_one_line_and_exit_1(tiny_dir, tmp_path, capsys):
+    import os
+
+    from mnist_tui.__main__ import main
+
+    db = str(tmp_path / "h.sqlite")
+    quick = ["--hidden", "4", "--epochs", "1", "--data-dir", str(tiny_dir), "--db", db]
+    assert main(["train", *quick, "--save", str(tmp_path / "nope" / "x.npz")]) == 1
+    assert not (tmp_path / "nope").exists()  # no directory created behind the user's back
+    assert main(["train", *quick]) == 0
+    for bad in (str(tmp_path / "nope" / "x.csv"), str(tmp_path), ""):
+        capsys.readouterr()
+        assert main(["runs", "export", "1", "--output", bad, "--db", db]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "x.csv"
+        assert main(["runs", "export", "1", "--output", str(out), "--db", db]) == 0
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == 0o644
+    assert b"\r\n" not in out.read_bytes() and out.read_bytes().count(b"\n") == 2
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "-60000", "x"])
+def test_bench_samples_is_validated(value, capsys):
+    from mnist_tui.__main__ import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--samples", value])
+    assert e.value.code == 2 and "--samples" in capsys.readouterr().err
+
+
+def test_help_epilog_names_every_command(capsys):
+    from mnist_tui.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for command in ("train", "runs", "serve", "download", "bench"):
+        assert f"{command} (" in text
