@@ -239,21 +239,18 @@ class Recorder:
 
     def epoch(self, ev: EpochEnd, epoch: int | None = None) -> bool:
         """Record an epoch; False if the history is (now) unavailable."""
-        if self.store is None:
-            return False
-        try:
-            self.store.add_epoch(self.run_id, ev, epoch)
-            return True
-        except StoreError as e:
-            self._fail(e)
-            return False
+        return self._record(self.store.add_epoch if self.store else None, ev, epoch)
 
     def live_change(self, ev: LiveChanged, epoch: int | None = None) -> bool:
         """Record a live edit; False if the history is (now) unavailable."""
-        if self.store is None:
+        return self._record(self.store.add_live_change if self.store else None, ev, epoch)
+
+    def _record(self, write, ev, epoch: int | None) -> bool:
+        """Call write(run_id, ev, epoch); after a failure, stop recording and keep the reason."""
+        if write is None:
             return False
         try:
-            self.store.add_live_change(self.run_id, ev, epoch)
+            write(self.run_id, ev, epoch)
             return True
         except StoreError as e:
             self._fail(e)
