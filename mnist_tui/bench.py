@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from .core import data, train
+from .core import data, events, train
+from .core.config import TrainConfig
 from .core.model import Perceptron
 
 
@@ -47,10 +48,91 @@ def seed_recipe_epoch_seconds(ds: data.Dataset, hidden: int = 128, max_samples: 
     return (time.perf_counter() - t0) * (60000 / len(y_all))
 
 
-def headless_epochs(config: train.TrainConfig, ds: data.Dataset) -> tuple[list[float], list[float]]:
+def headless_epochs(config: TrainConfig, ds: data.Dataset) -> tuple[list[float], list[float]]:
     """Seconds per epoch, and of those the seconds spent evaluating the test set."""
-    ends = [e for e in train.train(config, ds) if isinstance(e, train.EpochEnd)]
+    ends = [e for e in train.train(config, ds) if isinstance(e, events.EpochEnd)]
     return [e.seconds for e in ends], [e.eval_seconds for e in ends]
+
+
+def train_seconds(config: TrainConfig, ds: data.Dataset) -> float:
+    """Median seconds of the training part of an epoch (evaluation left out), in this process."""
+    seconds, eval_seconds = headless_epochs(config, ds)
+    return statistics.median(s - e for s, e in zip(seconds, eval_seconds, strict=True))
+
+
+def torch_train_seconds(ds: data.Dataset, hidden: int, batch_size: int, epochs: int,
+                        threads: int) -> float:
+    """Median seconds of one training epoch of the same network in PyTorch (CPU, float32,
+    SGD with momentum 0.9), same batches: a uint8 -> float conversion per batch, as ours does."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, hidden), torch.nn.ReLU(),
+                                torch.nn.Linear(hidden, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    X_all = torch.from_numpy(ds.train_images)
+    y_all = torch.from_numpy(ds.train_labels.astype(np.int64))
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(epochs):
+        perm = torch.from_numpy(rng.permutation(ds.n_train))
+        t0 = time.perf_counter()
+        for i in range(0, ds.n_train, batch_size):
+            idx = perm[i : i + batch_size]
+            X = X_all[idx].float().mul_(1 / 255)
+            loss = torch.nn.functional.cross_entropy(model(X), y_all[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+PEER_SHAPES = ((128, 64), (800, 128))  # (hidden, batch): the default run, and a wide one
+
+
+def vs_torch(ds: data.Dataset, epochs: int, rounds: int) -> list[dict]:
+    """Ours against PyTorch at its best thread count (1 or 2), back to back, `rounds` times;
+    per shape the median ratio of epoch times (below 1: ours is faster)."""
+    rows = []
+    for hidden, batch in PEER_SHAPES:
+        config = TrainConfig(hidden=hidden, batch_size=batch, epochs=epochs, schedule="constant",
+                             lr=0.05)
+        ours, theirs = [], []
+        for _ in range(rounds):
+            ours.append(train_seconds(config, ds))
+            theirs.append(min(torch_train_seconds(ds, hidden, batch, epochs, t) for t in (1, 2)))
+        rows.append({"hidden": hidden, "batch_size": batch, "ours": statistics.median(ours),
+                     "torch": statistics.median(theirs),
+                     "ratio": statistics.median(o / t for o, t in zip(ours, theirs, strict=True))})
+    return rows
+
+
+UI_SIZES = ((100, 30), (160, 50))
+
+
+def with_ui(config: TrainConfig, ds: data.Dataset, data_dir: str | None, rounds: int,
+            terminal: bool) -> list[dict]:
+    """Per terminal size: headless epoch seconds, then the app's (Pilot), then the real program
+    in a pty, back to back, `rounds` times. Cost = 1 - headless / with the app (medians)."""
+    from .bench_ui import terminal_epoch_seconds, ui_epoch_seconds
+
+    rows = []
+    for size in UI_SIZES:
+        row: dict = {"size": f"{size[0]}x{size[1]}", "headless": [], "pilot": [], "terminal": []}
+        for _ in range(rounds):
+            row["headless"].append(statistics.median(headless_epochs(config, ds)[0]))
+            row["pilot"].append(statistics.median(ui_epoch_seconds(config, ds, size)))
+            if terminal:
+                row["terminal"].append(statistics.median(
+                    terminal_epoch_seconds(config, data_dir, size)))
+        for kind in ("pilot", "terminal"):
+            if row[kind]:
+                row[f"{kind}_cost"] = statistics.median(
+                    1 - h / u for h, u in zip(row["headless"], row[kind], strict=False))
+        rows.append(row)
+    return rows
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -59,8 +141,8 @@ def run(args: argparse.Namespace) -> dict:
         n = min(args.samples, ds.n_train)
         ds = data.Dataset(ds.train_images[:n], ds.train_labels[:n], ds.test_images, ds.test_labels,
                           ds.source)
-    config = train.TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train),
-                               epochs=args.epochs, schedule="constant", lr=0.05)
+    config = TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train),
+                         epochs=args.epochs, schedule="constant", lr=0.05)
     peak = matmul_peak_gflops()
     seconds, eval_seconds = headless_epochs(config, ds)
     epoch_s = statistics.median(seconds)
@@ -85,11 +167,15 @@ def run(args: argparse.Namespace) -> dict:
         "vs_seed_recipe": seed_s * ds.n_train / 60000 / epoch_s,
     }
     if args.with_ui:
-        from .bench_ui import ui_epoch_seconds
-
-        ui = statistics.median(ui_epoch_seconds(config, ds))
-        result["with_ui_epoch_seconds"] = ui
-        result["with_ui_ratio"] = epoch_s / ui
+        result["with_ui"] = with_ui(config, ds, args.data_dir, args.rounds,
+                                    terminal=not args.samples)
+    if args.vs_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            result["vs_torch"] = "PyTorch is not installed: pip install torch==2.13.0"
+        else:
+            result["vs_torch"] = vs_torch(ds, args.epochs, args.rounds)
     return result
 
 
@@ -109,9 +195,19 @@ def main(args: argparse.Namespace) -> int:
         ("seed recipe epoch", f"{r['seed_recipe_epoch_seconds']:.3f} s (float64, batch 32)"),
         ("speed-up vs seed", f"{r['vs_seed_recipe']:.2f}x"),
     ]
-    if "with_ui_epoch_seconds" in r:
-        rows.append(("epoch with dashboard", f"{r['with_ui_epoch_seconds']:.3f} s "
-                     f"({r['with_ui_ratio']:.0%} of headless throughput)"))
+    for row in r.get("with_ui", []):
+        med = {k: statistics.median(row[k]) for k in ("headless", "pilot", "terminal") if row[k]}
+        text = (f"headless {med['headless']:.3f} s, app (Pilot) {med['pilot']:.3f} s "
+                f"= {row['pilot_cost']:+.1%} cost")
+        if "terminal" in med:
+            text += f", app in a pty {med['terminal']:.3f} s = {row['terminal_cost']:+.1%} cost"
+        rows.append((f"with the app {row['size']}", text + f" (median of {len(row['headless'])})"))
+    if isinstance(r.get("vs_torch"), str):
+        rows.append(("vs PyTorch", r["vs_torch"]))
+    for row in r.get("vs_torch", []) if isinstance(r.get("vs_torch"), list) else []:
+        rows.append((f"vs PyTorch n={row['hidden']} b={row['batch_size']}",
+                     f"{row['ratio']:.2f}x PyTorch's epoch time (ours {row['ours']:.3f} s, "
+                     f"PyTorch {row['torch']:.3f} s, best of 1-2 threads; training only)"))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -1,22 +1,97 @@
-"""Training throughput with the dashboard running (headless Textual driver, real rendering)."""
+"""What the dashboard costs in training speed: the app in Pilot, and the real program in a pty.
+
+Both record each epoch's seconds as the run's history does (the child process measures them),
+so they compare directly with a headless run of the same config in this process.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import pty
+import select
+import signal
+import sqlite3
+import struct
+import sys
+import tempfile
+import termios
+import time
+from dataclasses import asdict
 
+from .core.config import TrainConfig
 from .core.data import Dataset
-from .core.train import TrainConfig
 
 
 def ui_epoch_seconds(config: TrainConfig, ds: Dataset, size: tuple[int, int] = (100, 30)) -> list[float]:
-    """Train with the app open and return each epoch's seconds, as the app recorded them."""
-    from .app import make_app
+    """Train with the app open (Textual's headless driver, every pane mounted, the Train tab
+    shown) and return each epoch's seconds, as the app's run history recorded them."""
+    from .ui.app import make_app
 
     async def run() -> list[float]:
-        app = make_app(ds, config=config, autostart=True)
-        async with app.run_test(size=size) as pilot:
-            while app.state in ("idle", "training"):
+        with tempfile.TemporaryDirectory() as tmp:
+            app = make_app(ds, config=config, autostart=True, db_path=os.path.join(tmp, "h.sqlite"))
+            async with app.run_test(size=size) as pilot:
                 await pilot.pause(0.5)
-            return list(app.history["seconds"])
+                while app.main.state in ("idle", "training"):
+                    await pilot.pause(0.5)
+                return list(app.main.history["seconds"])
 
     return asyncio.run(run())
+
+
+def terminal_epoch_seconds(config: TrainConfig, data_dir: str | None,
+                           size: tuple[int, int] = (100, 30), timeout: float = 600) -> list[float]:
+    """Run the real program in a pseudo-terminal of `size` (columns, rows), as a user would,
+    and return the epoch seconds its run history recorded. Raises RuntimeError on failure."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "h.sqlite")
+        argv = [sys.executable, "-m", "mnist_tui", "--autostart", "--db", db]
+        argv += [a for k, v in asdict(config).items() for a in (f"--{k.replace('_', '-')}", str(v))]
+        if data_dir:
+            argv += ["--data-dir", data_dir]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ.update(TERM="xterm-256color", COLORTERM="truecolor")
+            os.execvp(argv[0], argv)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        os.kill(pid, signal.SIGWINCH)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.2)  # a terminal reads what we draw
+                if ready:
+                    try:
+                        os.read(fd, 1 << 16)
+                    except OSError:
+                        break
+                if _run_status(db) not in (None, "running"):
+                    break
+            os.write(fd, b"q")
+            end = time.monotonic() + 5
+            while time.monotonic() < end and os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if select.select([fd], [], [], 0.1)[0]:
+                    try:
+                        os.read(fd, 1 << 16)
+                    except OSError:
+                        pass
+        finally:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(fd)
+        with sqlite3.connect(db) as con:
+            rows = con.execute("SELECT seconds FROM epochs ORDER BY epoch").fetchall()
+        if len(rows) < config.epochs:
+            raise RuntimeError(f"the app in the terminal recorded {len(rows)} of {config.epochs} epochs")
+        return [r[0] for r in rows]
+
+
+def _run_status(db: str) -> str | None:
+    try:
+        with sqlite3.connect(db, timeout=0.1) as con:
+            row = con.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None

@@ -59,7 +59,7 @@ async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
 async def start_and_wait_for_an_epoch(app, pilot) -> None:
     """Press s, then wait until the run has finished its first epoch."""
     await pilot.press("s")
-    await wait_for(pilot, lambda: app.history["epoch"])
+    await wait_for(pilot, lambda: app.main.history["epoch"])
 
 
 async def burst(app, pilot, keys: list[str] | str) -> None:
@@ -78,3 +78,43 @@ async def burst(app, pilot, keys: list[str] | str) -> None:
         event.set_sender(app)
         app._driver.send_message(event)
     await pilot.pause(0.2)
+
+
+def raising_entry(spec, config, weights, progress_interval, events, commands) -> None:
+    """A run process that fails as a trainer with a bug would: it reports the exception."""
+    from mnist_tui.core.engine import _Outbox
+    from mnist_tui.core.events import Failed
+
+    outbox = _Outbox(events)
+    try:
+        raise RuntimeError("simulated fault")
+    except RuntimeError as e:
+        outbox.put(Failed(f"{type(e).__name__}: {e}", "traceback"))
+    outbox.close()
+
+
+def crashing_entry(spec, config, weights, progress_interval, events, commands) -> None:
+    """A run process that dies without a word, as on a segfault in native code."""
+    import os
+
+    os._exit(3)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Live processes whose environment holds MNIST_TUI_TEST_MARK=marker (zombies excluded)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read()
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"MNIST_TUI_TEST_MARK={marker}".encode() in env.split(b"\0") and state != "Z":
+            found.append(int(entry))
+    return found

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-AUGMENTS = ("none", "affine", "elastic")
+from .config import AUGMENTS  # noqa: F401  (the choice list lives with the config)
+
 MAX_ROTATE_DEG = 12.0
 SCALE_RANGE = (0.9, 1.1)
 MAX_SHIFT_PX = 2.0

@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from .config import TrainConfig, from_dict
 from .files import FileError, check_target, write_atomic
+from .history import EPOCH_KEYS
 from .model import N_IN, N_OUT, PARAM_NAMES, Perceptron
-from .train import TrainConfig
 
 FORMAT_VERSION = 1
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+HISTORY_KEYS = EPOCH_KEYS
 
 
 class CheckpointError(Exception):
@@ -85,10 +86,8 @@ def load(
     if missing:
         raise CheckpointError(f"{path}: missing {', '.join(missing)}")
     try:
-        raw = json.loads(str(contents["config"]))
-        known = {f.name for f in fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in raw.items() if k in known})
-    except (ValueError, TypeError) as e:
+        config = from_dict(json.loads(str(contents["config"])))
+    except (ValueError, TypeError, RecursionError) as e:
         raise CheckpointError(f"{path}: bad config ({e})") from None
 
     n = config.hidden

@@ -90,6 +90,14 @@ class Perceptron:
         self.W2 = (rng.standard_normal((n_hidden, N_OUT)) * np.sqrt(2.0 / n_hidden)).astype(dtype)
         self.b2 = np.zeros(N_OUT, dtype=dtype)
 
+    @classmethod
+    def from_params(cls, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                    b2: np.ndarray) -> Perceptron:
+        """A network with these parameters (copied): (784, n) (n,) (n, 10) (10,)."""
+        model = cls.__new__(cls)
+        model.W1, model.b1, model.W2, model.b2 = (np.array(a) for a in (W1, b1, W2, b2))
+        return model
+
     @property
     def n_hidden(self) -> int:
         return self.W1.shape[1]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import EpochEnd, LiveChanged, TrainConfig
+from .config import TrainConfig
+from .events import EpochEnd, LiveChanged
+from .history import EPOCH_KEYS
 
 SCHEMA_VERSION = 3
 MIGRATIONS = {
@@ -53,7 +55,7 @@ MIGRATIONS = {
         );
     """,
 }
-EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+EPOCH_COLUMNS = EPOCH_KEYS
 
 
 class StoreError(Exception):

@@ -1,8 +1,9 @@
 """Minibatch SGD with momentum for the seed's perceptron, as a generator of events.
 
 `train()` yields `BatchProgress` (throttled by time), one `EpochEnd` per epoch, and finally
-`Finished` or `Diverged`. It checks a stop and a pause event every batch, so a UI thread
-can steer it. Nothing here prints: callers decide how to show progress.
+`Finished` or `Diverged`. It checks a stop, a pause and a weights-request event every batch, so
+whoever drives it (the CLI, or the engine's child process) can steer it. Nothing here prints:
+callers decide how to show progress.
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .augment import AUGMENTS, distort
+from .augment import distort
+from .config import TrainConfig
 from .data import Dataset
+from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
 from .metrics import accuracy, confusion_matrix, nll
 from .model import Perceptron, Workspace, softmax
+from .resources import EVAL_CHUNK, blas_threads
 
-SCHEDULES = ("constant", "cosine", "step")
-EVAL_CHUNK = 2000  # test rows per forward pass: bounds memory at large hidden sizes
 # Chance level is ln 10 = 2.3. A mean NLL of 100 gives the true class e^-100 on average: the
 # weights are blowing up, and on MNIST such runs end with every ReLU dead, never recovering.
 DIVERGED_LOSS = 100.0
@@ -40,119 +42,6 @@ def flush_every(mu: float) -> int:
     if mu <= 0:
         return FLUSH_EVERY_MAX  # without momentum nothing decays across steps
     return max(1, min(FLUSH_EVERY_MAX, int(22 / -math.log10(mu))))
-# At the smallest shapes a second BLAS thread costs more than it gives: the update then pays
-# for cache lines moving between cores. Measured here (`OPENBLAS_NUM_THREADS=1|2 mnist-tui
-# bench`): n=128 m=64 0.39 s vs 0.45 s per epoch; n=256 m=64 0.76 vs 0.68; n=800 m=128 1.67
-# vs 1.25. A fixed rule, not a timing, so that the same config always gives the same numbers.
-SINGLE_THREAD_MAX_M_N = 8192
-
-
-def blas_threads(batch_size: int, hidden: int) -> int | None:
-    """BLAS threads to train with: 1 for the smallest shapes, else None (the library's choice)."""
-    return 1 if batch_size * hidden <= SINGLE_THREAD_MAX_M_N else None
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a run. The defaults reach about 98% test accuracy in seconds."""
-
-    hidden: int = 128  # n, the number of ReLU hidden units
-    epochs: int = 10  # passes over the training set
-    lr: float = 0.1  # base learning rate; the schedule scales it per batch
-    batch_size: int = 64  # m, samples per SGD step
-    momentum: float = 0.9  # heavy-ball momentum; 0 gives plain SGD as in the seed
-    weight_decay: float = 0.0  # L2 penalty on W1 and W2 (not the biases)
-    schedule: str = "cosine"  # constant | cosine (to 0 by the last batch) | step (x0.1 at 50%, 75%)
-    seed: int = 0  # seeds the initial weights and the shuffling: same seed, same metrics
-    augment: str = "none"  # none | affine (rotate, scale, shift) | elastic (affine + Simard warp)
-
-    def __post_init__(self):
-        for f in fields(self):
-            check_field(f.name, getattr(self, f.name))
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """How a config field is typed, bounded and explained (shared by the CLI and the form)."""
-
-    kind: type
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False  # True: lo itself is not allowed
-    hi_open: bool = False
-    help: str = ""
-    choices: tuple[str, ...] = ()
-
-
-SPECS: dict[str, FieldSpec] = {
-    "hidden": FieldSpec(int, 1, 4096, help="hidden units n"),
-    "epochs": FieldSpec(int, 1, 1000, help="epochs"),
-    "lr": FieldSpec(float, 0, 10, lo_open=True, help="learning rate"),
-    "batch_size": FieldSpec(int, 1, 60000, help="batch size"),
-    "momentum": FieldSpec(float, 0, 1, hi_open=True, help="momentum"),
-    "weight_decay": FieldSpec(float, 0, None, help="weight decay"),
-    "schedule": FieldSpec(str, choices=SCHEDULES, help="LR schedule"),
-    "seed": FieldSpec(int, 0, 2**32 - 1, help="seed"),
-    "augment": FieldSpec(str, choices=AUGMENTS, help="augmentation"),
-}
-
-
-def range_text(spec: FieldSpec) -> str:
-    """The allowed range in words, e.g. 'in (0, 10]' or 'an integer from 1 to 4096'."""
-    if spec.choices:
-        return "one of " + ", ".join(spec.choices)
-    if spec.kind is int:
-        return f"an integer from {spec.lo} to {spec.hi}" if spec.hi else f"an integer >= {spec.lo}"
-    if spec.hi is None:
-        return f"a number {'>' if spec.lo_open else '>='} {spec.lo:g}"
-    return (
-        f"a number in {'(' if spec.lo_open else '['}{spec.lo:g}, {spec.hi:g}"
-        f"{')' if spec.hi_open else ']'}"
-    )
-
-
-def check_field(name: str, value) -> None:
-    """Raise ValueError with a readable message if value is not allowed for field name."""
-    spec = SPECS[name]
-    if spec.choices:
-        if value not in spec.choices:
-            raise ValueError(f"{spec.help} must be {range_text(spec)} (got {value!r})")
-        return
-    if spec.kind is int and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ValueError(f"{spec.help} must be {range_text(spec)} (got {value!r})")
-    if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
-        raise ValueError(f"{spec.help} must be {range_text(spec)} (got {value!r})")
-    low_bad = spec.lo is not None and (value <= spec.lo if spec.lo_open else value < spec.lo)
-    high_bad = spec.hi is not None and (value >= spec.hi if spec.hi_open else value > spec.hi)
-    if low_bad or high_bad:
-        raise ValueError(f"{spec.help} must be {range_text(spec)} (got {value:g})")
-
-
-def parse_field(name: str, text: str):
-    """Parse user text for a config field; raise ValueError with a one-line reason."""
-    spec = SPECS[name]
-    text = text.strip()
-    if not text:
-        raise ValueError(f"{spec.help} is empty: enter {range_text(spec)}")
-    if len(text) > 40:
-        raise ValueError(f"{spec.help} is too long ({len(text)} characters)")
-    if not text.isascii():
-        raise ValueError(f"{spec.help} must use the ASCII digits 0-9")
-    if spec.choices:
-        value = text
-    elif spec.kind is int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{spec.help} must be {range_text(spec)} (got {text!r})") from None
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{spec.help} must be {range_text(spec)} (got {text!r})") from None
-    check_field(name, value)
-    return value
-
 
 def lr_at(config: TrainConfig, progress: float, base_lr: float | None = None) -> float:
     """The learning rate at `progress` in [0, 1) through the whole run."""
@@ -162,116 +51,6 @@ def lr_at(config: TrainConfig, progress: float, base_lr: float | None = None) ->
     if config.schedule == "step":
         return lr * (0.1 ** ((progress >= 0.5) + (progress >= 0.75)))
     return lr
-
-
-def estimate_memory_bytes(config: TrainConfig, n_train: int, n_test: int) -> int:
-    """A rough peak estimate of training memory: data, parameters, and per-batch arrays."""
-    n, m = config.hidden, min(config.batch_size, n_train)
-    data = (n_train + n_test) * (784 + 1)
-    params = 4 * (784 * n + n + n * 10 + 10) * 4  # weights, gradients, velocities, one temp
-    batch = 4 * m * (784 + 5 * n + 6 * 10)  # X, Z1 A1 dA1 dZ1 mask, Z2 S Y dZ2 ...
-    evaluation = 4 * min(EVAL_CHUNK, n_test) * (784 + 2 * n + 3 * 10) + 4 * n_test * 10
-    return data + params + max(batch, evaluation)
-
-
-def available_memory_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo, or None where that cannot be read."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def check_run(config: TrainConfig, n_train: int, n_test: int) -> str | None:
-    """A one-line reason this run cannot go ahead on this data and machine, or None."""
-    if config.batch_size > n_train:
-        return f"batch size {config.batch_size} is larger than the training set ({n_train} samples)"
-    need = estimate_memory_bytes(config, n_train, n_test)
-    have = available_memory_bytes()
-    if have is not None and need > 0.8 * have:
-        return (f"this run needs about {need / 2**30:.1f} GiB of memory but only "
-                f"{have / 2**30:.1f} GiB is available: lower the hidden units or the batch size")
-    return None
-
-
-# --- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """Throttled progress within an epoch."""
-
-    epoch: int  # 1-based
-    epochs: int
-    batch: int  # batches done in this epoch
-    n_batches: int
-    running_loss: float  # mean train loss over this epoch so far (for text; charts use losses)
-    lr: float
-    samples_per_second: float
-    elapsed: float  # training seconds since the run started (pauses excluded)
-    grad_norms: tuple[float, float] = (0.0, 0.0)  # ‖dW1‖, ‖dW2‖ of the latest batch
-    batch_size: int = 0  # m, for showing the live shapes of the backward steps
-    # Every batch's loss since the previous report, in order; the last is batch `batch` of
-    # `epoch`. A chart smooths these across epochs (an EMA), so nothing restarts per epoch.
-    losses: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    """Metrics at the end of an epoch. Arrays are fresh copies, marked read-only."""
-
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_acc: float
-    test_loss: float
-    test_acc: float
-    lr: float  # learning rate at the last batch of the epoch
-    seconds: float  # wall-clock seconds of this epoch (pauses excluded), evaluation included
-    elapsed: float
-    confusion: np.ndarray  # (10, 10) int64, rows true, columns predicted
-    test_proba: np.ndarray  # (n_test, 10) float32 predicted probabilities
-    sample_indices: tuple[int, ...]  # a few test samples for the digit panel, new each epoch
-    eval_seconds: float = 0.0  # of `seconds`, the part spent evaluating the test set
-    weight_norms: tuple[float, float] = (0.0, 0.0)  # ‖W1‖, ‖W2‖ at the end of the epoch
-    dead_fraction: float = 0.0  # hidden units that output 0 for every test image
-
-
-@dataclass(frozen=True)
-class Diverged:
-    """The loss stopped being finite; training ended."""
-
-    epoch: int
-    batch: int
-    lr: float
-    message: str
-
-
-@dataclass(frozen=True)
-class LiveChanged:
-    """A live edit (lr or momentum) took effect from this batch on; recorded in the history."""
-
-    epoch: int
-    batch: int  # 1-based batch of the epoch that first used the new value
-    name: str
-    value: float
-
-
-@dataclass(frozen=True)
-class Finished:
-    """Training ended normally or by a stop request."""
-
-    epochs_done: int
-    test_acc: float | None
-    seconds: float
-    stopped: bool
-
-
-Event = BatchProgress | EpochEnd | Diverged | Finished | LiveChanged
 
 
 class Live:
@@ -288,13 +67,15 @@ class _Pauses:
 
     stop: threading.Event
     pause: threading.Event
+    snapshot: threading.Event  # set: the weights are wanted, even while paused
     seconds: float = field(default=0.0)
 
     def wait(self) -> None:
+        """Return when not paused, or at once on a stop or a weights request."""
         if not self.pause.is_set():
             return
         t0 = time.perf_counter()
-        while self.pause.is_set() and not self.stop.wait(0.05):
+        while self.pause.is_set() and not self.snapshot.is_set() and not self.stop.wait(0.02):
             pass
         self.seconds += time.perf_counter() - t0
 
@@ -325,11 +106,15 @@ def train(
     live: Live | None = None,
     progress_interval: float = 0.2,
     n_samples_shown: int = 6,
+    snapshot: threading.Event | None = None,
 ) -> Iterator[Event]:
-    """Train `model` (a new seeded Perceptron if None) on `data`, yielding events."""
+    """Train `model` (a new seeded Perceptron if None) on `data`, yielding events.
+
+    Setting `snapshot` asks for a `Weights` event at the next batch boundary (paused or not).
+    """
     model = model or Perceptron(config.hidden, seed=config.seed)
     stop = stop or threading.Event()
-    pauses = _Pauses(stop, pause or threading.Event())
+    pauses = _Pauses(stop, pause or threading.Event(), snapshot or threading.Event())
     threads = blas_threads(config.batch_size, model.n_hidden)
     with threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext():
         yield from _train(config, data, model, stop, pauses, live or Live(), progress_interval,
@@ -363,7 +148,13 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
         last_report = 0.0
         losses: list[float] = []  # since the last report
         for b in range(n_batches):
-            pauses.wait()
+            while True:
+                pauses.wait()
+                if pauses.snapshot.is_set():
+                    pauses.snapshot.clear()
+                    yield weights_of(model, epoch - 1, b)
+                    continue
+                break
             if stop.is_set():
                 yield Finished(epoch - 1, test_acc, _elapsed(t_start, pauses), stopped=True)
                 return
@@ -455,6 +246,15 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             dead_fraction=dead,
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
+
+
+def weights_of(model: Perceptron, epoch: int, batch: int) -> Weights:
+    """A read-only copy of the model's parameters, as an event."""
+    arrays = {}
+    for k, v in model.params().items():
+        arrays[k] = np.array(v)
+        arrays[k].flags.writeable = False
+    return Weights(epoch, batch, **arrays)
 
 
 def _elapsed(t_start: float, pauses: _Pauses) -> float:

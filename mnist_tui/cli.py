@@ -1,0 +1,479 @@
+"""Command line: `mnist-tui` opens the dashboard; `train`, `download` and `bench` run headless.
+
+Exit codes: 0 success, 1 data or checkpoint error, 2 invalid flag, 3 training diverged,
+130 interrupted. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, fields
+
+from . import __version__
+from .core import checkpoint, data, resources, store, train
+from .core import config as cfg
+from .core import events as ev_
+from .core.files import FileError, check_target, write_atomic
+from .core.history import RunHistory
+from .core.model import Perceptron
+from .core.render import config_words
+
+EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay"}
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line, pointing at --help."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def run_id(text: str) -> int:
+    """A run id: ASCII digits, 1 to 2^63-1 (SQLite's integer range)."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"a run id is a whole number from 1 to {2**63 - 1} (got {text!r})")
+    return int(text)
+
+
+def positive_int(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+def flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name)
+
+
+def _field_type(name: str):
+    def parse(text: str):
+        try:
+            return cfg.parse_field(name, text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """One flag per TrainConfig field, validated by the same rules as the dashboard's form.
+
+    A subcommand passes defaults=False, so `mnist-tui --epochs 3 train` keeps the 3 given
+    before the subcommand instead of the subcommand's default overwriting it.
+    """
+    g = p.add_argument_group("training (the same rules as the dashboard's form)")
+    for f in fields(cfg.TrainConfig):
+        spec = cfg.SPECS[f.name]
+        g.add_argument(
+            flag(f.name),
+            dest=f.name,
+            type=_field_type(f.name),
+            default=f.default if defaults else argparse.SUPPRESS,
+            metavar=f.name.upper() if not spec.choices else "{" + ",".join(spec.choices) + "}",
+            help=f"{spec.help}, {cfg.range_text(spec)} (default: {f.default})",
+        )
+    p.add_argument(
+        "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
+        help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
+        "project's data/mnist, then ~/.cache/mnist-tui, downloading there if none has them)",
+    )
+
+
+def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
+    """--db at every level; only the top level sets the default (see add_config_flags)."""
+    p.add_argument("--db", metavar="PATH", default=None if defaults else argparse.SUPPRESS,
+                   help=f"run history database (default: $XDG_DATA_HOME or "
+                   f"{store.default_path()})")
+
+
+def config_from_args(args: argparse.Namespace) -> cfg.TrainConfig:
+    return cfg.TrainConfig(**{f.name: getattr(args, f.name) for f in fields(cfg.TrainConfig)})
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog="mnist-tui",
+        description="Watch and steer a from-scratch NumPy perceptron learning MNIST, in the "
+        "terminal. With no command, opens the dashboard.",
+        epilog="Commands: train (headless), runs (list, show, export past runs), serve (the "
+        "dashboard in a browser), download (fetch the data), bench (speed figures). "
+        "'mnist-tui COMMAND --help' explains each. In the dashboard: s start, p pause, x stop, "
+        "f form, w/l save/load, 1-8 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
+        "(data directory), MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
+    )
+    p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    add_config_flags(p)
+    p.add_argument("--autostart", action="store_true",
+                   help="start training at once with the values given (default: wait for Start)")
+    p.add_argument("--no-mouse", action="store_true",
+                   help="do not capture the mouse; saves bandwidth over SSH (default: mouse on)")
+    p.add_argument("--load", metavar="PATH",
+                   help="open with the weights and curves of a saved .npz checkpoint "
+                   "(default: none)")
+    add_db_flag(p, defaults=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    t = sub.add_parser("train", help="train headless and print a line per epoch",
+                       description="Train headless, printing a line per epoch (or JSON lines).")
+    add_config_flags(t, defaults=False)
+    t.add_argument("--save", metavar="PATH",
+                   help="write an .npz checkpoint (weights, config, history) at the end, or when "
+                   "interrupted (default: none)")
+    t.add_argument("--json", action="store_true",
+                   help="print one JSON object per line instead of text (default: text)")
+    add_db_flag(t)
+
+    r = sub.add_parser("runs", help="list, show and export past runs",
+                       description="The run history: every run's config and per-epoch metrics.")
+    add_db_flag(r)
+    rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
+                            required=True)
+    rl = rsub.add_parser("list", help="one line per run, newest first")
+    add_db_flag(rl)
+    rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
+    rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
+    rs.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text for people, json for programs (default: text)")
+    add_db_flag(rs)
+    rx = rsub.add_parser("export", help="a run's epochs as CSV or JSON")
+    rx.add_argument("id", type=run_id, help="run id, from 'runs list'")
+    rx.add_argument("--format", choices=("csv", "json"), default="csv",
+                    help="output format (default: csv)")
+    rx.add_argument("--output", metavar="PATH",
+                    help="write here, atomically ('-' is stdout); the directory must exist "
+                    "(default: stdout)")
+    add_db_flag(rx)
+
+    sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
+                        description="Serve the dashboard over HTTP with textual-serve. It has no "
+                        "authentication: keep it on localhost.")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
+
+    d = sub.add_parser("download", help="download and verify the MNIST files",
+                       description="Download the four MNIST files from the public mirrors, "
+                       "verifying each file's SHA-256.")
+    d.add_argument("--dir", metavar="DIR",
+                   help=f"where to put them (default: {data.cache_dir()})")
+
+    b = sub.add_parser("bench", help="measure training speed against the matmul peak",
+                       description="Measure headless training speed, the machine's float32 "
+                       "matmul peak, and the seed's float64 recipe, in one process; with "
+                       "--with-ui, what the dashboard costs; with --vs-torch, the ratio to "
+                       "PyTorch. Timings compare back to back; medians are reported.")
+    b.add_argument("--hidden", type=_field_type("hidden"), default=128,
+                   help="hidden units n (default: 128)")
+    b.add_argument("--batch-size", dest="batch_size", type=_field_type("batch_size"), default=64,
+                   help="batch size (default: 64)")
+    b.add_argument("--epochs", type=_field_type("epochs"), default=3,
+                   help="epochs to time; the median is reported (default: 3)")
+    b.add_argument("--samples", type=positive_int, default=None, metavar="N",
+                   help="train on the first N samples only, for a quick smoke run (default: all)")
+    b.add_argument("--with-ui", action="store_true",
+                   help="also time training with the dashboard open, at 100x30 and 160x50: in "
+                   "Textual's headless driver and as the real program in a pty (default: off)")
+    b.add_argument("--vs-torch", action="store_true",
+                   help="also time the same network in PyTorch, if installed, at n=128/b=64 and "
+                   "n=800/b=128 (default: off)")
+    b.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="back-to-back rounds for --with-ui and --vs-torch; medians are "
+                   "reported (default: 3)")
+    b.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
+    b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    return p
+
+
+# --- progress display -----------------------------------------------------------------------
+
+
+def _progress_line(text: str, stream=sys.stderr) -> None:
+    if stream.isatty():
+        stream.write("\r\x1b[2K" + text)
+        stream.flush()
+
+
+def download_progress(name: str, done: int, total: int) -> None:
+    if total:
+        frac = done / total
+        bar = "█" * int(frac * 20)
+        _progress_line(f"downloading {name} {bar:<20} {frac:4.0%} {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+    else:
+        _progress_line(f"downloading {name} {done / 1e6:.1f} MB")
+    if done == total:
+        _progress_line("")
+
+
+def load_data(data_dir: str | None) -> data.Dataset:
+    ds = data.load(data_dir, progress=download_progress)
+    _progress_line("")
+    return ds
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def fail(message: str, code: int) -> int:
+    print(f"mnist-tui: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.save is not None:
+        checkpoint.save_path(args.save)  # a bad place is found now, not after the whole run
+    ds = load_data(args.data_dir)
+    reason = resources.check_run(config, ds.n_train, ds.n_test)
+    if reason:
+        return fail(reason, EXIT_USAGE)
+    model = Perceptron(config.hidden, seed=config.seed)
+    history = RunHistory()
+    out = sys.stdout
+    tty = out.isatty() and not args.json
+
+    def clear_line() -> None:
+        if tty:  # not under --json: escape codes must never reach the JSON lines
+            _progress_line("", out)
+
+    def emit(obj: dict) -> None:
+        print(json.dumps(obj), file=out, flush=True)
+
+    recorder = store.Recorder(args.db, config)
+    warned = False
+
+    def warn_history() -> None:
+        nonlocal warned
+        if recorder.error and not warned:
+            warned = True
+            print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
+
+    warn_history()
+    if not args.json:
+        print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on {ds.n_test}: "
+              + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()), file=out)
+    code = 0
+    final = None
+    try:
+        for ev in train.train(config, ds, model=model):
+            if isinstance(ev, ev_.BatchProgress) and tty:
+                frac = ev.batch / ev.n_batches
+                _progress_line(
+                    f"epoch {ev.epoch}/{ev.epochs} {'█' * int(frac * 24):<24} {frac:4.0%} "
+                    f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
+            elif isinstance(ev, ev_.EpochEnd):
+                history.add(ev)
+                if not recorder.epoch(ev):
+                    warn_history()
+                if args.json:
+                    emit({"event": "epoch", **history.epoch_row(ev)})
+                else:
+                    clear_line()
+                    print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
+                          f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
+                          f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
+                          f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+            elif isinstance(ev, ev_.Diverged):
+                clear_line()
+                if args.json:
+                    emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
+                          "lr": ev.lr, "message": ev.message})
+                print(f"mnist-tui: {ev.message}", file=sys.stderr)
+                code = EXIT_DIVERGED
+            elif isinstance(ev, ev_.Finished):
+                final = ev
+    except KeyboardInterrupt:
+        clear_line()
+        print("mnist-tui: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    if final is not None:
+        if args.json:
+            emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
+                  "epochs": final.epochs_done, "config": asdict(config)})
+        else:
+            acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
+            print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
+                  f"{final.seconds:.1f}s of training", file=out)
+    saved = None
+    if args.save and code != EXIT_DIVERGED and len(history):
+        try:
+            saved = str(checkpoint.save(args.save, model, config, history.epoch_columns()))
+        except checkpoint.CheckpointError as e:
+            recorder.finish("error")
+            return fail(str(e), EXIT_DATA)
+        if not args.json:
+            print(f"saved {saved}", file=out)
+    status = {EXIT_DIVERGED: "diverged", EXIT_INTERRUPTED: "stopped"}.get(code, "done")
+    recorder.finish(status, saved)
+    warn_history()
+    return code
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    target = Path(args.dir).expanduser() if args.dir else data.cache_dir()
+    if data.has_files(target):
+        print(f"the MNIST files are already in {target}")
+        return 0
+    if os.environ.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
+        return fail("MNIST_TUI_OFFLINE is set: not downloading", EXIT_DATA)
+    data.download(target, progress=download_progress)
+    data.load_dir(target)  # parse once, so a bad file shows now, not at the first run
+    print(f"downloaded and verified the MNIST files into {target}")
+    return 0
+
+
+def local_time(t) -> str:
+    """A timestamp as local 'YYYY-MM-DD HH:MM', or '?' when it is not a usable time."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(t)))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "?"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    if args.runs_command == "export" and args.output not in (None, "-"):
+        check_target(args.output)  # a bad path is one line now, before reading anything
+    with store.Store(args.db) as db:
+        if args.runs_command == "list":
+            runs = db.runs()
+            if not runs:
+                print(f"no runs yet in {db.path}")
+                return 0
+            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  config")
+            for r in runs:
+                best = "     --" if r["best_test_acc"] is None else f"{r['best_test_acc']:7.2%}"
+                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} {best}  "
+                      f"{r['epochs']:>6}  {r['seconds']:7.1f}s  {config_words(r['config'])}")
+            return 0
+        try:
+            run = db.run(args.id)
+        except KeyError:
+            return fail(f"no run {args.id} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
+        if args.runs_command == "show":
+            sys.stdout.write(export_run(run, "json") if args.format == "json" else show_run(run))
+            return 0
+        text = export_run(run, args.format)
+        write_atomic(args.output or "-", text)
+        return 0
+
+
+def show_run(run: dict) -> str:
+    """A run for people: config, dates, best and last accuracy, epochs, the matrix as a grid."""
+    c, e = run["config"], run["epochs"]
+    lines = [f"run {run['id']}  {run['status']}  started {local_time(run['started_at'])}"
+             + (f", finished {local_time(run['finished_at'])}" if run.get("finished_at") else ""),
+             "config: " + "  ".join(f"{k}={v}" for k, v in c.items())]
+    acc = e["test_acc"]
+    if acc:
+        best = max(range(len(acc)), key=acc.__getitem__)
+        lines.append(f"test accuracy: best {acc[best]:.2%} at epoch {e['epoch'][best]}, "
+                     f"last {acc[-1]:.2%} at epoch {e['epoch'][-1]}; "
+                     f"{run['seconds']:.1f}s of training")
+    if run.get("checkpoint"):
+        lines.append(f"checkpoint: {run['checkpoint']}")
+    for ch in run.get("live_changes", []):
+        lines.append(f"live change: {ch['name']} = {ch['value']:g} from epoch {ch['epoch']}, "
+                     f"batch {ch['batch']}")
+    lines.append("")
+    lines.append("epoch  train loss  train acc  test loss  test acc        lr  seconds")
+    for i in range(len(e["epoch"])):
+        lines.append(f"{e['epoch'][i]:>5}  {e['train_loss'][i]:>10.4f}  {e['train_acc'][i]:>9.2%}  "
+                     f"{e['test_loss'][i]:>9.4f}  {e['test_acc'][i]:>8.2%}  {e['lr'][i]:>8.3g}  "
+                     f"{e['seconds'][i]:>7.2f}")
+    if run.get("confusion"):
+        lines.append("")
+        lines.append("confusion matrix (rows: true class, columns: predicted)")
+        lines.append("      " + "".join(f"{k:>6}" for k in range(10)))
+        for k, row in enumerate(run["confusion"]):
+            lines.append(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def export_run(run: dict, fmt: str) -> str:
+    """A run's epochs as CSV (one row per epoch) or JSON (config, summary and epochs)."""
+    if fmt == "json":
+        return json.dumps(run, indent=2) + "\n"
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = list(store.EPOCH_COLUMNS)
+    w.writerow(["run_id", *cols])
+    e = run["epochs"]
+    for i in range(len(e["epoch"])):
+        w.writerow([run["id"], *(e[c][i] for c in cols)])
+    return buf.getvalue()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        print(f"mnist-tui: warning: serving on {args.host}, which is not localhost. textual-serve "
+              "has no authentication: anyone who can reach this port can use the dashboard.",
+              file=sys.stderr)
+    import shlex
+
+    from textual_serve.server import Server
+
+    # textual-serve runs this through /bin/sh; `exec` makes each app a direct child of the
+    # server, so an app can tell when the server is gone (see MnistApp._exit_if_orphaned).
+    command = f"exec {shlex.quote(sys.executable)} -m mnist_tui"
+    if args.data_dir:
+        command += f" --data-dir {shlex.quote(args.data_dir)}"
+    Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.main(args)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    parent_pid = os.getppid()  # before the slow start-up, so a server that dies meanwhile shows
+    config = config_from_args(args)
+    # Load what can fail before the screen switches, so errors stay one plain line.
+    loaded = checkpoint.load(args.load) if args.load else None
+    ds = load_data(args.data_dir)
+    from .ui.app import make_app  # Textual is imported only when the dashboard opens
+
+    app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
+                   load_path=args.load, db_path=args.db, parent_pid=parent_pid)
+    del ds  # the app holds the dataset in shared memory now: free the first copy
+    app.run(mouse=not args.no_mouse)
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
+                "runs": cmd_runs, "serve": cmd_serve}
+    try:
+        return commands.get(args.command, cmd_app)(args)
+    except data.DataError as e:
+        return fail(str(e), EXIT_DATA)
+    except (checkpoint.CheckpointError, store.StoreError, FileError) as e:
+        return fail(str(e), EXIT_DATA)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `mnist-tui train | head`: the reader left; exit quietly as other Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+

@@ -1,0 +1,387 @@
+"""Every training run in its own process, so a UI never shares the trainer's GIL.
+
+`Engine(dataset)` puts the dataset in one block of shared memory (decoded once, read by every
+child without a copy) and starts runs with `start(config)`. Each run is a `RunHandle`:
+
+- the child runs the same `train()` generator as `mnist-tui train`, so results are bit-identical;
+- its events come back over a pipe, read by one thread per run that calls `on_event` (or fills
+  `handle.events()` when no callback is given). Progress reports merge in the child while the
+  pipe is busy, every batch's loss kept, so a slow reader never holds the trainer up;
+- commands go the other way: pause, resume, stop, live lr/momentum, and a request for the
+  weights (sent by the child at every epoch end, and between two batches when asked);
+- a child that raises reports `Failed` with the traceback; one that dies (`kill -9`) is reported
+  as `Failed` with its exit code or signal by the reader;
+- a child whose parent dies sees its command pipe close and stops; `Engine.close()` ends every
+  child within a second, and the multiprocessing atexit hook ends daemonic ones on any exit.
+
+Children come from a `forkserver` (a clean process that preloads this module), never from a fork
+of a process that runs a UI's threads: a new run reaches its first batch in a few tens of ms.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+
+import numpy as np
+
+from .config import TrainConfig
+from .data import Dataset
+from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished
+from .model import PARAM_NAMES, Perceptron
+from .train import Live, train, weights_of
+
+DATA_FIELDS = ("train_images", "train_labels", "test_images", "test_labels")
+STOP_GRACE = 0.5  # seconds a child gets to stop by itself before SIGTERM, then SIGKILL
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])  # numpy and the trainer, imported once
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+CONTEXT = _context()
+
+
+@dataclass(frozen=True)
+class Started:
+    """The child process is up (sent by the parent's reader thread, before any other event)."""
+
+    pid: int
+
+
+# --- the dataset in shared memory -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedDataset:
+    """Where a Dataset's arrays lie in a named shared-memory block: (field, offset, shape)."""
+
+    name: str
+    layout: tuple[tuple[str, int, tuple[int, ...]], ...]
+    source: str
+
+
+def share(ds: Dataset) -> tuple[SharedMemory, Dataset, SharedDataset]:
+    """Copy `ds` into one shared block; return the block, a Dataset of views into it, and the
+    description a child attaches with. All arrays are uint8."""
+    arrays = [np.ascontiguousarray(getattr(ds, f), dtype=np.uint8) for f in DATA_FIELDS]
+    size = max(1, sum(a.nbytes for a in arrays))
+    shm = SharedMemory(create=True, size=size)
+    layout, offset = [], 0
+    for name, a in zip(DATA_FIELDS, arrays, strict=True):
+        np.ndarray(a.shape, np.uint8, shm.buf, offset)[...] = a
+        layout.append((name, offset, a.shape))
+        offset += a.nbytes
+    spec = SharedDataset(shm.name, tuple(layout), ds.source)
+    return shm, _views(shm, spec, writeable=False), spec
+
+
+def _views(shm: SharedMemory, spec: SharedDataset, writeable: bool) -> Dataset:
+    views = {}
+    for name, offset, shape in spec.layout:
+        a = np.ndarray(shape, np.uint8, shm.buf, offset)
+        a.flags.writeable = writeable
+        views[name] = a
+    return Dataset(**views, source=spec.source)
+
+
+# --- the child --------------------------------------------------------------------------------
+
+
+class _Outbox:
+    """Events waiting for the pipe, sent by a thread of the child. Progress reports queued
+    back to back merge into one (their losses joined), so the trainer never waits on a reader."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.items: deque[Event] = deque()
+        self.cond = threading.Condition()
+        self.closed = False
+        self.broken = False  # the parent is gone
+        self.thread = threading.Thread(target=self._send_all, name="outbox", daemon=True)
+        self.thread.start()
+
+    def put(self, event: Event) -> None:
+        with self.cond:
+            last = self.items[-1] if self.items else None
+            if isinstance(event, BatchProgress) and isinstance(last, BatchProgress):
+                self.items[-1] = replace(event, losses=last.losses + event.losses)
+            else:
+                self.items.append(event)
+            self.cond.notify()
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join(timeout)
+
+    def _send_all(self) -> None:
+        while True:
+            with self.cond:
+                while not self.items and not self.closed:
+                    self.cond.wait()
+                if not self.items:
+                    return
+                event = self.items.popleft()
+            try:
+                self.conn.send(event)
+            except (OSError, ValueError):
+                self.broken = True
+                return
+
+
+def _obey(conn: Connection, stop: threading.Event, pause: threading.Event,
+          snapshot: threading.Event, live: Live) -> None:
+    """The child's command thread: apply each command; a closed pipe means the parent is gone."""
+    while True:
+        try:
+            command, *args = conn.recv()
+        except (EOFError, OSError):
+            stop.set()  # orphaned: end the run; the process then exits
+            return
+        if command == "pause":
+            pause.set()
+        elif command == "resume":
+            pause.clear()
+        elif command == "stop":
+            stop.set()
+        elif command == "live":
+            setattr(live, args[0], args[1])
+        elif command == "weights":
+            snapshot.set()
+
+
+_ATTACHED: list[SharedMemory] = []
+
+
+def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
+                weights: dict[str, np.ndarray] | None, progress_interval: float,
+                events: Connection, commands: Connection) -> None:
+    """Entry point of a run's process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # never write into a UI's terminal or `serve`'s protocol pipe
+    outbox = _Outbox(events)
+    stop, pause, snapshot, live = threading.Event(), threading.Event(), threading.Event(), Live()
+    threading.Thread(target=_obey, args=(commands, stop, pause, snapshot, live),
+                     name="commands", daemon=True).start()
+    try:
+        if isinstance(spec, SharedDataset):
+            # Attached for the life of this process (a collected SharedMemory unmaps the block
+            # under the views: SIGSEGV); the parent unlinks the name.
+            _ATTACHED.append(SharedMemory(spec.name))
+            data = _views(_ATTACHED[-1], spec, writeable=False)
+        else:
+            data = spec
+        model = Perceptron(config.hidden, seed=config.seed)
+        for k in PARAM_NAMES if weights else ():
+            setattr(model, k, np.array(weights[k], dtype=np.float32))
+        for event in train(config, data, model=model, stop=stop, pause=pause, live=live,
+                           progress_interval=progress_interval, snapshot=snapshot):
+            outbox.put(event)
+            if isinstance(event, EpochEnd):
+                outbox.put(weights_of(model, event.epoch, 0))
+            if outbox.broken:
+                break
+    except BaseException as e:  # reported, not printed: the parent shows it
+        outbox.put(Failed(f"{type(e).__name__}: {e}", traceback.format_exc()))
+    finally:
+        outbox.close()
+
+
+# --- the parent -------------------------------------------------------------------------------
+
+
+def exit_reason(exitcode: int | None) -> str:
+    """Why a child ended, in words: 'killed by SIGKILL (signal 9)' or 'exited with code 1'."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "a signal"
+        return f"killed by {name} (signal {-exitcode})"
+    return f"exited with code {exitcode}"
+
+
+class RunHandle:
+    """One run in its own process: steer it, and receive its events."""
+
+    def __init__(self, process, events: Connection, commands: Connection,
+                 on_event: Callable[[Event | Started], None] | None) -> None:
+        self.process = process
+        self._events = events
+        self._commands = commands
+        self._lock = threading.Lock()
+        self._queue: queue.Queue | None = None if on_event else queue.Queue()
+        self._on_event = on_event or self._queue.put
+        self.ended = threading.Event()  # set once the last event was delivered
+        self.outcome: Finished | Diverged | Failed | None = None
+        self.reader = threading.Thread(target=self._read, name=f"run-{process.pid}", daemon=True)
+        self.reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    # commands: each is a no-op once the child is gone
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def stop(self) -> None:
+        self._send("stop")
+
+    def set_live(self, name: str, value: float) -> None:
+        """Set lr or momentum from the next batch on."""
+        if name not in ("lr", "momentum"):
+            raise ValueError(f"{name} cannot be changed during a run")
+        self._send("live", name, float(value))
+
+    def request_weights(self) -> None:
+        """Ask for a `Weights` event at the next batch boundary (also while paused)."""
+        self._send("weights")
+
+    def _send(self, *command) -> None:
+        with self._lock:
+            try:
+                self._commands.send(command)
+            except (OSError, ValueError):
+                pass
+
+    def events(self, timeout: float | None = None) -> Iterator[Event | Started]:
+        """Every event in order, ending after the last one (only without `on_event`)."""
+        assert self._queue is not None, "events() is for handles started without on_event"
+        while True:
+            event = self._queue.get(timeout=timeout)
+            yield event
+            if isinstance(event, (Finished, Diverged, Failed)):
+                return
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the child and the reader; True if both ended."""
+        self.process.join(timeout)
+        self.reader.join(timeout)
+        return not self.process.is_alive() and not self.reader.is_alive()
+
+    def end(self, grace: float = STOP_GRACE) -> None:
+        """Stop the run, then SIGTERM, then SIGKILL: the child is gone when this returns."""
+        if self.process.is_alive():
+            self.stop()
+            self.process.join(grace)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(0.2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1.0)
+        with self._lock:
+            self._commands.close()
+        self.reader.join(grace)  # its last events (the run's end) reach the receiver
+
+    def _read(self) -> None:
+        self._on_event(Started(self.process.pid))
+        outcome = None
+        while True:
+            try:
+                event = self._events.recv()
+            except (EOFError, OSError):
+                break
+            if isinstance(event, (Finished, Diverged, Failed)):
+                outcome = event
+            try:
+                self._on_event(event)
+            except Exception:  # a receiver's bug must not silence the run's last events
+                traceback.print_exc(file=sys.stderr)
+        self._events.close()
+        if outcome is None:  # the pipe closed before the run said how it ended: it died
+            self.process.join(2.0)
+            outcome = Failed(f"the training process {exit_reason(self.process.exitcode)}",
+                             exit_reason(self.process.exitcode))
+            self._on_event(outcome)
+        self.outcome = outcome
+        self.ended.set()
+
+
+class Engine:
+    """Starts runs in child processes that share one copy of the dataset."""
+
+    def __init__(self, dataset: Dataset, shared: bool = True) -> None:
+        self.entry = _child_main  # what a run's process runs (tests put in a faulty one)
+        self._shm: SharedMemory | None = None
+        if shared:
+            self._shm, self.dataset, self._spec = share(dataset)
+        else:  # each child gets its own copy through the start pipe (tiny test sets)
+            self.dataset, self._spec = dataset, dataset
+        self.handles: list[RunHandle] = []
+
+    @staticmethod
+    def warm_up() -> None:
+        """Start the fork server now, so the first run starts fast (call from any thread)."""
+        if CONTEXT.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+            forkserver.ensure_running()
+
+    def start(self, config: TrainConfig, *, model: Perceptron | None = None,
+              on_event: Callable[[Event | Started], None] | None = None,
+              progress_interval: float = 0.2) -> RunHandle:
+        """Start a run (from `model`'s weights if given, else a new seeded network)."""
+        if self._spec is None:
+            raise RuntimeError("the engine is closed")
+        weights = ({k: np.asarray(v) for k, v in model.params().items()}
+                   if model is not None else None)
+        events_r, events_w = CONTEXT.Pipe(duplex=False)
+        commands_r, commands_w = CONTEXT.Pipe(duplex=False)
+        process = CONTEXT.Process(
+            target=self.entry, name="mnist-tui-run", daemon=True,
+            args=(self._spec, config, weights, progress_interval, events_w, commands_r))
+        process.start()
+        events_w.close()  # the child holds the only write end: its death closes the pipe
+        commands_r.close()
+        handle = RunHandle(process, events_r, commands_w, on_event)
+        self.handles = [h for h in self.handles if h.process.is_alive()] + [handle]
+        return handle
+
+    def close(self, grace: float = STOP_GRACE) -> None:
+        """End every run (stop, then SIGTERM, then SIGKILL) and free the shared dataset."""
+        for handle in self.handles:
+            if handle.process.is_alive():
+                handle.stop()
+        for handle in self.handles:
+            handle.end(grace)
+        self.handles = []
+        self._spec = None
+        if self._shm is not None:
+            # The parent's views stay valid until they are dropped; the name goes now.
+            try:
+                self._shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,17 @@
+"""One TabPane per tab. Each owns its layout, CSS and keys, and one `show(history)` that redraws."""
+
+from .digits import DigitsPane
+from .draw import DrawPane
+from .matrix import MatrixPane
+from .mistakes import MistakesPane
+from .network import NetworkPane
+from .runs import RunsPane
+from .train import TrainPane
+from .weights import WeightsPane
+
+PANES = (TrainPane, MatrixPane, DigitsPane, MistakesPane, NetworkPane, WeightsPane, DrawPane,
+         RunsPane)
+TABS = tuple(p.TAB_ID for p in PANES)
+
+__all__ = ["PANES", "TABS", "DigitsPane", "DrawPane", "MatrixPane", "MistakesPane", "NetworkPane",
+           "RunsPane", "TrainPane", "WeightsPane"]

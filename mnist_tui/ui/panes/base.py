@@ -1,0 +1,35 @@
+"""What every pane shares: its tab id and title, the widget to focus, and `show(history)`."""
+
+from __future__ import annotations
+
+from textual.widgets import TabPane
+
+from ...core.history import RunHistory
+from ..widgets.metric_chart import MetricChart
+
+
+class Pane(TabPane):
+    """A tab of the dashboard. Subclasses set TAB_ID, TITLE and FOCUS and implement `show`."""
+
+    TAB_ID = ""
+    TITLE = ""
+    FOCUS: str | None = None  # the selector focused when the tab opens
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"{number} {self.TITLE}", id=self.TAB_ID)
+
+    def show(self, history: RunHistory) -> None:
+        """Redraw from the run history (called a few times a second while the tab is shown)."""
+
+    def focus_content(self) -> None:
+        if self.FOCUS:
+            self.query_one(self.FOCUS).focus()
+
+
+def share_x_range(history: RunHistory, charts: list[MetricChart]) -> None:
+    """One x range for all charts of a tab: the run's planned epochs, or further if data is."""
+    planned = history.planned if history.running else 0
+    hi = max([planned, 1.0] + [c.data_x_max() for c in charts])
+    for chart in charts:
+        chart.set_x_range(0.0, float(hi))
+        chart.replot()

@@ -1,0 +1,22 @@
+"""Tab 8, Runs: every run in the history; overlay, run again, delete."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from ..widgets.runs_view import RunsView
+from .base import Pane
+
+
+class RunsPane(Pane):
+    TAB_ID, TITLE, FOCUS = "runs", "Runs", "#runs-table"
+    DEFAULT_CSS = """
+    RunsPane RunsView #runs-table { height: 1fr; }
+    RunsPane #runs-help { color: $text-muted; height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield RunsView(id="runs-view")
+
+    def set_runs(self, runs: list[dict], error: str | None = None) -> None:
+        self.query_one(RunsView).set_runs(runs, error=error)

@@ -1,0 +1,121 @@
+"""Tab 1, Train: the form and the buttons, the loss and accuracy curves, and a summary."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from ...core.config import TrainConfig
+from ...core.data import Dataset
+from ...core.history import RunHistory
+from ...core.render import ema
+from ..widgets.confusion_table import ConfusionTable
+from ..widgets.digit_view import DigitView
+from ..widgets.hyper_form import HyperForm
+from ..widgets.metric_chart import MetricChart
+from .base import Pane, share_x_range
+
+OVERLAY_COLORS = ("cyan", "green", "magenta", "white")
+# Loss smoothing steps for [ and ]: an EMA over every batch's loss, across epochs.
+SMOOTHINGS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+DEFAULT_SMOOTHING = 0.9
+
+
+class TrainPane(Pane):
+    """Set up a run, start and steer it, and watch its curves."""
+
+    TAB_ID, TITLE = "train", "Train"
+    DEFAULT_CSS = """
+    TrainPane #left { width: 32; height: 1fr; padding: 0 1 0 0; }
+    TrainPane #buttons { height: 1; }
+    TrainPane #buttons Button { margin: 0 1 0 0; min-width: 6; }
+    TrainPane #summary { color: $text-muted; padding: 1 0 0 0; height: auto; }
+    TrainPane #charts { width: 1fr; }
+    TrainPane MetricChart { height: 1fr; }
+    TrainPane #wide-side { display: none; width: 70; padding: 0 0 0 1; }
+    TrainPane #wide-side ConfusionTable { height: 12; }
+    TrainPane #side-digit { margin: 1 0 0 0; }
+    """
+
+    def __init__(self, number: int, dataset: Dataset, config: TrainConfig) -> None:
+        super().__init__(number)
+        self.dataset = dataset
+        self.config = config  # of the run shown (for the summary)
+        self.smoothing = DEFAULT_SMOOTHING
+        self.overlays: dict[int, dict] = {}  # stored runs drawn over the curves, by run id
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="left"):
+                yield HyperForm(self.config, id="form")
+                with Horizontal(id="buttons"):
+                    yield Button("Start", id="start", variant="success", compact=True,
+                                 action="screen.start")
+                    yield Button("Pause", id="pause", compact=True, action="screen.pause")
+                    yield Button("Stop", id="stop", variant="error", compact=True,
+                                 action="screen.stop")
+                    yield Button("Quit", id="quit", compact=True, action="app.quit")
+                yield Static(id="summary")
+            with Vertical(id="charts"):
+                yield MetricChart("loss", "NLL (log)", log_y=True, id="loss-chart")
+                yield MetricChart("accuracy", "% right", id="acc-chart")
+            with Vertical(id="wide-side"):
+                yield ConfusionTable(id="confusion-side")
+                yield DigitView(id="side-digit")
+
+    def on_mount(self) -> None:
+        self.query_one("#side-digit", DigitView).show(None, None, None)
+
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        """Pause and Stop work only while a run is going; the form greys what a run fixes."""
+        self.query_one(HyperForm).set_training(running)
+        for button_id in ("#pause", "#stop"):
+            self.query_one(button_id, Button).disabled = not running
+        self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
+
+    def step_smoothing(self, step: int) -> float:
+        """Move the loss smoothing one step along SMOOTHINGS; returns the new value."""
+        i = min(range(len(SMOOTHINGS)), key=lambda k: abs(SMOOTHINGS[k] - self.smoothing))
+        self.smoothing = SMOOTHINGS[max(0, min(len(SMOOTHINGS) - 1, i + step))]
+        return self.smoothing
+
+    def show(self, history: RunHistory) -> None:
+        h = history.epoch_columns()
+        loss = self.query_one("#loss-chart", MetricChart)
+        acc = self.query_one("#acc-chart", MetricChart)
+        xs, ys = history.batch_losses()
+        loss.set_series("batch", xs, ys, faint=True)
+        loss.set_series("smoothed", xs, ema(ys, self.smoothing), color="yellow",
+                        label=f"EMA {self.smoothing:g}")
+        loss.set_series("train", h["epoch"], h["train_loss"], color="blue")
+        loss.set_series("test", h["epoch"], h["test_loss"], color="red")
+        acc.set_series("train", h["epoch"], [100 * a for a in h["train_acc"]], color="blue")
+        acc.set_series("test", h["epoch"], [100 * a for a in h["test_acc"]], color="red")
+        for i, (run_id, run) in enumerate(self.overlays.items()):
+            color, e = OVERLAY_COLORS[i % len(OVERLAY_COLORS)], run["epochs"]
+            loss.set_series(f"#{run_id}", e["epoch"], e["test_loss"], color=color)
+            acc.set_series(f"#{run_id}", e["epoch"], [100 * a for a in e["test_acc"]], color=color)
+        for chart in (loss, acc):
+            for name in [n for n in chart.series if n.startswith("#")]:
+                if int(name[1:]) not in self.overlays:
+                    chart.remove_series(name)
+        share_x_range(history, [loss, acc])
+        self._show_summary(h)
+        last = history.last_epoch
+        if last is not None:
+            self.query_one("#confusion-side", ConfusionTable).update_matrix(last.confusion)
+            i, ds = last.sample_indices[0], self.dataset
+            self.query_one("#side-digit", DigitView).show(
+                ds.test_images[i], last.test_proba[i], int(ds.test_labels[i]),
+                caption=f"test #{i}, epoch {history.offset + last.epoch}")
+
+    def _show_summary(self, h: dict[str, list[float]]) -> None:
+        ds, n = self.dataset, self.config.hidden
+        lines = [f"784-{n}-10 · {784 * n + n + 10 * n + 10:,} params",
+                 f"{ds.n_train:,} train · {ds.n_test:,} test"]
+        if h["test_acc"]:  # from the same snapshot as the curves: the run may move meanwhile
+            i = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
+            lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
+            lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
+        self.query_one("#summary", Static).update("\n".join(lines))

@@ -1,0 +1,46 @@
+"""LoadDialog: ask for a checkpoint path; the app validates it and keeps its state on error."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from ..widgets.capped_input import CappedInput
+
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer path cannot name a file anyway
+
+
+class LoadDialog(ModalScreen[str | None]):
+    """Returns the path typed, or None on Escape."""
+
+    AUTO_FOCUS = "#load-path"  # the app focuses nothing at start; this dialog wants its field
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    LoadDialog { align: center middle; }
+    LoadDialog > Vertical { width: 60; height: auto; border: round $primary; padding: 0 1;
+                            background: $surface; }
+    LoadDialog Input { margin: 1 0 0 0; }
+    LoadDialog #load-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, error: str = "", value: str = "") -> None:
+        super().__init__()
+        self.error = error
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Load a checkpoint (.npz): weights, config and curves")
+            yield CappedInput(self.value, placeholder="path/to/run.npz", id="load-path",
+                              max_length=MAX_PATH_CHARS)
+            yield Static(self.error, id="load-error")
+            yield Static("Enter to load · Escape to cancel", classes="dim")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

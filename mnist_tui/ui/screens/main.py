@@ -1,0 +1,467 @@
+"""The dashboard's main screen: the eight tabs, the status bar, and the wiring to the engine.
+
+A run lives in a child process (core.engine). Its reader thread adds each event to the run's
+RunHistory, writes the history database, and posts a RunEvent; this screen turns the events into
+the run state, and a timer redraws the shown pane from the history a few times a second.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent
+
+from ...core import checkpoint
+from ...core.config import TrainConfig, from_dict
+from ...core.engine import Engine, RunHandle, Started
+from ...core.events import Diverged, EpochEnd, Event, Failed, Finished, LiveChanged
+from ...core.history import RunHistory
+from ...core.model import Perceptron
+from ...core.resources import check_run
+from ...core.store import Recorder, Store, StoreError
+from ...core.train import Live
+from ..messages import MERGEABLE, HistoryStatus, RunEvent
+from ..panes import (
+    PANES,
+    TABS,
+    DigitsPane,
+    DrawPane,
+    MatrixPane,
+    MistakesPane,
+    NetworkPane,
+    RunsPane,
+    TrainPane,
+    WeightsPane,
+)
+from ..widgets.confusion_table import ConfusionTable
+from ..widgets.hyper_form import HyperForm
+from ..widgets.runs_view import RunsView
+from ..widgets.status_bar import StatusBar
+from .load_dialog import LoadDialog
+
+CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
+
+
+class RunState(str, enum.Enum):
+    IDLE = "idle"
+    TRAINING = "training"
+    PAUSED = "paused"
+    DONE = "done"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    ERROR = "error"
+
+    @property
+    def going(self) -> bool:
+        return self in (RunState.TRAINING, RunState.PAUSED)
+
+
+class MainScreen(Screen):
+    """Tabs for watching a run, keys for steering it."""
+
+    BINDINGS = [
+        Binding("q", "app.quit", "Quit"),  # first, so the footer never drops it at 80 columns
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause"),
+        Binding("x", "stop", "Stop"),
+        Binding("f", "edit_form", "Form"),
+        Binding("w", "save", "Save"),
+        Binding("l", "load", "Load"),
+        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
+        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
+        Binding("escape", "leave_form", "Leave form", show=False),
+        *(Binding(str(i), f"show_tab('{tab}')", tab.title(), show=False)
+          for i, tab in enumerate(TABS, start=1)),
+    ]
+    run_state: reactive[RunState] = reactive(RunState.IDLE, init=False)
+
+    def __init__(self, engine: Engine, config: TrainConfig, *, loaded=None, load_path=None,
+                 progress_interval: float = 0.2, save_dir: Path = Path("."),
+                 db_path=None) -> None:
+        super().__init__()
+        self.engine, self.dataset = engine, engine.dataset
+        self.config = self.run_config = config
+        self.loaded, self.load_path = loaded, load_path  # (model, config, epochs) from --load
+        self.progress_interval = progress_interval
+        self.save_dir, self.db_path = save_dir, db_path
+        self.history = RunHistory(loaded[2] if loaded else None)
+        self._loaded_model: Perceptron | None = loaded[0] if loaded else None
+        self.handle: RunHandle | None = None
+        self.run_id = 0  # this screen's run number; events of older runs are dropped
+        self.db_run_id: int | None = None
+        self.live = Live()  # the live values sent to the run
+        self._save_on_weights = False
+        self._weights_asked = None  # the weights we had when a save asked for fresh ones
+        self._drawn_version = -1
+        self._drawn_epoch = None
+        self._model_of = (None, None)  # (a Weights event, the Perceptron made from it)
+
+    @property
+    def state(self) -> RunState:
+        return self.run_state
+
+    @property
+    def model(self) -> Perceptron | None:
+        """The network as the run last sent it (each epoch end, the end, or on request), else
+        the loaded checkpoint's."""
+        w = self.history.weights
+        if w is None:
+            return self._loaded_model
+        if self._model_of[0] is not w:
+            self._model_of = (w, Perceptron.from_params(w.W1, w.b1, w.W2, w.b2))
+        return self._model_of[1]
+
+    def compose(self) -> ComposeResult:
+        panes = (TrainPane(1, self.dataset, self.config), MatrixPane(2), DigitsPane(3, self.dataset),
+                 MistakesPane(4, self.dataset),
+                 NetworkPane(5, self.config.batch_size, self.config.hidden), WeightsPane(6),
+                 DrawPane(7), RunsPane(8))
+        assert tuple(type(p) for p in panes) == PANES
+        with TabbedContent(initial="train"):
+            yield from panes
+        yield StatusBar(id="status")
+        # The palette (ctrl+p) still works; its footer entry would push Quit off at 80 columns.
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / CHART_FPS, self.redraw)
+        self.pane(TrainPane).set_running(False)
+        self.show_all()
+        if self.loaded:
+            self.pane(WeightsPane).query_one("WeightsGrid").set_weights(self.loaded[0].W1)
+            self.pane(DrawPane).set_model(self.loaded[0])
+            self.status.set(note=f"loaded {self.load_path}: Start continues from it")
+        else:
+            self.status.set(note="s: start · f: edit the form · [ ]: loss smoothing · w/l: save/load")
+
+    def pane(self, kind: type):
+        return self.query_one(kind)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    @property
+    def form(self) -> HyperForm:
+        return self.query_one("#form", HyperForm)
+
+    def watch_run_state(self, state: RunState) -> None:
+        self.pane(TrainPane).set_running(state.going, paused=state is RunState.PAUSED)
+        self.status.set(state=state.value)
+        if state in (RunState.TRAINING, RunState.PAUSED):
+            self.status.set(eta=None if state is RunState.PAUSED else self.status.eta)
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Redraw the pane on screen if the run moved on; every pane after a new epoch."""
+        history = self.history
+        if history.version == self._drawn_version:
+            return
+        self._drawn_version = history.version
+        if history.last_epoch is not self._drawn_epoch:
+            self._drawn_epoch = history.last_epoch
+            self.show_all()
+            return
+        active = self.query_one(TabbedContent).active
+        if active in TABS:
+            self.query_one(f"#{active}").show(history)
+
+    def _show_progress(self) -> None:
+        """The status bar, from the latest progress report and epoch."""
+        h, p, e = self.history, self.history.progress, self.history.last_epoch
+        if p is not None:
+            done = (p.epoch - 1 + p.batch / p.n_batches) / p.epochs
+            self.status.set(epoch=h.offset + p.epoch, fraction=p.batch / p.n_batches,
+                            rate=p.samples_per_second, elapsed=p.elapsed,
+                            eta=p.elapsed * (1 - done) / done if done > 0 else None,
+                            **({"note": ""} if self.status.note == "starting…" else {}))
+        if e is not None and (p is None or (p.epoch, p.batch) == (e.epoch, p.n_batches)):
+            self.status.set(note=f"test acc {e.test_acc:.2%}  loss {e.test_loss:.3f}")
+
+    def show_all(self) -> None:
+        with self.app.batch_update():
+            for kind in PANES:
+                self.pane(kind).show(self.history)
+
+    # --- running ------------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        if self.run_state.going:
+            self.notify("A run is going: stop it first (x).", severity="warning")
+            return
+        config, errors = self.form.read()
+        if config is None:
+            self.status.set(note=f"fix {len(errors)} field(s) first")
+            self.notify(next(iter(errors.values())), title="Cannot start", severity="error")
+            return
+        reason = check_run(config, self.dataset.n_train, self.dataset.n_test)
+        if reason:
+            self.notify(reason, title="Cannot start", severity="error")
+            return
+        model = self.loaded[0] if self.loaded and self.loaded[0].n_hidden == config.hidden else None
+        self.loaded = None
+        self._loaded_model = model
+        history = RunHistory(self.history.epoch_columns() if model else None)
+        history.start_run(config.epochs, continuing=model is not None)
+        self.run_id += 1
+        self.history, self.run_config, self.db_run_id = history, config, None
+        self.live = Live()
+        self.pane(TrainPane).config = config
+        self.pane(NetworkPane).set_shape(config.batch_size, config.hidden)
+        self.run_state = RunState.TRAINING
+        self.status.set(epoch=history.offset + 1, epochs=history.planned, fraction=0.0, rate=0.0,
+                        elapsed=0.0, eta=None, note="starting…")
+        self.show_all()
+        try:
+            self.handle = self.engine.start(config, model=model,
+                                            on_event=self._receiver(self.run_id, config, history),
+                                            progress_interval=self.progress_interval)
+        except Exception as e:  # no process could be started (out of memory, fd limit …)
+            self._end_run(RunState.ERROR, f"cannot start the run: {e}")
+
+    def _receiver(self, run_id: int, config: TrainConfig, history: RunHistory):
+        """The callback of the run's reader thread: history and database first, then a message."""
+        recorder: Recorder | None = None
+
+        def receive(event: Event | Started) -> None:
+            nonlocal recorder
+            if isinstance(event, Started):
+                # Its own connection, in this thread: a locked database slows it, never the UI.
+                recorder = Recorder(self.db_path, config)
+                self.post_message(HistoryStatus(run_id, recorder.run_id, recorder.error))
+            history.add(event)
+            if recorder is not None:
+                if isinstance(event, LiveChanged):
+                    recorder.live_change(event, history.offset + event.epoch)
+                elif isinstance(event, EpochEnd) and recorder.store is not None:
+                    if not recorder.epoch(event, history.offset + event.epoch):
+                        self.post_message(HistoryStatus(run_id, None, recorder.error))
+                elif isinstance(event, (Finished, Diverged, Failed)):
+                    recorder.finish(outcome_state(event).value)
+            self.post_message(RunEvent(run_id, event))
+
+        return receive
+
+    def on_run_event(self, message: RunEvent) -> None:
+        if message.run_id != self.run_id:
+            return  # a stopped or replaced run still finishing
+        ev = message.event
+        if isinstance(ev, MERGEABLE):
+            self._show_progress()
+            if self._save_on_weights and self.history.weights is not self._weights_asked:
+                self._save_on_weights = False
+                self._save()
+        elif isinstance(ev, (Finished, Diverged, Failed)):
+            state = outcome_state(ev)
+            note = ev.message if not isinstance(ev, Finished) else (
+                "" if ev.test_acc is None else f"test accuracy {ev.test_acc:.2%}")
+            self._end_run(state, note)
+            if state is RunState.DIVERGED:
+                self.notify(ev.message, title="Diverged", severity="error", timeout=10)
+            elif state is RunState.ERROR:
+                self.notify(ev.message, title="Training failed", severity="error", timeout=10)
+
+    def on_history_status(self, message: HistoryStatus) -> None:
+        if message.run_id != self.run_id:
+            return
+        if message.db_run_id is not None:
+            self.db_run_id = message.db_run_id
+        if message.error:
+            self.notify(f"Training goes on, but this run is not being recorded: {message.error}",
+                        title="Run history", severity="warning", timeout=8)
+
+    def _end_run(self, state: RunState, note: str) -> None:
+        self.run_state = state
+        self.status.set(note=note, eta=None)
+        self.show_all()
+
+    def action_pause(self) -> None:
+        if self.run_state is RunState.TRAINING and self.handle:
+            self.handle.pause()
+            self.run_state = RunState.PAUSED
+        elif self.run_state is RunState.PAUSED and self.handle:
+            self.handle.resume()
+            self.run_state = RunState.TRAINING
+        else:
+            self.status.set(note=f"nothing to pause: no run is going ({self.run_state.value}); "
+                                 "s starts one")
+
+    def action_stop(self) -> None:
+        if self.run_state.going and self.handle:
+            self.handle.stop()
+            self.status.set(note="stopping…")
+        else:
+            self.status.set(note=f"nothing to stop: no run is going ({self.run_state.value})")
+
+    def run_over(self, timeout: float | None = None) -> bool:
+        """Wait until the run's process and its reader have ended; True if they have (or no
+        run was ever started)."""
+        return self.handle is None or self.handle.join(timeout)
+
+    def freeze_timings(self, epoch_seconds: float, rate: float, elapsed: float) -> None:
+        """Show fixed timings instead of measured ones (for screenshots that must not vary)."""
+        with self.history.lock:
+            self.history.epochs["seconds"] = [epoch_seconds] * len(self.history.epochs["seconds"])
+        self.status.set(rate=rate, elapsed=elapsed)
+        self.show_all()
+
+    def on_hyper_form_submitted(self) -> None:
+        self.action_start()
+
+    def on_hyper_form_live_edited(self, event: HyperForm.LiveEdited) -> None:
+        if not self.run_state.going or self.handle is None:
+            return
+        setattr(self.live, event.name, event.value)
+        self.handle.set_live(event.name, event.value)
+        self.status.set(note=f"{event.name} → {event.value:g} from the next batch")
+
+    def on_hyper_form_validity(self, event: HyperForm.Validity) -> None:
+        if event.n_errors == 0 and self.status.note.startswith("fix "):
+            self.status.set(note="")  # the form is valid again: the old advice is stale
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def action_edit_form(self) -> None:
+        """Go to the Train tab with the cursor in the form's first field."""
+        self.query_one(TabbedContent).active = "train"
+        self.form.focus_first()
+
+    def action_leave_form(self) -> None:
+        self.set_focus(None)
+
+    def action_smoothing(self, step: int) -> None:
+        value = self.pane(TrainPane).step_smoothing(step)
+        self.pane(TrainPane).show(self.history)
+        self.status.set(note=f"loss smoothing {value:g} (EMA over batches; [ ] change it)")
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._opened(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._opened(event.pane.id)
+
+    def _opened(self, tab: str) -> None:
+        if tab == "runs":
+            self._reload_runs()
+        pane = self.query_one(f"#{tab}")
+        pane.show(self.history)
+        pane.focus_content()
+
+    def on_confusion_table_cell_chosen(self, event: ConfusionTable.CellChosen) -> None:
+        self.pane(MistakesPane).set_filter(event.true_class, event.pred_class)
+        self.action_show_tab("mistakes")
+
+    # --- checkpoints --------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.model is None or not len(self.history):
+            self.notify("Nothing to save yet: train at least one epoch.", severity="warning")
+            return
+        if self.run_state is RunState.TRAINING:
+            self.notify("Pause (p) or stop (x) before saving.", severity="warning")
+            return
+        if self.run_state is RunState.PAUSED and self.handle:
+            self._save_on_weights = True  # saved when the paused run's weights arrive
+            self._weights_asked = self.history.weights
+            self.handle.request_weights()
+            return
+        self._save()
+
+    def _save(self) -> None:
+        name = time.strftime("mnist-tui-%Y%m%d-%H%M%S.npz")
+        try:
+            path = checkpoint.save(self.save_dir / name, self.model, self.run_config,
+                                   self.history.epoch_columns())
+        except checkpoint.CheckpointError as e:
+            self.notify(str(e), title="Save failed", severity="error")
+            return
+        self.notify(f"saved {path}", title="Checkpoint")
+        if self.db_run_id is not None:
+            try:
+                with Store(self.db_path, timeout=1.0) as db:
+                    db.set_checkpoint(self.db_run_id, str(path.resolve()))
+            except StoreError:
+                pass  # the checkpoint is saved; only its mention in the history is missing
+
+    def action_load(self) -> None:
+        if self.run_state.going:
+            self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
+            return
+        self.app.push_screen(LoadDialog(), self._load_path)
+
+    def _load_path(self, path: str | None) -> None:
+        """Load a checkpoint; on any error, say so and keep everything as it was."""
+        if not path:
+            return
+        try:
+            loaded = checkpoint.load(Path(path).expanduser())
+        except checkpoint.CheckpointError as e:
+            self.notify(str(e), title="Not loaded", severity="error", timeout=10)
+            self.status.set(note=f"not loaded: {e}")
+            return
+        self.loaded, self.load_path = loaded, path
+        self._loaded_model, self.run_config = loaded[0], loaded[1]
+        self.history = RunHistory(loaded[2])
+        self.form.set_config(loaded[1])
+        self.pane(TrainPane).config = loaded[1]
+        self.run_state = RunState.IDLE
+        self.show_all()
+        self.pane(WeightsPane).query_one("WeightsGrid").set_weights(loaded[0].W1)
+        self.pane(DrawPane).set_model(loaded[0])
+        self.status.set(state="idle", epoch=len(self.history), epochs=0, note=(
+            f"loaded {path}: {len(self.history)} epochs; Start continues from it"))
+
+    # --- the run history database ---------------------------------------------------------------
+
+    def _reload_runs(self) -> None:
+        try:
+            with Store(self.db_path, timeout=1.0) as db:
+                self.pane(RunsPane).set_runs(db.runs())
+        except StoreError as e:
+            self.pane(RunsPane).set_runs([], error=str(e))
+
+    def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
+        overlays = {}
+        try:
+            with Store(self.db_path, timeout=1.0) as db:
+                overlays = {i: db.run(i) for i in sorted(event.run_ids)}
+        except (StoreError, KeyError) as e:
+            self.notify(f"Cannot read the run history: {e}", severity="error")
+        self.pane(TrainPane).overlays = overlays
+        self._reload_runs()
+        self.pane(TrainPane).show(self.history)
+
+    def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
+        try:
+            config = from_dict(event.config)
+        except ValueError as e:
+            self.notify(f"That run's config is not usable: {e}", severity="error")
+            return
+        self.form.set_config(config)
+        self.action_show_tab("train")
+        self.status.set(note="form filled from the run: press s to start")
+
+    def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
+        try:
+            with Store(self.db_path, timeout=1.0) as db:
+                db.delete_run(event.run_id)
+        except StoreError as e:
+            self.notify(str(e), title="Not deleted", severity="error")
+        self.pane(TrainPane).overlays.pop(event.run_id, None)
+        self._reload_runs()
+        self.pane(TrainPane).show(self.history)
+
+
+def outcome_state(event: Finished | Diverged | Failed) -> RunState:
+    """The state a run ends in, by its last event."""
+    if isinstance(event, Finished):
+        return RunState.STOPPED if event.stopped else RunState.DONE
+    return RunState.DIVERGED if isinstance(event, Diverged) else RunState.ERROR

@@ -1,0 +1,89 @@
+"""DigitView: a 28x28 digit in half-blocks, with a probability bar per class beside it."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from ...core import render
+
+
+class DigitView(Widget):
+    """One test sample: the digit, ten labelled bars, and the true and predicted labels.
+
+    Its size is fixed, so showing a new sample repaints it without a layout pass.
+    """
+
+    DEFAULT_CSS = """
+    DigitView { width: 58; height: 15; }
+    DigitView.-bars-only { width: 30; }
+    DigitView.-compact { width: 49; }
+    """
+
+    def __init__(self, bars_only: bool = False, compact: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.bars_only = bars_only
+        self.compact = compact  # narrower bars and whole percents: two fit in 100 columns
+        self.set_class(bars_only, "-bars-only")
+        self.set_class(compact, "-compact")
+        self.text = Text()
+
+    def show(self, image: np.ndarray | None, proba: np.ndarray | None,
+             true_label: int | None, caption: str = "") -> None:
+        self.text = self.build(image, proba, true_label, caption)
+        self.refresh()
+
+    def show_message(self, message: str) -> None:
+        self.text = Text(message, style="dim")
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+    def build(self, image, proba, true_label, caption: str = "") -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        if image is None:
+            text.append("no sample yet: start training", style="dim")
+            return text
+        # Without colour, or with only 16 (grey levels collapse to about 4), use shade characters.
+        plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
+        digit_rows = render.shade_rows(image) if plain else None
+        cells = render.half_block_cells(image)
+        bars = ([] if proba is None else render.probability_lines(
+            proba, true_label, width=5 if self.compact else 12, decimals=0 if self.compact else 1))
+        pred = int(np.argmax(proba)) if proba is not None else None
+        for r in range(14):
+            if self.bars_only:
+                pass
+            elif plain:
+                text.append(digit_rows[r])
+            else:
+                for top, bottom in cells[r]:
+                    text.append("▀", Style(color=_grey(top), bgcolor=_grey(bottom)))
+            if not self.bars_only:
+                text.append("  ")
+            if r < len(bars):
+                right = pred is not None and r == pred and pred == true_label
+                wrong = r == pred and true_label is not None and pred != true_label
+                style = ("bold green" if right else "bold red" if wrong
+                         else "bold cyan" if r == pred else "")
+                text.append(bars[r], style=style)
+            elif r == 11 and pred is not None and true_label is None:
+                text.append(f"prediction: {pred}", style="bold")
+            elif r == 11 and pred is not None:
+                verdict = ("✓" if pred == true_label else "✗") if self.compact else (
+                    "✓ right" if pred == true_label else "✗ wrong")
+                text.append(f"true {true_label}  pred {pred}  {verdict}",
+                            style="bold" if pred == true_label else "bold reverse")
+            elif r == 12 and caption:
+                text.append(caption, style="dim")
+            text.append("\n")
+        text.rstrip()
+        return text
+
+
+def _grey(level: int) -> str:
+    v = int(level)
+    return f"rgb({v},{v},{v})"

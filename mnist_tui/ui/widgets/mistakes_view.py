@@ -1,0 +1,106 @@
+"""MistakesView: browse the test samples the latest epoch got wrong, most confident first."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Select, Static
+
+from ...core.metrics import select_samples
+from .digit_view import DigitView
+
+ANY = -1
+CLASS_OPTIONS = [("any", ANY)] + [(str(k), k) for k in range(10)]
+
+
+class MistakesView(Vertical, can_focus=True):
+    """Filters by true and predicted class; ←/→ or j/k step through the samples."""
+
+    BINDINGS = [
+        Binding("right,j", "step(1)", "Next", key_display="→/j"),
+        Binding("left,k", "step(-1)", "Prev", key_display="←/k"),
+    ]
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.images, self.labels = images, labels
+        self.proba: np.ndarray | None = None
+        self.true_class: int | None = None
+        self.pred_class: int | None = None
+        self.wrong = True
+        self.indices = np.zeros(0, dtype=np.int64)
+        self.position = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="mistake-filters"):
+            yield Label("true")
+            yield Select(CLASS_OPTIONS, value=ANY, allow_blank=False, compact=True, id="filter-true")
+            yield Label("pred")
+            yield Select(CLASS_OPTIONS, value=ANY, allow_blank=False, compact=True, id="filter-pred")
+            yield Static("", id="mistake-count")
+        yield DigitView(id="mistake-digit")
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    def set_proba(self, proba: np.ndarray) -> None:
+        """New predictions (after an epoch): recompute the list, keeping the filters."""
+        self.proba = proba
+        self._select(keep_position=False)
+
+    def set_filter(self, true_class: int | None, pred_class: int | None) -> None:
+        """Filter to a (true, predicted) pair; equal classes show the correct samples."""
+        self.true_class, self.pred_class = true_class, pred_class
+        self.wrong = not (true_class is not None and true_class == pred_class)
+        with self.prevent(Select.Changed):
+            self.query_one("#filter-true", Select).value = ANY if true_class is None else true_class
+            self.query_one("#filter-pred", Select).value = ANY if pred_class is None else pred_class
+        self._select(keep_position=False)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = None if event.value == ANY else int(event.value)
+        if event.select.id == "filter-true":
+            self.true_class = value
+        else:
+            self.pred_class = value
+        self.wrong = not (self.true_class is not None and self.true_class == self.pred_class)
+        self._select(keep_position=False)
+
+    def action_step(self, delta: int) -> None:
+        if len(self.indices):
+            self.position = (self.position + delta) % len(self.indices)
+            self.refresh_view()
+
+    @property
+    def current(self) -> int | None:
+        return int(self.indices[self.position]) if len(self.indices) else None
+
+    def _select(self, keep_position: bool) -> None:
+        if self.proba is None:
+            self.indices = np.zeros(0, dtype=np.int64)
+        else:
+            self.indices = select_samples(self.labels, self.proba, self.true_class,
+                                          self.pred_class, wrong=self.wrong)
+        if not keep_position:
+            self.position = 0
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        count = self.query_one("#mistake-count", Static)
+        digit = self.query_one("#mistake-digit", DigitView)
+        kind = "misclassified" if self.wrong else "correct"
+        if self.proba is None:
+            count.update("  no epoch finished yet")
+            digit.show(None, None, None)
+            return
+        total_wrong = int((self.proba.argmax(axis=1) != self.labels).sum())
+        if not len(self.indices):
+            count.update(f"  0 {kind} here ({total_wrong} wrong in all)")
+            digit.show_message(f"no {kind} samples match this filter")
+            return
+        i = self.current
+        count.update(f"  {self.position + 1} / {len(self.indices)} {kind}")
+        digit.show(self.images[i], self.proba[i], int(self.labels[i]), caption=f"test sample #{i}")

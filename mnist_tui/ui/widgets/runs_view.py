@@ -1,0 +1,115 @@
+"""RunsView: past runs from the history database, to overlay, delete, or run again."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ...core.render import config_words
+
+
+class RunsView(Vertical):
+    """A table of runs. space: overlay on the charts · a: use config · d d: delete · r: reload."""
+
+    BINDINGS = [
+        Binding("space", "toggle_overlay", "Overlay", key_display="␣"),
+        Binding("a", "run_again", "Use config"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    class OverlayChanged(Message):
+        def __init__(self, run_ids: frozenset[int]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
+
+    class RunAgain(Message):
+        def __init__(self, config: dict) -> None:
+            super().__init__()
+            self.config = config
+
+    class DeleteRun(Message):
+        def __init__(self, run_id: int) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: list[dict] = []
+        self.overlay: set[int] = set()
+        self.pending_delete: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
+        yield Static("space: overlay · a: put its config in the form · d d: delete · r: reload",
+                     id="runs-help")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.cell_padding = 0
+        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 8), ("best", 7),
+                             ("ep", 4), ("time", 6), ("config", 60)):
+            table.add_column(label, width=width, key=label or "mark")
+
+    def set_runs(self, runs: list[dict], error: str | None = None) -> None:
+        self.runs = runs
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for r in runs:
+            c = r["config"]
+            best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
+            table.add_row(
+                Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
+                str(r["id"]), time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])),
+                r["status"], best, str(r["epochs"]), f"{r['seconds']:.1f}s", config_words(c),
+                key=str(r["id"]),
+            )
+        if runs:
+            table.move_cursor(row=min(row, len(runs) - 1))
+        help_line = self.query_one("#runs-help", Static)
+        if error:
+            help_line.update(Text(f"run history unavailable: {error}", style="bold red"))
+        elif not runs:
+            help_line.update("no runs yet: finished epochs of every run are kept here")
+
+    @property
+    def current(self) -> dict | None:
+        table = self.query_one(DataTable)
+        if not self.runs or table.cursor_row < 0:
+            return None
+        return self.runs[min(table.cursor_row, len(self.runs) - 1)]
+
+    def action_toggle_overlay(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        self.overlay ^= {run["id"]}
+        self.query_one(DataTable).update_cell(
+            str(run["id"]), "mark", Text("●" if run["id"] in self.overlay else " ", style="bold cyan"))
+        self.post_message(self.OverlayChanged(frozenset(self.overlay)))
+
+    def action_run_again(self) -> None:
+        if self.current is not None:
+            self.post_message(self.RunAgain(self.current["config"]))
+
+    def action_delete(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        if self.pending_delete != run["id"]:
+            self.pending_delete = run["id"]
+            self.notify(f"Press d again to delete run {run['id']}.", severity="warning")
+            return
+        self.pending_delete = None
+        self.overlay.discard(run["id"])
+        self.post_message(self.DeleteRun(run["id"]))
+
+    def action_reload(self) -> None:
+        self.post_message(self.OverlayChanged(frozenset(self.overlay)))

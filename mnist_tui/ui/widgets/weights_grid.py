@@ -1,0 +1,73 @@
+"""WeightsGrid: first-layer receptive fields, one 28x28 half-block image per hidden unit."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.widget import Widget
+
+from ...core.render import signed_cells
+
+CELL_W, CELL_H = 29, 15  # 28 columns + a gap; 14 rows + a caption
+
+
+class WeightsGrid(Widget, can_focus=True):
+    """As many units as fit; [ and ] (or ←/→) page through them. Red +, blue −."""
+
+    BINDINGS = [
+        Binding("right,]", "page(1)", "Next units", key_display="→/]"),
+        Binding("left,[", "page(-1)", "Prev units", key_display="←/["),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.W1: np.ndarray | None = None
+        self.first = 0
+
+    @property
+    def per_page(self) -> int:
+        cols = max(1, self.size.width // CELL_W)
+        rows = max(1, (self.size.height - 1) // CELL_H)
+        return cols * rows
+
+    def set_weights(self, W1: np.ndarray) -> None:
+        self.W1 = np.array(W1, dtype=np.float32, copy=True)
+        self.first = min(self.first, max(0, self.W1.shape[1] - 1))
+        self.refresh()
+
+    def action_page(self, delta: int) -> None:
+        if self.W1 is None:
+            return
+        n = self.W1.shape[1]
+        self.first = (self.first + delta * self.per_page) % (((n - 1) // self.per_page + 1) * self.per_page)
+        if self.first >= n:
+            self.first = 0 if delta > 0 else ((n - 1) // self.per_page) * self.per_page
+        self.refresh()
+
+    def render(self) -> Text:
+        if self.W1 is None:
+            return Text("no weights yet: start training or load a checkpoint", style="dim")
+        n = self.W1.shape[1]
+        cols = max(1, self.size.width // CELL_W)
+        units = list(range(self.first, min(n, self.first + self.per_page)))
+        plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
+        out = Text(no_wrap=True, overflow="crop")
+        last = units[-1] + 1 if units else 0
+        out.append(f"units {self.first}–{last - 1} of {n}  ·  red +, blue − (no colour: dark +, light −)"
+                   f"  ·  ←/→ page\n", style="dim")
+        for start in range(0, len(units), cols):
+            row_units = units[start : start + cols]
+            images = [signed_cells(self.W1[:, u]) for u in row_units]
+            for r in range(14):
+                for cells, shades in images:
+                    if plain:
+                        out.append(shades[r])
+                    else:
+                        for top, bottom in cells[r]:
+                            out.append("▀", Style(color=top, bgcolor=bottom))
+                    out.append(" ")
+                out.append("\n")
+            out.append("".join(f"unit {u:<{CELL_W - 5}}" for u in row_units) + "\n", style="dim")
+        return out

@@ -1,0 +1,64 @@
+"""Training-time distortions: shapes, determinism, and that they move ink without losing it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_tui.core import augment, train
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.events import EpochEnd
+
+
+def _digit_batch(tiny, m=16):
+    return tiny.train_images[:m].astype(np.float32) / 255
+
+
+def test_none_returns_the_batch_itself(tiny):
+    X = _digit_batch(tiny)
+    assert augment.distort(X, "none", np.random.default_rng(0)) is X
+
+
+@pytest.mark.parametrize("kind", ["affine", "elastic"])
+def test_distortions_keep_shape_dtype_and_range_and_are_seeded(tiny, kind):
+    X = _digit_batch(tiny)
+    a = augment.distort(X, kind, np.random.default_rng(5))
+    b = augment.distort(X, kind, np.random.default_rng(5))
+    c = augment.distort(X, kind, np.random.default_rng(6))
+    assert a.shape == X.shape and a.dtype == X.dtype
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, X)
+    assert a.min() >= -1e-6 and a.max() <= 1 + 1e-6
+
+
+def test_identity_affine_leaves_the_image_unchanged(tiny, monkeypatch):
+    monkeypatch.setattr(augment, "MAX_ROTATE_DEG", 0.0)
+    monkeypatch.setattr(augment, "SCALE_RANGE", (1.0, 1.0))
+    monkeypatch.setattr(augment, "MAX_SHIFT_PX", 0.0)
+    X = _digit_batch(tiny)
+    np.testing.assert_allclose(augment.distort(X, "affine", np.random.default_rng(0)), X, atol=1e-5)
+
+
+def test_a_centred_digit_keeps_most_of_its_ink_under_affine():
+    X = np.zeros((8, 28, 28), np.float32)
+    X[:, 9:19, 11:17] = 1.0  # a centred bar, away from the edges
+    Y = augment.distort(X.reshape(8, 784), "affine", np.random.default_rng(1))
+    ratio = Y.sum(axis=1) / X.reshape(8, 784).sum(axis=1)
+    assert np.all((ratio > 0.75) & (ratio < 1.3))
+
+
+def test_training_with_augmentation_is_deterministic_and_learns(tiny):
+    cfg = TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.05, augment="affine")
+    runs = [[e.test_loss for e in train.train(cfg, tiny) if isinstance(e, EpochEnd)] for _ in range(2)]
+    assert runs[0] == runs[1]
+    plain = [e.test_loss for e in train.train(TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.05), tiny)
+             if isinstance(e, EpochEnd)]
+    assert runs[0] != plain
+
+
+def test_augment_flag_is_validated(capsys):
+    from mnist_tui.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--augment", "rotate"])
+    assert e.value.code == 2 and "augmentation must be one of none, affine, elastic" in capsys.readouterr().err

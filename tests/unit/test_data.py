@@ -1,0 +1,274 @@
+"""The IDX parser, the loader's search order, and the download path against a local server."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import idx_images, idx_labels, write_dataset
+
+from mnist_tui.core import data
+from mnist_tui.core.data import FILES, DataError
+
+REAL = data.PACKAGE_DATA_DIR
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def test_parse_good_images_and_labels():
+    imgs = np.arange(2 * 784, dtype=np.uint32).reshape(2, 784) % 256
+    out = data.parse_idx(idx_images(imgs), "x")
+    assert out.shape == (2, 784) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, imgs)
+    np.testing.assert_array_equal(data.parse_idx(idx_labels(np.array([3, 9, 0])), "y"), [3, 9, 0])
+
+
+@pytest.mark.parametrize(
+    "blob, words",
+    [
+        (b"", "too short"),
+        (b"\x00\x00\x08\x02" + bytes(12), "bad magic number 0x00000802"),
+        (idx_images(np.zeros((1, 27 * 28)), rows=27), "27x28, expected 28x28"),
+        (idx_images(np.zeros((2, 784)))[:-5], "header promises 2 items"),
+        (idx_images(np.zeros((2, 784))) + b"\x00", "header promises 2 items"),
+        (idx_labels(np.array([1, 10, 2])), "label 10 at index 1"),
+    ],
+)
+def test_parse_rejects_each_defect_naming_the_file(blob, words):
+    with pytest.raises(DataError) as e:
+        data.parse_idx(blob, "somefile.gz")
+    assert "somefile.gz" in str(e.value) and words in str(e.value)
+
+
+def _corrupt(directory: Path, name: str, content: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "file is empty"),
+        (b"this is not gzip", "not a gzip file"),
+        (gzip.compress(idx_labels(np.zeros(600)))[:-30], "truncated gzip"),
+    ],
+)
+def test_file_level_defects(tiny_dir, content, words):
+    path = _corrupt(tiny_dir, "train-labels-idx1-ubyte.gz", content)
+    with pytest.raises(DataError) as e:
+        data.load_dir(tiny_dir)
+    assert str(path) in str(e.value) and words in str(e.value)
+
+
+def test_missing_file_is_named(tiny_dir):
+    (tiny_dir / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: file not found"):
+        data.load_dir(tiny_dir)
+
+
+def test_count_mismatch_names_the_label_file(tiny_dir):
+    _corrupt(tiny_dir, "train-labels-idx1-ubyte.gz", gzip.compress(idx_labels(np.zeros(599))))
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: 599 labels, but .* 600 images"):
+        data.load_dir(tiny_dir)
+
+
+def test_real_files_load_fast_as_uint8_with_the_known_facts():
+    t0 = time.perf_counter()
+    ds = data.load_dir(REAL)
+    seconds = time.perf_counter() - t0
+    assert ds.train_images.shape == (60000, 784) and ds.train_images.dtype == np.uint8
+    assert ds.test_images.shape == (10000, 784)
+    assert list(np.bincount(ds.train_labels)) == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert list(np.bincount(ds.test_labels)) == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert list(ds.train_labels[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert list(ds.test_labels[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    print(f"loaded the four files in {seconds:.3f}s")
+
+
+# --- search order -------------------------------------------------------------------------
+
+
+def test_search_order(tmp_path, tiny):
+    flag_dir, env_dir = write_dataset(tmp_path / "a", tiny), write_dataset(tmp_path / "b", tiny)
+    env = {"MNIST_TUI_DATA": str(env_dir), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    assert data.find_data_dir(flag_dir, env) == flag_dir
+    assert data.find_data_dir(None, env) == env_dir
+    assert data.find_data_dir(None, {"XDG_CACHE_HOME": str(tmp_path / "c")}) == REAL
+    whys = [why for why, _ in data.candidate_dirs(flag_dir, env)]
+    assert whys == ["--data-dir", "MNIST_TUI_DATA", "package data", "cache"]
+
+
+def test_cache_is_used_when_package_data_is_absent(tmp_path, tiny, monkeypatch):
+    monkeypatch.setattr(data, "PACKAGE_DATA_DIR", tmp_path / "nowhere")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "c")}
+    cached = write_dataset(tmp_path / "c" / "mnist-tui", tiny)
+    assert data.find_data_dir(None, env) == cached
+
+
+def test_explicit_dir_without_files_is_an_error_not_a_fallthrough(tmp_path):
+    with pytest.raises(DataError, match="from --data-dir"):
+        data.find_data_dir(tmp_path, {})
+    with pytest.raises(DataError, match="from MNIST_TUI_DATA"):
+        data.find_data_dir(None, {"MNIST_TUI_DATA": str(tmp_path)})
+
+
+def test_offline_error_says_where_to_put_the_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "PACKAGE_DATA_DIR", tmp_path / "nowhere")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "c"), "MNIST_TUI_OFFLINE": "1"}
+    with pytest.raises(DataError) as e:
+        data.find_data_dir(None, env)
+    msg = str(e.value)
+    assert "MNIST_TUI_OFFLINE" in msg and str(tmp_path / "c" / "mnist-tui") in msg and "--data-dir" in msg
+
+
+# --- download against a local server ------------------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict[str, bytes | str] = {}
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        if body == "drop":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b" + bytes(1000))
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        if body == "slow":
+            time.sleep(1.5)
+            body = b""
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.handle_error = lambda *a: None  # a client that timed out and left is expected here
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    _Handler.routes = {}
+    yield _Handler.routes, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _good(name: str) -> bytes:
+    return (REAL / name).read_bytes()
+
+
+def _tampered(name: str) -> bytes:
+    raw = bytearray(gzip.decompress(_good(name)))
+    raw[-1] ^= 0xFF
+    return gzip.compress(bytes(raw), compresslevel=1)
+
+
+def _no_partials(directory: Path) -> bool:
+    return not [p for p in directory.iterdir() if p.name.startswith(".")]
+
+
+def test_download_verifies_and_falls_back_to_the_next_mirror(server, tmp_path):
+    routes, url = server
+    for name in FILES:
+        routes[f"/bad/{name}"] = _tampered(name)
+        routes[f"/good/{name}"] = _good(name)
+    seen = []
+    target = data.download(tmp_path / "cache", progress=lambda n, d, t: seen.append((n, d, t)),
+                           mirrors=[url + "/bad/", url + "/good/"])
+    assert data.has_files(target) and _no_partials(target)
+    assert {n for n, _, _ in seen} == set(FILES) and seen[-1][1] == seen[-1][2]
+    assert data.load_dir(target).n_train == 60000
+
+
+def test_download_refuses_tampered_files_and_leaves_nothing(server, tmp_path):
+    routes, url = server
+    name = "t10k-labels-idx1-ubyte.gz"
+    for other in FILES:
+        routes[f"/bad/{other}"] = _good(other)
+    routes[f"/bad/{name}"] = _tampered(name)
+    with pytest.raises(DataError, match="SHA-256 mismatch") as e:
+        data.download(tmp_path / "cache", mirrors=[url + "/bad/"])
+    assert name in str(e.value)
+    assert not (tmp_path / "cache" / name).exists() and _no_partials(tmp_path / "cache")
+
+
+def test_dropped_connection_leaves_no_partial_file(server, tmp_path):
+    routes, url = server
+    routes["/drop/train-images-idx3-ubyte.gz"] = "drop"
+    with pytest.raises(DataError, match="every mirror"):
+        data.download(tmp_path / "cache", mirrors=[url + "/drop/"])
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def test_slow_mirror_times_out_then_the_next_is_used(server, tmp_path):
+    routes, url = server
+    for name in FILES:
+        routes[f"/slow/{name}"] = "slow"
+        routes[f"/good/{name}"] = _good(name)
+    t0 = time.perf_counter()
+    data.download(tmp_path / "cache", mirrors=[url + "/slow/", url + "/good/"], timeout=0.3)
+    assert data.has_files(tmp_path / "cache")
+    assert time.perf_counter() - t0 < 30
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DataError, match="cannot write the download cache"):
+        data.download(blocker / "cache", mirrors=["http://127.0.0.1:9/"])
+
+
+def test_download_command_fetches_and_verifies_into_a_directory(server, tmp_path, monkeypatch, capsys):
+    from mnist_tui.cli import main
+
+    routes, url = server
+    for name in FILES:
+        routes[f"/m/{name}"] = _good(name)
+    monkeypatch.delenv("MNIST_TUI_OFFLINE")
+    monkeypatch.setenv("MNIST_TUI_MIRRORS", url + "/m/")
+    target = tmp_path / "dl"
+    assert main(["download", "--dir", str(target)]) == 0
+    assert "downloaded and verified" in capsys.readouterr().out and data.has_files(target)
+    assert main(["download", "--dir", str(target)]) == 0
+    assert "already" in capsys.readouterr().out
+    monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
+    assert main(["download", "--dir", str(tmp_path / "other")]) == 1
+
+
+def test_a_read_only_data_directory_loads_without_writing(tiny_dir, monkeypatch):
+    """Loading only reads: every way of writing is made to fail, and the load still works."""
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
+    real_open = open
+
+    def read_only_open(path, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+") and str(tiny_dir) in str(path):
+            raise PermissionError(f"read-only: {path}")
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", read_only_open)
+    ds = data.load(tiny_dir)
+    assert ds.n_train == 600

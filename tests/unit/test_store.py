@@ -1,0 +1,138 @@
+"""The run history: schema, migration, interrupted runs, two writers, and corrupt or locked files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_tui.core import store, train
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.events import EpochEnd
+from mnist_tui.core.store import Recorder, Store, StoreError
+
+
+def fake_epoch(epoch: int, acc: float = 0.9) -> EpochEnd:
+    return EpochEnd(epoch=epoch, epochs=3, train_loss=0.5, train_acc=acc - 0.01, test_loss=0.4,
+                    test_acc=acc, lr=0.1, seconds=1.0, elapsed=float(epoch),
+                    confusion=np.eye(10, dtype=np.int64), test_proba=np.zeros((1, 10)),
+                    sample_indices=(0,))
+
+
+def test_schema_is_created_in_wal_mode(tmp_path):
+    db = Store(tmp_path / "h.sqlite")
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    run = db.start_run(TrainConfig())
+    for e in (1, 2):
+        db.add_epoch(run, fake_epoch(e, acc=0.8 + e / 100))
+    db.finish_run(run, "done", "/x/ck.npz")
+    got = db.run(run)
+    assert got["status"] == "done" and got["checkpoint"] == "/x/ck.npz"
+    assert got["epochs"]["epoch"] == [1, 2] and got["best_test_acc"] == pytest.approx(0.82)
+    assert got["confusion"] == np.eye(10).tolist() and got["config"]["hidden"] == 128
+    assert [r["id"] for r in db.runs()] == [run]
+    assert db.delete_run(run) and db.runs() == []
+    assert db.db.execute("SELECT count(*) FROM epochs").fetchone()[0] == 0  # cascaded
+
+
+def test_migration_from_version_1_keeps_the_data(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(store.MIGRATIONS[1])
+    old.execute("INSERT INTO runs (started_at, config, status) VALUES (1.0, '{\"hidden\": 7}', 'done')")
+    old.execute("INSERT INTO epochs VALUES (1, 1, 0.5, 0.8, 0.4, 0.85, 0.1, 1.0)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    db = Store(path)
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    run = db.run(1)
+    assert run["config"] == {"hidden": 7} and run["epochs"]["test_acc"] == [0.85]
+    assert run["checkpoint"] is None
+
+
+def test_a_newer_schema_is_refused_not_touched(tmp_path):
+    path = tmp_path / "new.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 99")
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def _killed_writer(path: str) -> None:
+    rec = Recorder(path, TrainConfig())
+    rec.epoch(fake_epoch(1))
+    rec.epoch(fake_epoch(2))
+    import os
+
+    os._exit(1)  # killed mid-run: no finish, no close
+
+
+def test_an_interrupted_run_keeps_every_finished_epoch(tmp_path):
+    path = str(tmp_path / "h.sqlite")
+    p = multiprocessing.get_context("spawn").Process(target=_killed_writer, args=(path,))
+    p.start()
+    p.join(30)
+    run = Store(path).run(1)
+    assert run["epochs"]["epoch"] == [1, 2] and run["status"] == "running"
+
+
+def _writer(path: str, n_runs: int) -> None:
+    for _ in range(n_runs):
+        rec = Recorder(path, TrainConfig())
+        for e in range(1, 4):
+            assert rec.epoch(fake_epoch(e)), rec.error
+        rec.finish("done")
+
+
+def test_two_writers_at_once_lose_nothing(tmp_path):
+    path = str(tmp_path / "h.sqlite")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, 15)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    runs = Store(path).runs()
+    assert len(runs) == 30 and all(r["epochs"] == 3 and r["status"] == "done" for r in runs)
+    assert Store(path).db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_corrupt_file_is_an_error_and_is_never_overwritten(tmp_path):
+    path = tmp_path / "h.sqlite"
+    garbage = b"this is not a database" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="not a valid SQLite database"):
+        Store(path)
+    rec = Recorder(path, TrainConfig())
+    assert rec.error and not rec.epoch(fake_epoch(1))
+    rec.finish("done")
+    assert path.read_bytes() == garbage
+
+
+def test_a_locked_database_fails_fast_and_training_goes_on(tmp_path, tiny):
+    path = tmp_path / "h.sqlite"
+    Store(path).close()
+    locker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        rec = Recorder(path, TrainConfig(), timeout=0.3)
+        events = list(train.train(TrainConfig(hidden=8, epochs=2, batch_size=64), tiny))
+        recorded = [rec.epoch(e) for e in events if isinstance(e, EpochEnd)]
+        assert len(recorded) == 2 and not any(recorded) and "locked" in rec.error
+    finally:
+        locker.kill()
+        locker.wait()
+    db = Store(path)
+    assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
