@@ -71,7 +71,7 @@ def torch_train_seconds(ds: data.Dataset, hidden: int, batch_size: int, epochs: 
     model = torch.nn.Sequential(torch.nn.Linear(784, hidden), torch.nn.ReLU(),
                                 torch.nn.Linear(hidden, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    X_all = torch.from_numpy(ds.train_images)
+    X_all = torch.from_numpy(np.array(ds.train_images))  # a writable copy, as torch wants
     y_all = torch.from_numpy(ds.train_labels.astype(np.int64))
     rng = np.random.default_rng(0)
     times = []
@@ -114,15 +114,17 @@ UI_SIZES = ((100, 30), (160, 50))
 
 def with_ui(config: TrainConfig, ds: data.Dataset, data_dir: str | None, rounds: int,
             terminal: bool) -> list[dict]:
-    """Per terminal size: headless epoch seconds, then the app's (Pilot), then the real program
-    in a pty, back to back, `rounds` times. Cost = 1 - headless / with the app (medians)."""
-    from .bench_ui import terminal_epoch_seconds, ui_epoch_seconds
+    """Per terminal size: headless epoch seconds (`mnist-tui train` in its own process, or in
+    this process with `terminal` off), then the app's (Pilot), then the real program in a pty,
+    back to back, `rounds` times. Cost = 1 - headless / with the app (medians)."""
+    from .bench_ui import cli_epoch_seconds, terminal_epoch_seconds, ui_epoch_seconds
 
     rows = []
     for size in UI_SIZES:
         row: dict = {"size": f"{size[0]}x{size[1]}", "headless": [], "pilot": [], "terminal": []}
         for _ in range(rounds):
-            row["headless"].append(statistics.median(headless_epochs(config, ds)[0]))
+            row["headless"].append(statistics.median(
+                cli_epoch_seconds(config, data_dir) if terminal else headless_epochs(config, ds)[0]))
             row["pilot"].append(statistics.median(ui_epoch_seconds(config, ds, size)))
             if terminal:
                 row["terminal"].append(statistics.median(
@@ -167,6 +169,9 @@ def run(args: argparse.Namespace) -> dict:
         "vs_seed_recipe": seed_s * ds.n_train / 60000 / epoch_s,
     }
     if args.with_ui:
+        from .bench_ui import start_to_first_batch
+
+        result["start_to_first_batch"] = start_to_first_batch(config, ds)
         result["with_ui"] = with_ui(config, ds, args.data_dir, args.rounds,
                                     terminal=not args.samples)
     if args.vs_torch:
@@ -195,6 +200,10 @@ def main(args: argparse.Namespace) -> int:
         ("seed recipe epoch", f"{r['seed_recipe_epoch_seconds']:.3f} s (float64, batch 32)"),
         ("speed-up vs seed", f"{r['vs_seed_recipe']:.2f}x"),
     ]
+    if "start_to_first_batch" in r:
+        rows.append(("Start to first batch", ", ".join(f"{s * 1000:.0f} ms"
+                                                       for s in r["start_to_first_batch"])
+                     + " (3 starts in the app, one after the other)"))
     for row in r.get("with_ui", []):
         med = {k: statistics.median(row[k]) for k in ("headless", "pilot", "terminal") if row[k]}
         text = (f"headless {med['headless']:.3f} s, app (Pilot) {med['pilot']:.3f} s "

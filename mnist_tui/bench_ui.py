@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import pty
 import select
 import signal
 import sqlite3
 import struct
+import subprocess
 import sys
 import tempfile
 import termios
@@ -41,14 +43,38 @@ def ui_epoch_seconds(config: TrainConfig, ds: Dataset, size: tuple[int, int] = (
     return asyncio.run(run())
 
 
+def start_to_first_batch(config: TrainConfig, ds: Dataset, starts: int = 3) -> list[float]:
+    """Seconds from Start (the app's start action) to the first batch's progress reaching the
+    app, for `starts` runs in a row (the first one may wait for the fork server to come up)."""
+    from .ui.app import make_app
+
+    async def run() -> list[float]:
+        times = []
+        with tempfile.TemporaryDirectory() as tmp:
+            app = make_app(ds, config=config, db_path=os.path.join(tmp, "h.sqlite"))
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.pause(1.0)  # the app is up, as when a user reaches for s
+                for _ in range(starts):
+                    t0 = time.perf_counter()
+                    app.main.action_start()
+                    while app.main.history.progress is None:
+                        await asyncio.sleep(0.002)
+                    times.append(time.perf_counter() - t0)
+                    app.main.action_stop()
+                    while app.main.state == "training":
+                        await pilot.pause(0.05)
+        return times
+
+    return asyncio.run(run())
+
+
 def terminal_epoch_seconds(config: TrainConfig, data_dir: str | None,
                            size: tuple[int, int] = (100, 30), timeout: float = 600) -> list[float]:
     """Run the real program in a pseudo-terminal of `size` (columns, rows), as a user would,
     and return the epoch seconds its run history recorded. Raises RuntimeError on failure."""
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "h.sqlite")
-        argv = [sys.executable, "-m", "mnist_tui", "--autostart", "--db", db]
-        argv += [a for k, v in asdict(config).items() for a in (f"--{k.replace('_', '-')}", str(v))]
+        argv = [sys.executable, "-m", "mnist_tui", "--autostart", "--db", db, *_config_flags(config)]
         if data_dir:
             argv += ["--data-dir", data_dir]
         pid, fd = pty.fork()
@@ -58,6 +84,7 @@ def terminal_epoch_seconds(config: TrainConfig, data_dir: str | None,
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         os.kill(pid, signal.SIGWINCH)
         deadline = time.monotonic() + timeout
+        reaped = False
         try:
             while time.monotonic() < deadline:
                 ready, _, _ = select.select([fd], [], [], 0.2)  # a terminal reads what we draw
@@ -70,14 +97,15 @@ def terminal_epoch_seconds(config: TrainConfig, data_dir: str | None,
                     break
             os.write(fd, b"q")
             end = time.monotonic() + 5
-            while time.monotonic() < end and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            while time.monotonic() < end and not reaped:
+                reaped = os.waitpid(pid, os.WNOHANG) != (0, 0)
                 if select.select([fd], [], [], 0.1)[0]:
                     try:
                         os.read(fd, 1 << 16)
                     except OSError:
                         pass
         finally:
-            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if not reaped:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             os.close(fd)
@@ -86,6 +114,23 @@ def terminal_epoch_seconds(config: TrainConfig, data_dir: str | None,
         if len(rows) < config.epochs:
             raise RuntimeError(f"the app in the terminal recorded {len(rows)} of {config.epochs} epochs")
         return [r[0] for r in rows]
+
+
+def _config_flags(config: TrainConfig) -> list[str]:
+    return [a for k, v in asdict(config).items() for a in (f"--{k.replace('_', '-')}", str(v))]
+
+
+def cli_epoch_seconds(config: TrainConfig, data_dir: str | None) -> list[float]:
+    """`mnist-tui train --json` with this config, in a fresh process, as a user would run it:
+    the epoch seconds it reports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [sys.executable, "-m", "mnist_tui", "train", "--json",
+                "--db", os.path.join(tmp, "h.sqlite"), *_config_flags(config)]
+        if data_dir:
+            argv += ["--data-dir", data_dir]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line)["seconds"] for line in out.splitlines()
+            if line.startswith("{") and json.loads(line).get("event") == "epoch"]
 
 
 def _run_status(db: str) -> str | None:
