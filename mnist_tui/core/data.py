@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -16,8 +17,11 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from .files import FileError, write_atomic
 
 # File name -> SHA-256 of the *uncompressed* bytes (the gzip wrappers differ between mirrors).
 FILES: dict[str, str] = {
@@ -25,6 +29,13 @@ FILES: dict[str, str] = {
     "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+# File name -> its uncompressed size: a download stops as soon as it inflates beyond it.
+SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte.gz": 16 + 60000 * 784,
+    "train-labels-idx1-ubyte.gz": 8 + 60000,
+    "t10k-images-idx3-ubyte.gz": 16 + 10000 * 784,
+    "t10k-labels-idx1-ubyte.gz": 8 + 10000,
 }
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -214,17 +225,44 @@ def load(
 ProgressFn = Callable[[str, int, int], None]
 
 
-def _fetch(url: str, dest: Path, name: str, progress: ProgressFn | None, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
-        total = int(resp.headers.get("Content-Length") or 0)
-        done = 0
-        while chunk := resp.read(1 << 16):
-            out.write(chunk)
-            done += len(chunk)
-            if progress:
-                progress(name, done, total)
-        if total and done != total:
-            raise DataError(f"{url}: connection closed after {done} of {total} bytes")
+def _fetch(url: str, out: IO[bytes], name: str, sha: str, size: int,
+           progress: ProgressFn | None, timeout: float) -> None:
+    """Stream `url` (gzip) into `out`, inflating and hashing as it comes; raise DataError at
+    the first sign it is not the expected file: too long, not gzip, or a wrong SHA-256."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    digest, inflated = hashlib.sha256(), 0
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            total = int(resp.headers.get("Content-Length") or 0)
+            if total > size + 4096:  # gzip never makes these files larger than this
+                raise DataError(f"{url}: {total} bytes, more than the {size} the file has "
+                                "uncompressed; refused")
+            done = 0
+            while chunk := resp.read(1 << 16):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(name, done, total)
+                while chunk:  # bounded: never more than the file's size in memory or on disk
+                    raw = inflate.decompress(chunk, 1 << 20)
+                    inflated += len(raw)
+                    if inflated > size:
+                        raise DataError(f"{url}: inflates beyond the {size} bytes the file "
+                                        "has; refused")
+                    digest.update(raw)
+                    chunk = inflate.unconsumed_tail
+            if total and done != total:
+                raise DataError(f"{url}: connection closed after {done} of {total} bytes")
+    except zlib.error as e:
+        raise DataError(f"{url}: not a valid gzip file ({e})") from None
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError,
+            ValueError) as e:
+        raise DataError(f"{url}: {getattr(e, 'reason', None) or e}") from None
+    if not inflate.eof:
+        raise DataError(f"{url}: truncated gzip (the download ends early)")
+    if digest.hexdigest() != sha:
+        got = digest.hexdigest()
+        raise DataError(f"{url}: SHA-256 mismatch (got {got[:12]}…, want {sha[:12]}…)")
 
 
 def download(
@@ -235,8 +273,9 @@ def download(
 ) -> Path:
     """Download the four files into `target`, verifying each, trying mirrors in turn.
 
-    Each file is written to a temporary name in `target` and renamed only once its
-    uncompressed SHA-256 matches, so a failure never leaves a partial file behind.
+    Each file is inflated and hashed while it downloads, and refused as soon as it inflates
+    beyond its known size; it is written with `write_atomic` (a temporary name, renamed only
+    once its uncompressed SHA-256 matches), so a failure never leaves a partial file behind.
     """
     if mirrors is None:
         env_mirrors = os.environ.get("MNIST_TUI_MIRRORS", "")
@@ -255,22 +294,14 @@ def download(
         errors = []
         for base in mirrors:
             url = base.rstrip("/") + "/" + name
-            fd, tmp_name = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".part")
-            os.close(fd)
-            tmp = Path(tmp_name)
             try:
-                _fetch(url, tmp, name, progress, timeout)
-                got = hashlib.sha256(read_gz(tmp)).hexdigest()
-                if got != sha:
-                    raise DataError(f"{url}: SHA-256 mismatch (got {got[:12]}…, want {sha[:12]}…)")
-                os.replace(tmp, final)
+                write_atomic(final, lambda f, url=url, name=name, sha=sha: _fetch(
+                    url, f, name, sha, SIZES[name], progress, timeout))
                 break
             except DataError as e:
                 errors.append(str(e))  # already names the URL or the file
-            except (OSError, urllib.error.URLError, ValueError) as e:
-                errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
-            finally:
-                tmp.unlink(missing_ok=True)
+            except FileError as e:
+                raise DataError(str(e)) from None
         else:
             raise DataError(f"{name}: download failed from every mirror; " + "; ".join(errors))
     return target

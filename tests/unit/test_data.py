@@ -272,3 +272,33 @@ def test_a_read_only_data_directory_loads_without_writing(tiny_dir, monkeypatch)
     monkeypatch.setattr("builtins.open", read_only_open)
     ds = data.load(tiny_dir)
     assert ds.n_train == 600
+
+
+def test_a_bomb_served_by_a_mirror_is_refused_while_it_downloads(server, tmp_path):
+    """1 GB of zeros in a 1 MB gzip, in place of the 47 MB training images: refused as soon as
+    it inflates past 47 MB, in bounded memory; a 1 MB body for a 10 kB file is refused by its
+    length alone. Nothing is left in the cache."""
+    import resource
+    import zlib
+
+    routes, url = server
+    name = "train-images-idx3-ubyte.gz"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    bomb = b"".join(packer.compress(block) for _ in range(1024)) + packer.flush()
+    assert len(bomb) < 2 << 20
+    routes[f"/bomb/{name}"] = bomb
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match="inflates beyond"):
+        data.download(tmp_path / "cache", mirrors=[url + "/bomb/"])
+    assert time.perf_counter() - t0 < 1.0
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 100 * 1024  # under 100 MB more at the peak
+    assert _no_partials(tmp_path / "cache") and not (tmp_path / "cache" / name).exists()
+    for other in FILES:
+        routes[f"/long/{other}"] = _good(other)
+    routes["/long/t10k-labels-idx1-ubyte.gz"] = bomb
+    with pytest.raises(DataError, match="more than the 10008 .* refused"):
+        data.download(tmp_path / "cache2", mirrors=[url + "/long/"])
+    assert not (tmp_path / "cache2" / "t10k-labels-idx1-ubyte.gz").exists()
