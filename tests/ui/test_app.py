@@ -419,3 +419,23 @@ async def test_quit_button_ends_the_app(tiny):
         assert await pilot.click("#quit")
         await pilot.pause()
     assert app.main.run_over(1.0) and not app.is_running
+
+
+async def test_a_run_in_the_app_matches_mnist_tui_train_bit_for_bit(tiny_dir, tmp_path, capsys):
+    """The app trains in a child process, the CLI in its own: the same config gives the very
+    same per-epoch metrics (floats compared exactly)."""
+    import json
+
+    from mnist_tui.cli import main
+    from mnist_tui.core import data
+
+    assert main(["train", "--json", "--data-dir", str(tiny_dir), "--db", str(tmp_path / "c.sqlite"),
+                 "--hidden", "16", "--epochs", "3", "--batch-size", "32", "--lr", "0.05"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    cli = [e for e in lines if e["event"] == "epoch"]
+    app = make_app(data.load_dir(tiny_dir), config=QUICK, db_path=tmp_path / "a.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.state == "done")
+        for key in ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr"):
+            assert app.main.history[key] == [e[key] for e in cli], key

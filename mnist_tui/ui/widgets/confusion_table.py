@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rich.text import Text
 from textual.message import Message
@@ -16,13 +18,12 @@ SHADES = ("", "on #3a2a10", "on #5a3a10", "on #7a3a10", "on #9a2a10")
 class ConfusionTable(DataTable):
     """Rows are true classes, columns predicted classes; Enter or a click opens the samples."""
 
+    @dataclass
     class CellChosen(Message):
         """The user chose a cell: show the test samples with this (true, predicted) pair."""
 
-        def __init__(self, true_class: int, pred_class: int) -> None:
-            super().__init__()
-            self.true_class = true_class
-            self.pred_class = pred_class
+        true_class: int
+        pred_class: int
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=False, cell_padding=0, **kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rich.style import Style
 from rich.text import Text
@@ -28,12 +30,11 @@ class DrawCanvas(Widget, can_focus=True):
         Binding("c", "clear", "Clear"),
     ]
 
+    @dataclass
     class Changed(Message):
         """The drawing changed; `ink` is (28, 28) float32 in [0, 1]."""
 
-        def __init__(self, ink: np.ndarray) -> None:
-            super().__init__()
-            self.ink = ink
+        ink: np.ndarray
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

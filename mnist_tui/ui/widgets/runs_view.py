@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,20 +25,23 @@ class RunsView(Vertical):
         Binding("r", "reload", "Reload", show=False),
     ]
 
+    @dataclass
     class OverlayChanged(Message):
-        def __init__(self, run_ids: frozenset[int]) -> None:
-            super().__init__()
-            self.run_ids = run_ids
+        """The set of stored runs drawn over the curves changed."""
 
+        run_ids: frozenset[int]
+
+    @dataclass
     class RunAgain(Message):
-        def __init__(self, config: dict) -> None:
-            super().__init__()
-            self.config = config
+        """Fill the form with this stored run's config."""
 
+        config: dict
+
+    @dataclass
     class DeleteRun(Message):
-        def __init__(self, run_id: int) -> None:
-            super().__init__()
-            self.run_id = run_id
+        """Delete this stored run (the user confirmed)."""
+
+        run_id: int
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
