@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -23,12 +24,13 @@ from .panes import TABS
 from .screens.main import MainScreen
 
 __all__ = ["TABS", "MnistApp", "make_app"]
+EXIT_GRACE = 1.5  # seconds the normal exit gets after SIGTERM/SIGHUP before a hard exit
 
 
 class MnistApp(App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "mnist-tui"
     AUTO_FOCUS = None  # no field focused at start, so the single-letter keys work at once
     # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
@@ -48,6 +50,7 @@ class MnistApp(App):
         self.dataset = self.engine.dataset
         self.autostart = autostart
         self.parent_pid = parent_pid or os.getppid()
+        self._leaving = False  # a signal came: the watchdog is running
         self._screen_args = dict(
             config=loaded[1] if loaded else (config or TrainConfig()), loaded=loaded,
             load_path=load_path, progress_interval=progress_interval, save_dir=Path(save_dir),
@@ -63,17 +66,15 @@ class MnistApp(App):
         return self._main
 
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if not self.is_headless:
+            # SIGTERM, or SIGHUP when an SSH connection drops. A Python-level handler, not the
+            # loop's: it runs in the main thread between two bytecodes even when the event loop
+            # is too busy to run a callback, and starts a watchdog that cannot be starved.
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, self._on_signal)
         # The fork server starts now, in the background: the first Start is then quick.
         threading.Thread(target=Engine.warm_up, daemon=True).start()
-        if not self.is_headless:
-            # SIGTERM, or SIGHUP when an SSH connection drops: end the run and leave through
-            # the normal exit, so the terminal is restored and the run's history is closed.
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                try:
-                    loop.add_signal_handler(sig, self._exit_on_signal, sig)
-                except (NotImplementedError, RuntimeError, ValueError):
-                    pass  # not the main thread, or a platform without these signals
         if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
             # Under `mnist-tui serve` each browser tab gets its own app process. If the server
             # dies, nothing closes us (stdin just ends): notice the orphaning and leave.
@@ -82,22 +83,38 @@ class MnistApp(App):
         if self.autostart:
             self.call_after_refresh(self.main.action_start)
 
+    def _on_signal(self, sig: int, frame) -> None:
+        """Leave through the normal exit (terminal restored, the run recorded as stopped); if
+        that has not finished within EXIT_GRACE seconds, a watchdog thread ends the process."""
+        code = 128 + sig
+        if not self._leaving:
+            self._leaving = True
+            watchdog = threading.Timer(EXIT_GRACE, self._hard_exit, (code,))
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            self._loop.call_soon_threadsafe(self._exit_on_signal, sig)
+        except RuntimeError:  # the loop has closed already
+            self._hard_exit(code)
+
     def _exit_on_signal(self, sig: int) -> None:
-        # If the clean exit cannot finish (say the terminal is gone and a write blocks),
-        # leave anyway after a few seconds rather than linger as an orphan.
-        watchdog = threading.Timer(3.0, self._hard_exit, (128 + sig,))
-        watchdog.daemon = True
-        watchdog.start()
         self.engine.close()
         self.exit(return_code=128 + sig)
 
     def _hard_exit(self, code: int) -> None:
+        """The last resort: end every run's process, put the terminal back, and go."""
         self.engine.close(grace=0.0)
+        if "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
+            try:  # leave the alternate screen, show the cursor, stop mouse reports
+                os.write(sys.__stderr__.fileno(), b"\x1b[?1000l\x1b[?1003l\x1b[?1006l"
+                         b"\x1b[?1049l\x1b[?25h")
+            except (OSError, AttributeError, ValueError):
+                pass
         os._exit(code)
 
     def _exit_if_orphaned(self) -> None:
         if os.getppid() != self.parent_pid or self.parent_pid == 1:
-            self._exit_on_signal(signal.SIGHUP)
+            self._on_signal(signal.SIGHUP, None)
 
     async def action_quit(self) -> None:
         self.engine.close()  # every run's process ends (within a second) before we go

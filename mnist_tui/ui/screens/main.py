@@ -130,6 +130,11 @@ class MainScreen(Screen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        if not self.query(TrainPane):
+            # A quit arrived during start-up (`serve` sends one when a tab closes while the app
+            # is still loading): the tabs are gone already. Querying them here raised, and an
+            # exception while Textual exits left the process spinning at 100% CPU.
+            return
         self.set_interval(1 / CHART_FPS, self.redraw)
         self.pane(TrainPane).set_running(False)
         self.show_all()
@@ -193,6 +198,8 @@ class MainScreen(Screen):
     # --- running ------------------------------------------------------------------------------
 
     def action_start(self) -> None:
+        if not self.query("#form"):
+            return  # the app is closing before it finished starting
         if self.run_state.going:
             self.notify("A run is going: stop it first (x).", severity="warning")
             return
