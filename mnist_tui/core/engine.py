@@ -318,8 +318,9 @@ class RunHandle:
         self._events.close()
         if outcome is None:  # the pipe closed before the run said how it ended: it died
             self.process.join(2.0)
-            outcome = Failed(f"the training process {exit_reason(self.process.exitcode)}",
-                             exit_reason(self.process.exitcode))
+            reason = exit_reason(self.process.exitcode)
+            outcome = Failed(f"the training process {'was ' * reason.startswith('killed')}{reason}",
+                             reason)
             self._on_event(outcome)
         self.outcome = outcome
         self.ended.set()
