@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -57,60 +58,177 @@ def save(path: str | os.PathLike, model: Perceptron, config: TrainConfig, histor
     return path
 
 
-def load(
-    path: str | os.PathLike, expect_hidden: int | None = None
-) -> tuple[Perceptron, TrainConfig, dict[str, list[float]]]:
-    """Read and validate a checkpoint; raise CheckpointError with a one-line reason."""
-    path = Path(path)
+MAX_FILE_BYTES = 256 * 2**20  # the largest real checkpoint (n=4096, float64) is about 52 MB
+MAX_HEADER_BYTES = 10_000  # numpy's own limit for a safe .npy header
+MAX_HISTORY = 1_000_000  # epochs in a history: far beyond any real run
+MAX_CONFIG_CHARS = 100_000
+SCALARS = ("config", "format_version")
+
+
+def open_regular(path: Path, limit: int):
+    """Open `path` for reading only if it is a regular file no larger than `limit` bytes.
+
+    Opened without blocking, so a FIFO or a device is refused at once instead of hanging."""
     try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-        if magic != b"PK\x03\x04":
-            raise CheckpointError(f"{path}: not an .npz checkpoint (no zip header)")
-        with np.load(path, allow_pickle=False) as z:
-            contents = {k: z[k] for k in z.files}
-    except CheckpointError:
-        raise
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise CheckpointError(f"{path}: holds pickled objects, which are refused") from None
-        raise CheckpointError(f"{path}: not a valid .npz checkpoint ({e})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise CheckpointError(f"{path}: not a valid .npz checkpoint ({e})") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, " \
+            "device or socket)"
+        raise CheckpointError(f"{path}: is {kind}; refused")
+    if st.st_size > limit:
+        os.close(fd)
+        raise CheckpointError(f"{path}: {st.st_size:,} bytes, larger than any checkpoint "
+                              f"({limit:,}); refused")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
-    missing = [k for k in (*PARAM_NAMES, "config") if k not in contents]
-    if missing:
-        raise CheckpointError(f"{path}: missing {', '.join(missing)}")
+
+def _member_shapes(n: int | None) -> dict[str, tuple[tuple[int, ...] | None, str]]:
+    """Allowed members: name -> (shape, or None for 1-D of any length up to MAX_HISTORY; kinds)."""
+    shapes: dict[str, tuple[tuple[int, ...] | None, str]] = {
+        "config": ((), "U"), "format_version": ((), "iu")}
+    for k, shape in (flat_shapes(n) if n else {}).items():
+        shapes[k] = (shape, "f")
+    for k in HISTORY_KEYS:
+        shapes["history_" + k] = (None, "f")
+    return shapes
+
+
+def flat_shapes(n: int) -> dict[str, tuple[int, ...]]:
+    return {"W1": (N_IN, n), "b1": (n,), "W2": (n, N_OUT), "b2": (N_OUT,)}
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str,
+                 shape: tuple[int, ...] | None, kinds: str) -> np.ndarray:
+    """Read one .npy member after checking its header: dtype kind, shape, and size."""
+    with z.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header_len = int.from_bytes(f.read(2), "little")
+            else:
+                header_len = int.from_bytes(f.read(4), "little")
+            if header_len > MAX_HEADER_BYTES:
+                raise CheckpointError(f"{path}: {name} has a {header_len:,}-byte array header, "
+                                      f"over the {MAX_HEADER_BYTES:,} a checkpoint uses; refused")
+            f.seek(0)
+            np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            got_shape, fortran, dtype = read_header(f, max_header_size=MAX_HEADER_BYTES)
+        except CheckpointError:
+            raise
+        except ValueError as e:
+            raise CheckpointError(f"{path}: {name} is not a valid array ({e})") from None
+        if dtype.hasobject:
+            raise CheckpointError(f"{path}: holds pickled objects, which are refused")
+        if dtype.kind not in kinds:
+            what = {"f": "a float array", "U": "text", "iu": "an integer"}[kinds]
+            raise CheckpointError(f"{path}: {name} has dtype {dtype}, expected {what}")
+        if shape is None:
+            if len(got_shape) != 1 or got_shape[0] > MAX_HISTORY:
+                raise CheckpointError(f"{path}: {name} has shape {got_shape}, expected a list "
+                                      f"of at most {MAX_HISTORY:,} values")
+        elif tuple(got_shape) != shape:
+            raise CheckpointError(f"{path}: {name} has shape {tuple(got_shape)}, expected {shape}")
+        count = int(np.prod(got_shape, dtype=np.int64))
+        if dtype.kind == "U" and dtype.itemsize > 4 * MAX_CONFIG_CHARS:
+            raise CheckpointError(f"{path}: {name} is over {MAX_CONFIG_CHARS:,} characters")
+        data = f.read(count * dtype.itemsize + 1)  # bounded: at most what the header declares
+        if len(data) != count * dtype.itemsize:
+            raise CheckpointError(f"{path}: {name} holds {len(data)} bytes, its header "
+                                  f"promises {count * dtype.itemsize}")
+        array = np.frombuffer(data, dtype=dtype).reshape(got_shape, order="F" if fortran else "C")
+        return array
+
+
+def load(
+    path: str | os.PathLike, expect_hidden: int | None = None
+) -> tuple[Perceptron, TrainConfig, dict[str, list[float]]]:
+    """Read and validate a checkpoint; raise CheckpointError with a one-line reason.
+
+    Hostile files cost little: only a regular file of a sane size is opened (a FIFO is refused
+    without blocking), member names, dtypes and shapes are checked from the zip directory and
+    the .npy headers before any array is read, and nothing larger than the config implies is
+    ever read. Every value is checked again after its conversion (float64 1e300 becomes inf
+    as float32)."""
+    path = Path(path)
+    with open_regular(path, MAX_FILE_BYTES) as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise CheckpointError(f"{path}: not an .npz checkpoint (no zip header)")
+        f.seek(0)
+        try:
+            contents = _read_npz(f, path)
+        except CheckpointError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                NotImplementedError) as e:
+            raise CheckpointError(f"{path}: not a valid .npz checkpoint ({e})") from None
+    return _validate(path, contents, expect_hidden)
+
+
+def _read_npz(f, path: Path) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(f) as z:
+        infos = {}
+        for info in z.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name not in _member_shapes(N_OUT) and name not in PARAM_NAMES:
+                raise CheckpointError(f"{path}: unknown member {info.filename!r}; refused")
+            if name in infos:
+                raise CheckpointError(f"{path}: {info.filename!r} appears twice; refused")
+            if info.file_size > MAX_FILE_BYTES:
+                raise CheckpointError(f"{path}: {info.filename} inflates to "
+                                      f"{info.file_size:,} bytes; refused")
+            infos[name] = info
+        missing = [k for k in (*PARAM_NAMES, "config") if k not in infos]
+        if missing:
+            raise CheckpointError(f"{path}: missing {', '.join(missing)}")
+        contents = {"config": _read_member(z, infos["config"], path, "config", (), "U")}
+        config = _parse_config(path, contents["config"])
+        shapes = _member_shapes(config.hidden)
+        for name, info in infos.items():
+            if name != "config":
+                contents[name] = _read_member(z, info, path, name, *shapes[name])
+        contents["config"] = config
+        return contents
+
+
+def _parse_config(path: Path, raw: np.ndarray) -> TrainConfig:
+    text = str(raw)
     try:
-        config = from_dict(json.loads(str(contents["config"])))
+        return from_dict(json.loads(text))
     except (ValueError, TypeError, RecursionError) as e:
-        raise CheckpointError(f"{path}: bad config ({e})") from None
+        reason = "nested too deeply" if isinstance(e, RecursionError) else e
+        raise CheckpointError(f"{path}: bad config ({reason})") from None
 
+
+def _validate(path: Path, contents: dict, expect_hidden: int | None):
+    config: TrainConfig = contents["config"]
     n = config.hidden
-    want = {"W1": (N_IN, n), "b1": (n,), "W2": (n, N_OUT), "b2": (N_OUT,)}
-    for k, shape in want.items():
-        a = contents[k]
-        if a.shape != shape:
-            raise CheckpointError(f"{path}: {k} has shape {a.shape}, expected {shape}")
-        if a.dtype.kind != "f":
-            raise CheckpointError(f"{path}: {k} has dtype {a.dtype}, expected a float array")
-        if not np.isfinite(a).all():
-            raise CheckpointError(f"{path}: {k} holds NaN or infinite values")
     if expect_hidden is not None and n != expect_hidden:
         raise CheckpointError(f"{path}: has {n} hidden units, expected {expect_hidden}")
-
     model = Perceptron(n, seed=config.seed)
-    for k in PARAM_NAMES:
-        setattr(model, k, np.ascontiguousarray(contents[k], dtype=np.float32))
-    history = {
-        key: [float(x) for x in contents.get("history_" + key, np.zeros(0)).ravel()]
-        for key in HISTORY_KEYS
-    }
-    lengths = {len(v) for v in history.values()}
-    if len(lengths) > 1:
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in PARAM_NAMES:
+            a = np.ascontiguousarray(contents[k], dtype=np.float32)  # what training will use
+            if not np.isfinite(a).all():
+                raise CheckpointError(f"{path}: {k} holds NaN or infinite values (or values "
+                                      "too large for float32)")
+            setattr(model, k, a)
+        history = {}
+        for key in HISTORY_KEYS:
+            values = np.asarray(contents.get("history_" + key, np.zeros(0)), dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise CheckpointError(f"{path}: history {key} holds NaN or infinite values")
+            history[key] = [float(x) for x in values]
+    if len({len(v) for v in history.values()}) > 1:
         raise CheckpointError(f"{path}: history arrays have different lengths")
     return model, config, history

@@ -6,10 +6,10 @@ batch at a time to float32. Every defect in a file raises `DataError` naming the
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
 import os
+import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -110,24 +110,76 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
     return arr
 
 
+MAX_ITEMS = 1_000_000  # images or labels in one IDX file: MNIST has 60,000
+MAX_GZ_BYTES = 256 * 2**20  # a compressed IDX file of MAX_ITEMS images is about 160 MB at most
+
+
 def read_gz(path: Path) -> bytes:
-    """Return the uncompressed bytes of a gzip file, or raise DataError naming it."""
+    """Return the uncompressed bytes of a gzip IDX file, or raise DataError naming it.
+
+    Bounded: only a regular file of a sane size is read (a FIFO is refused without blocking),
+    the IDX header is read first and a count over MAX_ITEMS refused, and inflating stops as
+    soon as the output passes what that header promises."""
     try:
-        compressed = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(f"{path}: not a regular file (a directory, FIFO, device or socket)")
+        if st.st_size > MAX_GZ_BYTES:
+            raise DataError(f"{path}: {st.st_size:,} bytes, larger than any IDX file; refused")
+        os.set_blocking(fd, True)
+        compressed = f.read()
     if not compressed:
         raise DataError(f"{path}: file is empty")
     if compressed[:2] != b"\x1f\x8b":
         raise DataError(f"{path}: not a gzip file")
     try:
-        return gzip.decompress(compressed)
+        return _inflate_idx(compressed, path)
     except EOFError:
         raise DataError(f"{path}: truncated gzip (the file ends early)") from None
-    except (gzip.BadGzipFile, zlib.error) as e:
+    except zlib.error as e:
         raise DataError(f"{path}: corrupt gzip ({e})") from None
+
+
+def _inflate_idx(compressed: bytes, path: Path) -> bytes:
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray(inflate.decompress(compressed, 16))  # the IDX header first
+    limit = _promised_size(bytes(out), path)
+    pending = inflate.unconsumed_tail
+    while True:
+        piece = inflate.decompress(pending, 1 << 20)
+        out += piece
+        if len(out) > limit:
+            raise DataError(f"{path}: inflates beyond the {limit:,} bytes its header promises; "
+                            "refused")
+        pending = inflate.unconsumed_tail
+        if inflate.eof:
+            if inflate.unused_data.strip(b"\0"):  # another gzip member follows: keep going
+                inflate, pending = zlib.decompressobj(16 + zlib.MAX_WBITS), inflate.unused_data
+                continue
+            return bytes(out)
+        if not piece and not pending:
+            raise EOFError
+
+
+def _promised_size(head: bytes, path: Path) -> int:
+    """The whole file's size as its IDX header declares it (any header too short or of an
+    unknown kind is left to parse_idx, which names the defect)."""
+    if len(head) < 8:
+        return len(head)
+    magic, count = int.from_bytes(head[:4], "big"), int.from_bytes(head[4:8], "big")
+    if magic not in (IMAGE_MAGIC, LABEL_MAGIC):
+        raise DataError(f"{path}: bad magic number 0x{magic:08x} (expected 0x{IMAGE_MAGIC:08x} "
+                        f"for images or 0x{LABEL_MAGIC:08x} for labels)")
+    if count > MAX_ITEMS:
+        raise DataError(f"{path}: header declares {count:,} items, more than {MAX_ITEMS:,}; "
+                        "refused")
+    return 16 + count * PIXELS if magic == IMAGE_MAGIC else 8 + count
 
 
 def load_dir(directory: Path) -> Dataset:

@@ -14,7 +14,7 @@ import pytest
 from helpers import idx_images, idx_labels, write_dataset
 
 from mnist_tui.core import data
-from mnist_tui.core.data import FILES, DataError
+from mnist_tui.core.data import FILES, IMAGE_MAGIC, DataError
 
 REAL = data.PACKAGE_DATA_DIR
 
@@ -302,3 +302,86 @@ def test_a_bomb_served_by_a_mirror_is_refused_while_it_downloads(server, tmp_pat
     with pytest.raises(DataError, match="more than the 10008 .* refused"):
         data.download(tmp_path / "cache2", mirrors=[url + "/long/"])
     assert not (tmp_path / "cache2" / "t10k-labels-idx1-ubyte.gz").exists()
+
+
+# --- hostile data files: refused in under 1 s with under 100 MB of extra memory ----------------
+
+DATA_PROBE = """
+import json, resource, sys, time
+from pathlib import Path
+from mnist_tui.core import data
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+try:
+    data.read_gz(Path(sys.argv[1]))
+    error = None
+except data.DataError as e:
+    error = str(e)
+print(json.dumps({"error": error, "seconds": time.perf_counter() - t0,
+                  "grown_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}))
+"""
+
+
+def read_in_a_fresh_process(path) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", DATA_PROBE, str(path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
+def _gzip_of(header: bytes, zeros: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(header)]
+    block = bytes(1 << 20)
+    for _ in range(zeros >> 20):
+        parts.append(packer.compress(block))
+    return b"".join(parts) + packer.flush()
+
+
+def _idx_header(count: int) -> bytes:
+    return b"".join(int(v).to_bytes(4, "big") for v in (IMAGE_MAGIC, count, 28, 28))
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("bomb", "inflates beyond"), ("huge count", "more than 1,000,000"), ("sparse", "larger than"),
+])
+def test_hostile_data_files_are_refused_fast_and_small(tmp_path, kind, words):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    if kind == "bomb":  # 1 GB of zeros behind a header that promises 100 images
+        path.write_bytes(_gzip_of(_idx_header(100), 1 << 30))
+        assert path.stat().st_size < 2 << 20
+    elif kind == "huge count":
+        path.write_bytes(_gzip_of(_idx_header(10**9), 0))
+    else:
+        with open(path, "wb") as f:
+            f.write(b"\x1f\x8b")
+            f.truncate(2 * 2**30)
+    r = read_in_a_fresh_process(path)
+    assert r["error"] and words in r["error"], r
+    assert r["seconds"] < 1.0 and r["grown_kb"] < 100 * 1024, r
+
+
+def test_a_fifo_in_place_of_a_data_file_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "train-images-idx3-ubyte.gz"
+    os.mkfifo(fifo)
+    result = []
+
+    def read():
+        try:
+            data.read_gz(fifo)
+        except DataError as e:
+            result.append(str(e))
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(2.0)
+    if t.is_alive():
+        os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        pytest.fail("read_gz blocked on a FIFO")
+    assert "not a regular file" in result[0]
