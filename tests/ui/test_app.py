@@ -319,10 +319,15 @@ async def test_save_then_load_in_the_app_continues_the_curves(tiny, tmp_path):
         assert app.main.history["test_loss"][:2] == history["test_loss"]
 
 
-@pytest.mark.parametrize("content, words", [(b"not an npz", "no zip header"), (None, "not found")])
+@pytest.mark.parametrize("content, words", [(b"not an npz", "no zip header"), (None, "not found"),
+                                            ("fifo", "not a regular file")])
 async def test_a_bad_checkpoint_in_the_app_changes_nothing(tiny, tmp_path, content, words):
+    import os
+
     path = tmp_path / "bad.npz"
-    if content is not None:
+    if content == "fifo":
+        os.mkfifo(path)  # opening it to read would block until a writer comes: never
+    elif content is not None:
         path.write_bytes(content)
     app = make_app(tiny, config=QUICK, progress_interval=0)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -333,9 +338,8 @@ async def test_a_bad_checkpoint_in_the_app_changes_nothing(tiny, tmp_path, conte
         await pilot.pause()
         app.screen.query_one("#load-path", Input).value = str(path)
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: words in app.main.status.build().plain, timeout=5)
         assert app.main.history.epoch_columns() == before and app.main.model is model and app.main.state == "done"
-        assert words in app.main.status.build().plain
 
 
 async def test_clicking_a_confusion_cell_opens_its_samples(tiny):

@@ -11,6 +11,7 @@ import enum
 import time
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -405,14 +406,29 @@ class MainScreen(Screen):
         self.app.push_screen(LoadDialog(), self._load_path)
 
     def _load_path(self, path: str | None) -> None:
-        """Load a checkpoint; on any error, say so and keep everything as it was."""
-        if not path:
-            return
+        if path:
+            self.status.set(note=f"loading {path}…")
+            self._read_checkpoint(path)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _read_checkpoint(self, path: str) -> None:
+        """Read off the UI thread: a slow disk or a hostile file never freezes the keys."""
         try:
             loaded = checkpoint.load(Path(path).expanduser())
         except checkpoint.CheckpointError as e:
-            self.notify(str(e), title="Not loaded", severity="error", timeout=10)
-            self.status.set(note=f"not loaded: {e}")
+            self.app.call_from_thread(self._not_loaded, str(e))
+        else:
+            self.app.call_from_thread(self._loaded, path, loaded)
+
+    def _not_loaded(self, error: str) -> None:
+        """Say why, and keep everything as it was."""
+        self.notify(error, title="Not loaded", severity="error", timeout=10)
+        self.status.set(note=f"not loaded: {error}")
+
+    def _loaded(self, path: str, loaded) -> None:
+        if self.run_state.going:
+            self.notify("A run started meanwhile: the checkpoint was not loaded.",
+                        severity="warning")
             return
         self.loaded, self.load_path = loaded, path
         self._loaded_model, self.run_config = loaded[0], loaded[1]
