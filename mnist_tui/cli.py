@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, fields
@@ -225,6 +226,16 @@ def fail(message: str, code: int) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in watched}
+    try:
+        return _train(args)
+    finally:  # a caller (a test, a script) gets its own handlers back
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.save is not None:
         checkpoint.save_path(args.save)  # a bad place is found now, not after the whole run
@@ -259,6 +270,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()), file=out)
     code = 0
     final = None
+    pipe_closed = False
+    caught = _interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
     try:
         for ev in train.train(config, ds, model=model):
             if isinstance(ev, ev_.BatchProgress) and tty:
@@ -289,9 +302,17 @@ def cmd_train(args: argparse.Namespace) -> int:
                 final = ev
     except KeyboardInterrupt:
         clear_line()
-        print("mnist-tui: interrupted", file=sys.stderr)
+        name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
+        print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
+        code = 128 + caught[0] if caught else EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `train --json | head`: the reader left. The run ends as stopped, quietly; the
+        # checkpoint is still written.
+        pipe_closed = True
         code = EXIT_INTERRUPTED
-    if final is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+    if final is not None and not pipe_closed:
         if args.json:
             emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
                   "epochs": final.epochs_done, "config": asdict(config)})
@@ -300,18 +321,53 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
                   f"{final.seconds:.1f}s of training", file=out)
     saved = None
+    # A signal during the save must not leave half a file: the save finishes, then we go.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     if args.save and code != EXIT_DIVERGED and len(history):
         try:
             saved = str(checkpoint.save(args.save, model, config, history.epoch_columns()))
         except checkpoint.CheckpointError as e:
-            recorder.finish("error")
-            return fail(str(e), EXIT_DATA)
-        if not args.json:
+            print(f"mnist-tui: {e}", file=sys.stderr)
+            saved = _rescue(model, config, history)
+            code = EXIT_DATA
+        if saved and not args.json and not pipe_closed:
             print(f"saved {saved}", file=out)
-    status = {EXIT_DIVERGED: "diverged", EXIT_INTERRUPTED: "stopped"}.get(code, "done")
+    status = "diverged" if code == EXIT_DIVERGED else ("done" if code == 0 else "stopped")
+    if code == EXIT_DATA:
+        status = "done" if final is not None and not final.stopped else "stopped"
     recorder.finish(status, saved)
     warn_history()
-    return code
+    return 0 if pipe_closed else code
+
+
+def _interrupt_on_signals() -> list[int]:
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt, as SIGINT is, so that an interrupted run
+    is saved and recorded the same way; returns a list that receives the signal caught."""
+    caught: list[int] = []
+
+    def interrupt(sig, frame):
+        caught.append(sig)
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    return caught
+
+
+def _rescue(model, config, history) -> str | None:
+    """The save failed: keep the weights anyway, in the cache, and say where they went."""
+    name = time.strftime("rescued-%Y%m%d-%H%M%S.npz")
+    fallback = data.cache_dir() / "rescued" / name
+    try:
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+        path = checkpoint.save(fallback, model, config, history.epoch_columns())
+    except (OSError, checkpoint.CheckpointError) as e:
+        print(f"mnist-tui: the weights are lost: the fallback save failed too ({e})",
+              file=sys.stderr)
+        return None
+    print(f"mnist-tui: the weights were saved to {path} instead", file=sys.stderr)
+    return str(path)
 
 
 def cmd_download(args: argparse.Namespace) -> int:

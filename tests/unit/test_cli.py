@@ -185,3 +185,69 @@ def test_help_epilog_names_every_command(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for command in ("train", "runs", "serve", "download", "bench"):
         assert f"{command} (" in text
+
+
+# --- interrupted work loses nothing ------------------------------------------------------------
+
+
+def _runs(db) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT status, checkpoint FROM runs").fetchall()
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_during_train_save_keeps_the_weights_and_records_stopped(tiny_dir, tmp_path, sig):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db, ck = tmp_path / "h.sqlite", tmp_path / "ck.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(tiny_dir),
+                             "--epochs", "1000", "--batch-size", "8", "--save", str(ck), "--db", str(db),
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert '"event": "epoch"' in proc.stdout.readline()  # an epoch is done
+    time.sleep(0.2)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (130 if sig == "SIGINT" else 128 + getattr(signal, sig)), err
+    assert f"interrupted ({'Ctrl-C' if sig == 'SIGINT' else sig})" in err
+    assert ck.exists() and checkpoint.load(ck)[2]["epoch"]
+    assert _runs(db) == [("stopped", str(ck.resolve()))]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files
+
+
+def test_a_closed_pipe_ends_the_run_as_stopped_quietly(tiny_dir, tmp_path):
+    import subprocess
+    import sys
+
+    db, ck = tmp_path / "h.sqlite", tmp_path / "ck.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(tiny_dir),
+                             "--epochs", "1000", "--batch-size", "8", "--save", str(ck), "--db", str(db),
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)  # as `| head -c 10` does
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err
+    assert _runs(db) == [("stopped", str(ck.resolve()))] and ck.exists()
+
+
+def test_a_failed_final_save_keeps_the_weights_in_the_cache(tiny_dir, tmp_path, monkeypatch, capsys):
+    from mnist_tui.core import checkpoint as ck_module
+
+    real_save = ck_module.save
+
+    def full_disk(path, *args):
+        if "rescued" not in str(path):
+            raise ck_module.CheckpointError(f"{path}: cannot write (No space left on device)")
+        return real_save(path, *args)
+
+    monkeypatch.setattr(ck_module, "save", full_disk)
+    code = main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--save",
+                 str(tmp_path / "run.npz"), "--db", str(tmp_path / "h.sqlite")])
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left" in err and "saved to" in err
+    rescued = list((tmp_path / "cache" / "mnist-tui" / "rescued").glob("*.npz"))
+    assert len(rescued) == 1 and real_save and checkpoint.load(rescued[0])[2]["epoch"] == [1.0]
