@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 
 from ..core.config import TrainConfig
@@ -22,6 +23,7 @@ from ..core.engine import Engine
 from ..core.model import Perceptron
 from .panes import TABS
 from .screens.main import MainScreen
+from .textual_fixes import SafeCommandPalette
 
 __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE = 1.5  # seconds the normal exit gets after SIGTERM/SIGHUP before a hard exit
@@ -115,6 +117,24 @@ class MnistApp(App):
     def _exit_if_orphaned(self) -> None:
         if os.getppid() != self.parent_pid or self.parent_pid == 1:
             self._on_signal(signal.SIGHUP, None)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def get_system_commands(self, screen):
+        """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    def pop_screen(self) -> AwaitComplete:
+        if len(self.screen_stack) <= 1:
+            # A screen dismissed twice: Textual's command palette does this when Enter comes
+            # twice within ~50 ms (ctrl+p, Enter, Enter), and popping the last screen raised
+            # ScreenStackError. There is nothing left to pop: do nothing.
+            return AwaitComplete().call_next(self)
+        return super().pop_screen()
 
     async def action_quit(self) -> None:
         self.engine.close()  # every run's process ends (within a second) before we go

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pty
 import select
@@ -234,3 +235,43 @@ async def test_soak_300_epochs_with_the_ui_memory_and_redraw_stay_bounded():
 
 
 
+
+
+# --- random keys: palette, dialogs and all, during and after a run ---------------------------
+
+
+async def _send(app, key: str) -> None:
+    from textual.app import _character_to_key
+
+    char = {"enter": "\r", "tab": "\t", "backspace": "\x7f", "space": " ",
+            "escape": "\x1b"}.get(key, key if len(key) == 1 else None)
+    name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+    event = events.Key(name, char)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
+    import random
+
+    rng = random.Random(7)
+    keys = (list("spxfwl[]0123456789.e-abcz ") + ["1", "2", "3", "4", "5", "6", "7", "8"] * 3
+            + ["enter", "escape", "tab", "backspace", "up", "down", "left", "right", "ctrl+p",
+               "shift+tab", "pageup", "pagedown", "home", "end", "delete"] * 2)
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=40, batch_size=16),
+                   progress_interval=0.05, save_dir=tmp_path, db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.main.action_start()
+        for i in range(2000):
+            await _send(app, rng.choice(keys))
+            if i % 20 == 19:
+                await asyncio.sleep(0.02)  # bursts of 20, as over a slow link
+                assert app.is_running, f"died after key {i}"
+        await pilot.pause(0.5)
+        assert app.is_running
+        for _ in range(4):  # leave any dialog, the palette and the form
+            await pilot.press("escape")
+        await pilot.press("q")
+        await pilot.pause(0.5)
+    assert app.return_code == 0
+    assert app.main.run_over(2.0)

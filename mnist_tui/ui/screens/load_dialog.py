@@ -30,6 +30,7 @@ class LoadDialog(ModalScreen[str | None]):
         super().__init__()
         self.error = error
         self.value = value
+        self.closing = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -40,7 +41,14 @@ class LoadDialog(ModalScreen[str | None]):
             yield Static("Enter to load · Escape to cancel", classes="dim")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        self._close(event.value.strip() or None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._close(None)
+
+    def _close(self, result: str | None) -> None:
+        # Once only: a second Enter or an Escape in the same burst of keys would dismiss the
+        # dialog again, and a second result for one dialog raised InvalidStateError.
+        if not self.closing:
+            self.closing = True
+            self.dismiss(result)
