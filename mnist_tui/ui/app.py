@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from textual.app import App
@@ -26,7 +27,7 @@ from .screens.main import MainScreen
 from .textual_fixes import SafeCommandPalette
 
 __all__ = ["TABS", "MnistApp", "make_app"]
-EXIT_GRACE = 1.5  # seconds the normal exit gets after SIGTERM/SIGHUP before a hard exit
+EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
 class MnistApp(App):
@@ -53,6 +54,7 @@ class MnistApp(App):
         self.autostart = autostart
         self.parent_pid = parent_pid or os.getppid()
         self._leaving = False  # a signal came: the watchdog is running
+        self._exit_started = threading.Event()
         self._screen_args = dict(
             config=loaded[1] if loaded else (config or TrainConfig()), loaded=loaded,
             load_path=load_path, progress_interval=progress_interval, save_dir=Path(save_dir),
@@ -91,21 +93,28 @@ class MnistApp(App):
         code = 128 + sig
         if not self._leaving:
             self._leaving = True
-            watchdog = threading.Timer(EXIT_GRACE, self._hard_exit, (code,))
-            watchdog.daemon = True
-            watchdog.start()
+            threading.Thread(target=self._watchdog, args=(code,), daemon=True).start()
         try:
             self._loop.call_soon_threadsafe(self._exit_on_signal, sig)
         except RuntimeError:  # the loop has closed already
             self._hard_exit(code)
 
+    def _watchdog(self, code: int) -> None:
+        """Hard exit if the event loop has not begun the exit within EXIT_GRACE (it is stuck),
+        or has not finished it EXIT_LIMIT seconds later (a write to a dead terminal blocks)."""
+        if self._exit_started.wait(EXIT_GRACE):
+            time.sleep(EXIT_LIMIT)
+        self._hard_exit(code)
+
     def _exit_on_signal(self, sig: int) -> None:
+        self._exit_started.set()
         self.engine.close()
         self.exit(return_code=128 + sig)
 
     def _hard_exit(self, code: int) -> None:
-        """The last resort: end every run's process, put the terminal back, and go."""
-        self.engine.close(grace=0.0)
+        """The last resort: end every run's process, put the terminal back, and go. A run
+        still gets a moment to stop by itself, so the history records it as stopped."""
+        self.engine.close(grace=0.3)
         if "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
             try:  # leave the alternate screen, show the cursor, stop mouse reports
                 os.write(sys.__stderr__.fileno(), b"\x1b[?1000l\x1b[?1003l\x1b[?1006l"

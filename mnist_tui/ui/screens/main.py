@@ -100,7 +100,6 @@ class MainScreen(Screen):
         self._save_on_weights = False
         self._weights_asked = None  # the weights we had when a save asked for fresh ones
         self._drawn_version = -1
-        self._drawn_epoch = None
         self._model_of = (None, None)  # (a Weights event, the Perceptron made from it)
 
     @property
@@ -166,15 +165,12 @@ class MainScreen(Screen):
     # --- drawing ------------------------------------------------------------------------------
 
     def redraw(self) -> None:
-        """Redraw the pane on screen if the run moved on; every pane after a new epoch."""
+        """Redraw the pane on screen if the run moved on. The others catch up when shown, so
+        a fast run (an epoch every tick) costs the UI one pane, not eight."""
         history = self.history
         if history.version == self._drawn_version:
             return
         self._drawn_version = history.version
-        if history.last_epoch is not self._drawn_epoch:
-            self._drawn_epoch = history.last_epoch
-            self.show_all()
-            return
         active = self.query_one(TabbedContent).active
         if active in TABS:
             self.query_one(f"#{active}").show(history)
