@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from textual.app import App
-from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 
 from ..core.config import TrainConfig
@@ -24,13 +23,13 @@ from ..core.engine import Engine
 from ..core.model import Perceptron
 from .panes import TABS
 from .screens.main import MainScreen
-from .textual_fixes import SafeCommandPalette
+from .textual_fixes import PaletteGuards
 
 __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
-class MnistApp(App):
+class MnistApp(PaletteGuards, App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
@@ -126,24 +125,6 @@ class MnistApp(App):
     def _exit_if_orphaned(self) -> None:
         if os.getppid() != self.parent_pid or self.parent_pid == 1:
             self._on_signal(signal.SIGHUP, None)
-
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not SafeCommandPalette.is_open(self):
-            self.push_screen(SafeCommandPalette(id="--command-palette"))
-
-    def get_system_commands(self, screen):
-        """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
-        for command in super().get_system_commands(screen):
-            if command.title != "Quit":
-                yield command
-
-    def pop_screen(self) -> AwaitComplete:
-        if len(self.screen_stack) <= 1:
-            # A screen dismissed twice: Textual's command palette does this when Enter comes
-            # twice within ~50 ms (ctrl+p, Enter, Enter), and popping the last screen raised
-            # ScreenStackError. There is nothing left to pop: do nothing.
-            return AwaitComplete().call_next(self)
-        return super().pop_screen()
 
     async def action_quit(self) -> None:
         self.engine.close()  # every run's process ends (within a second) before we go

@@ -9,11 +9,15 @@ without it:
 - The command palette gathers commands in a worker that queries its list; when Enter closes the
   palette while the worker runs, the query raises NoMatches and the worker's error ends the app.
   `SafeCommandPalette` runs the same worker, and a palette that is gone just stops gathering.
+- Enter twice within ~50 ms in the palette (Ctrl-P, Enter, Enter) dismisses it twice, and the
+  second pop of the last screen raised ScreenStackError. `PaletteGuards.pop_screen` ignores a
+  pop with nothing left to pop.
 """
 
 from __future__ import annotations
 
 from textual import work
+from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.widgets import OptionList
@@ -42,3 +46,35 @@ class SafeCommandPalette(CommandPalette):
             await _gather(self, search_value)
         except NoMatches:
             pass  # closed while gathering (Enter came during the search)
+
+    # Its watchers query its children too, and run after they are gone on a fast close.
+    def _watch__list_visible(self) -> None:
+        try:
+            super()._watch__list_visible()
+        except NoMatches:
+            pass
+
+    async def _watch__show_busy(self) -> None:
+        try:
+            await super()._watch__show_busy()
+        except NoMatches:
+            pass
+
+
+class PaletteGuards:
+    """App methods (a mixin placed before App): the safe palette, without Quit, and the guard."""
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def get_system_commands(self, screen):
+        """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    def pop_screen(self) -> AwaitComplete:
+        if len(self.screen_stack) <= 1:  # dismissed twice: nothing left to pop
+            return AwaitComplete().call_next(self)
+        return super().pop_screen()
