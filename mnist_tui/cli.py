@@ -41,6 +41,12 @@ def run_id(text: str) -> int:
     return int(text)
 
 
+def port_number(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535 (got {text!r})")
+    return int(text)
+
+
 def positive_int(text: str) -> int:
     if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
@@ -155,7 +161,7 @@ def build_parser() -> Parser:
                         description="Serve the dashboard over HTTP with textual-serve. It has no "
                         "authentication: keep it on localhost.")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--port", type=port_number, default=8000, help="port (default: 8000)")
     sv.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
 
     d = sub.add_parser("download", help="download and verify the MNIST files",
@@ -490,7 +496,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     command = f"exec {shlex.quote(sys.executable)} -m mnist_tui"
     if args.data_dir:
         command += f" --data-dir {shlex.quote(args.data_dir)}"
-    Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
+    try:
+        Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
+    except OSError as e:  # the port is taken, or the host cannot be resolved or bound
+        return fail(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}", EXIT_DATA)
     return 0
 
 

@@ -251,3 +251,21 @@ def test_a_failed_final_save_keeps_the_weights_in_the_cache(tiny_dir, tmp_path, 
     assert code == 1 and "No space left" in err and "saved to" in err
     rescued = list((tmp_path / "cache" / "mnist-tui" / "rescued").glob("*.npz"))
     assert len(rescued) == 1 and real_save and checkpoint.load(rescued[0])[2]["epoch"] == [1.0]
+
+
+@pytest.mark.parametrize("how", ["port in use", "70000", "-1", "bad host"])
+def test_serve_with_a_bad_port_or_host_is_one_line_not_a_traceback(how):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = {"port in use": ["--port", str(taken.getsockname()[1])],
+                "70000": ["--port", "70000"], "-1": ["--port", "-1"],
+                "bad host": ["--host", "nonexistent.invalid", "--port", "8199"]}[how]
+        r = subprocess.run([sys.executable, "-m", "mnist_tui", "serve", *args],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == (2 if how in ("70000", "-1") else 1)
+    assert "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("mnist-tui") and ("cannot serve on" in last or "a port is" in last)
