@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 data or checkpoint error, 2 invalid flag, 3 training di
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from .core.model import Perceptron
 from .core.render import config_words
 
 EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # writing stdout failed
 FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay"}
 
 
@@ -271,14 +273,15 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
-    if not args.json:
-        print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on {ds.n_test}: "
-              + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()), file=out)
     code = 0
     final = None
     pipe_closed = False
     caught = _interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
     try:
+        if not args.json:
+            print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on "
+                  f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
+                  file=out, flush=True)
         for ev in train.train(config, ds, model=model):
             if isinstance(ev, ev_.BatchProgress) and tty:
                 frac = ev.batch / ev.n_batches
@@ -311,14 +314,20 @@ def _train(args: argparse.Namespace) -> int:
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
         code = 128 + caught[0] if caught else EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `train --json | head`: the reader left. The run ends as stopped, quietly; the
-        # checkpoint is still written.
-        pipe_closed = True
-        code = EXIT_INTERRUPTED
+    except OSError as e:
+        if not isinstance(e, BrokenPipeError) and e.errno not in OUTPUT_ERRORS:
+            raise
+        # `train --json | head`: the reader left (quietly, exit 0); or `> /dev/full`
+        # (one line, exit 1). Either way the run ends as stopped and the checkpoint is written.
+        pipe_closed = isinstance(e, BrokenPipeError)
+        code = EXIT_INTERRUPTED if pipe_closed else EXIT_DATA
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, out.fileno())
-    if final is not None and not pipe_closed:
+        if not pipe_closed:
+            print(f"mnist-tui: cannot write the output ({e.strerror}); training stopped",
+                  file=sys.stderr)
+            final = None
+    if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
             emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
                   "epochs": final.epochs_done, "config": asdict(config)})
@@ -340,8 +349,8 @@ def _train(args: argparse.Namespace) -> int:
         if saved and not args.json and not pipe_closed:
             print(f"saved {saved}", file=out)
     status = "diverged" if code == EXIT_DIVERGED else ("done" if code == 0 else "stopped")
-    if code == EXIT_DATA:
-        status = "done" if final is not None and not final.stopped else "stopped"
+    if code == EXIT_DATA and final is not None and not final.stopped:
+        status = "done"  # trained to the end; only the save or the output failed
     recorder.finish(status, saved)
     warn_history()
     return 0 if pipe_closed else code
@@ -529,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
                 "runs": cmd_runs, "serve": cmd_serve}
     try:
-        return commands.get(args.command, cmd_app)(args)
+        code = commands.get(args.command, cmd_app)(args)
+        sys.stdout.flush()  # a full disk or a dead device shows here, not at interpreter exit
+        return code
     except data.DataError as e:
         return fail(str(e), EXIT_DATA)
     except (checkpoint.CheckpointError, store.StoreError, FileError) as e:
@@ -541,4 +552,12 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:
+        if e.errno not in OUTPUT_ERRORS:
+            raise
+        # `mnist-tui runs list > /dev/full`: say so in one line, and drop what cannot be
+        # written (else Python reports it again, with a traceback, while exiting).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return fail(f"cannot write the output ({e.strerror})", EXIT_DATA)
 

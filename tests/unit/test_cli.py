@@ -269,3 +269,34 @@ def test_serve_with_a_bad_port_or_host_is_one_line_not_a_traceback(how):
     assert "Traceback" not in r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("mnist-tui") and ("cannot serve on" in last or "a port is" in last)
+
+
+def _fake_dev_full(tmp_path):
+    """A character device node like /dev/full (1, 7), made in the test's own directory."""
+    import os
+    import stat
+
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("making a device node needs root (CI runs as root)")
+    return node
+
+
+@pytest.mark.parametrize("command", [["runs", "list"], ["train", "--epochs", "2"]])
+def test_output_to_a_full_device_is_one_line_and_the_run_is_closed(tiny_dir, tmp_path, command):
+    import sqlite3
+
+    full = _fake_dev_full(tmp_path)
+    db = tmp_path / "h.sqlite"
+    assert main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--db", str(db)]) == 0
+    argv = [sys.executable, "-m", "mnist_tui", *command, "--db", str(db)]
+    if command[0] == "train":
+        argv += ["--data-dir", str(tiny_dir)]
+    with open(full, "w") as out:
+        r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot write the output (No space left on device)" in r.stderr
+    with sqlite3.connect(db) as con:
+        assert "running" not in {s for (s,) in con.execute("SELECT status FROM runs")}
