@@ -11,7 +11,8 @@ without it:
   `SafeCommandPalette` runs the same worker, and a palette that is gone just stops gathering.
 - Enter twice within ~50 ms in the palette (Ctrl-P, Enter, Enter) dismisses it twice, and the
   second pop of the last screen raised ScreenStackError. `PaletteGuards.pop_screen` ignores a
-  pop with nothing left to pop.
+  pop with nothing left to pop, and `_on_key` ignores keys still queued once the app has exited
+  (checking its bindings raised ScreenStackError with no screen left).
 """
 
 from __future__ import annotations
@@ -78,3 +79,8 @@ class PaletteGuards:
         if len(self.screen_stack) <= 1:  # dismissed twice: nothing left to pop
             return AwaitComplete().call_next(self)
         return super().pop_screen()
+
+    async def _on_key(self, event) -> None:
+        if not self._screen_stack:  # keys still queued while the app exits: nothing to do
+            return
+        await super()._on_key(event)
