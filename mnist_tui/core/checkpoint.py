@@ -18,7 +18,7 @@ import numpy as np
 from .config import TrainConfig, from_dict
 from .files import FileError, check_target, write_atomic
 from .history import EPOCH_KEYS
-from .model import N_IN, N_OUT, PARAM_NAMES, Perceptron
+from .model import PARAM_NAMES, Perceptron, param_shapes
 
 FORMAT_VERSION = 1
 HISTORY_KEYS = EPOCH_KEYS
@@ -62,7 +62,7 @@ MAX_FILE_BYTES = 256 * 2**20  # the largest real checkpoint (n=4096, float64) is
 MAX_HEADER_BYTES = 10_000  # numpy's own limit for a safe .npy header
 MAX_HISTORY = 1_000_000  # epochs in a history: far beyond any real run
 MAX_CONFIG_CHARS = 100_000
-SCALARS = ("config", "format_version")
+MEMBERS = frozenset({*PARAM_NAMES, "config", "format_version", *("history_" + k for k in HISTORY_KEYS)})
 
 
 def open_regular(path: Path, limit: int):
@@ -91,19 +91,15 @@ def open_regular(path: Path, limit: int):
     return os.fdopen(fd, "rb")
 
 
-def _member_shapes(n: int | None) -> dict[str, tuple[tuple[int, ...] | None, str]]:
+def _member_shapes(n: int) -> dict[str, tuple[tuple[int, ...] | None, str]]:
     """Allowed members: name -> (shape, or None for 1-D of any length up to MAX_HISTORY; kinds)."""
     shapes: dict[str, tuple[tuple[int, ...] | None, str]] = {
         "config": ((), "U"), "format_version": ((), "iu")}
-    for k, shape in (flat_shapes(n) if n else {}).items():
+    for k, shape in param_shapes(n).items():
         shapes[k] = (shape, "f")
     for k in HISTORY_KEYS:
         shapes["history_" + k] = (None, "f")
     return shapes
-
-
-def flat_shapes(n: int) -> dict[str, tuple[int, ...]]:
-    return {"W1": (N_IN, n), "b1": (n,), "W2": (n, N_OUT), "b2": (N_OUT,)}
 
 
 def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str,
@@ -180,7 +176,7 @@ def _read_npz(f, path: Path) -> dict[str, np.ndarray]:
         infos = {}
         for info in z.infolist():
             name = info.filename.removesuffix(".npy")
-            if name not in _member_shapes(N_OUT) and name not in PARAM_NAMES:
+            if name not in MEMBERS:
                 raise CheckpointError(f"{path}: unknown member {info.filename!r}; refused")
             if name in infos:
                 raise CheckpointError(f"{path}: {info.filename!r} appears twice; refused")
