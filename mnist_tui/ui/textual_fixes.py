@@ -81,6 +81,8 @@ class PaletteGuards:
         return super().pop_screen()
 
     async def _on_key(self, event) -> None:
-        if not self._screen_stack:  # keys still queued while the app exits: nothing to do
-            return
-        await super()._on_key(event)
+        # Textual calls the `_on_key` of every class in the MRO, so App._on_key runs after this
+        # one by itself (calling super() here would handle every key twice); prevent_default
+        # stops it for keys still queued once the app has exited.
+        if not self._screen_stack:
+            event.prevent_default()
