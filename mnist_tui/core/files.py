@@ -5,7 +5,8 @@ Rules, the same for every command that writes a file:
   never sees half a file and an interrupted write leaves the old file (and no temporary);
 - an existing target that is not a regular file (a directory, device, FIFO or socket) is
   refused: renaming over it would replace, say, /dev/null for everyone;
-- a symlink is written through to the file it points at (the link stays a link);
+- a symlink is written through to the file it points at (the link stays a link), unless it
+  points into /proc, /sys or /dev (a link to /proc/self/fd/1 is refused, not replaced);
 - an existing file keeps its mode; a new one gets the umask's (0666 & ~umask);
 - the directory must exist: nothing is created behind the user's back;
 - "-" means standard output.
@@ -21,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+SYSTEM_DIRS = ("/proc/", "/sys/", "/dev/")  # never write there, even through a symlink
 
 
 class FileError(Exception):
@@ -54,6 +57,10 @@ def check_target(path: str | os.PathLike) -> Path:
     if text.endswith(os.sep):
         raise FileError(f"{text}: names a directory; give a file name")
     target = Path(os.path.realpath(text))  # through symlinks, to the file they point at
+    if str(target).startswith(SYSTEM_DIRS) or str(target).endswith(" (deleted)"):
+        # /proc/self/fd/1 and the like: "the file" there is whatever stdout is at the moment
+        raise FileError(f"{text}: points into {target.parts[1] if len(target.parts) > 1 else target}"
+                        f" ({target}), not at a file of yours; refused")
     try:
         st = os.stat(target)
     except FileNotFoundError:
