@@ -400,6 +400,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def number(value, spec: str) -> str:
+    """`value` formatted with `spec`, or '--' (as wide) when it is missing or damaged."""
+    if value is None:
+        width = "".join(c for c in spec.split(".")[0] if c.isdigit())
+        return "--".rjust(int(width or 0))
+    return format(value, spec)
+
+
 def local_time(t) -> str:
     """A timestamp as local 'YYYY-MM-DD HH:MM', or '?' when it is not a usable time."""
     try:
@@ -411,7 +419,8 @@ def local_time(t) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     if args.runs_command == "export" and args.output not in (None, "-"):
         check_target(args.output)  # a bad path is one line now, before reading anything
-    with store.Store(args.db) as db:
+    # Reading only: opened read-only, so listing never creates, migrates or changes the file.
+    with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
             runs = db.runs()
             if not runs:
@@ -420,9 +429,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
                   f"{'time':>8}  config")
             for r in runs:
-                best = "     --" if r["best_test_acc"] is None else f"{r['best_test_acc']:7.2%}"
-                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} {best}  "
-                      f"{r['epochs']:>6}  {r['seconds']:7.1f}s  {config_words(r['config'])}")
+                damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
+                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
+                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
+                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
             return 0
         try:
             run = db.run(args.id)
@@ -442,23 +452,25 @@ def show_run(run: dict) -> str:
     lines = [f"run {run['id']}  {run['status']}  started {local_time(run['started_at'])}"
              + (f", finished {local_time(run['finished_at'])}" if run.get("finished_at") else ""),
              "config: " + "  ".join(f"{k}={v}" for k, v in c.items())]
-    acc = e["test_acc"]
+    if run.get("damaged"):
+        lines.append("damaged: " + ", ".join(run["damaged"]) + " (shown as --)")
+    acc = [(a, ep) for a, ep in zip(e["test_acc"], e["epoch"], strict=True) if a is not None]
     if acc:
-        best = max(range(len(acc)), key=acc.__getitem__)
-        lines.append(f"test accuracy: best {acc[best]:.2%} at epoch {e['epoch'][best]}, "
-                     f"last {acc[-1]:.2%} at epoch {e['epoch'][-1]}; "
-                     f"{run['seconds']:.1f}s of training")
+        best = max(acc, key=lambda pair: pair[0])
+        lines.append(f"test accuracy: best {best[0]:.2%} at epoch {best[1]}, "
+                     f"last {acc[-1][0]:.2%} at epoch {acc[-1][1]}; "
+                     f"{number(run['seconds'], '.1f')}s of training")
     if run.get("checkpoint"):
         lines.append(f"checkpoint: {run['checkpoint']}")
     for ch in run.get("live_changes", []):
-        lines.append(f"live change: {ch['name']} = {ch['value']:g} from epoch {ch['epoch']}, "
-                     f"batch {ch['batch']}")
+        lines.append(f"live change: {ch['name']} = {number(ch['value'], 'g')} from epoch "
+                     f"{ch['epoch']}, batch {ch['batch']}")
     lines.append("")
     lines.append("epoch  train loss  train acc  test loss  test acc        lr  seconds")
+    specs = (("epoch", "5"), ("train_loss", "10.4f"), ("train_acc", "9.2%"), ("test_loss", "9.4f"),
+             ("test_acc", "8.2%"), ("lr", "8.3g"), ("seconds", "7.2f"))
     for i in range(len(e["epoch"])):
-        lines.append(f"{e['epoch'][i]:>5}  {e['train_loss'][i]:>10.4f}  {e['train_acc'][i]:>9.2%}  "
-                     f"{e['test_loss'][i]:>9.4f}  {e['test_acc'][i]:>8.2%}  {e['lr'][i]:>8.3g}  "
-                     f"{e['seconds'][i]:>7.2f}")
+        lines.append("  ".join(number(e[k][i], spec) for k, spec in specs))
     if run.get("confusion"):
         lines.append("")
         lines.append("confusion matrix (rows: true class, columns: predicted)")

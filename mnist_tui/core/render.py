@@ -102,8 +102,9 @@ def config_words(config: dict) -> str:
     """A run's config in short words, the same in `runs list` and the Runs tab:
     'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set."""
     c = config if isinstance(config, dict) else {}
-    words = [f"n={c.get('hidden')}", f"e={c.get('epochs')}", f"lr={c.get('lr')}",
-             f"b={c.get('batch_size')}", f"m={c.get('momentum')}", f"{c.get('schedule')}"]
+    words = [f"{short}{c[key]}" for key, short in (
+        ("hidden", "n="), ("epochs", "e="), ("lr", "lr="), ("batch_size", "b="), ("momentum", "m="),
+        ("schedule", "")) if c.get(key) is not None]
     if c.get("weight_decay"):
         words.append(f"wd={c.get('weight_decay')}")
     if c.get("augment", "none") != "none":

@@ -2,16 +2,29 @@
 
 WAL mode, so several dashboards can write at once; a busy timeout instead of failing on a
 lock; each epoch committed on its own, so a killed run keeps every epoch it finished. The
-schema is versioned with PRAGMA user_version and migrated forward. A file that is not a
-database is reported and never overwritten.
+schema is versioned with PRAGMA user_version and migrated forward.
+
+Only a run that records creates or migrates the file. Reading (`Store(path, readonly=True)`:
+`runs list/show/export`, the Runs tab) opens it with SQLite's `mode=ro`, checks the schema
+first and changes no byte; a missing file reads as an empty history. A file that is not ours
+(not a database, a newer schema, someone else's tables) is reported and left as it is.
+
+Rows are read defensively: a value of the wrong type is shown as missing and the row is marked
+damaged (`run["damaged"]` says why), and control characters are stripped from every string, so
+nothing stored can reach the terminal as an escape sequence. A "running" run whose process is
+gone (killed with SIGKILL, say) reads as "lost".
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import socket
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -54,7 +67,15 @@ MIGRATIONS = {
             value REAL NOT NULL
         );
     """,
+    4: """
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        ALTER TABLE runs ADD COLUMN host TEXT;
+    """,
 }
+RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
+               "seconds", "checkpoint", "confusion", "pid", "host")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
+MAX_JSON_DEPTH = 20
 EPOCH_COLUMNS = EPOCH_KEYS
 
 
@@ -72,8 +93,15 @@ def default_path(env: dict[str, str] | None = None) -> Path:
 class Store:
     """One connection to the history database; use one Store per thread."""
 
-    def __init__(self, path: str | os.PathLike | None = None, timeout: float = 5.0):
+    def __init__(self, path: str | os.PathLike | None = None, timeout: float = 5.0,
+                 readonly: bool = False):
         self.path = Path(path) if path else default_path()
+        self.readonly = readonly
+        self.columns: set[str] = set(RUN_COLUMNS)
+        self.tables: set[str] = {"runs", "epochs", "live_changes"}
+        if readonly:
+            self._open_readonly(timeout)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
@@ -96,18 +124,79 @@ class Store:
                 self.db.close()
                 raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
 
+    def _open_readonly(self, timeout: float) -> None:
+        """Open without writing a byte; a missing file is an empty history, not a new file."""
+        self.db = None
+        if not os.path.lexists(self.path):
+            return
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: not a regular file; the file was left as it is")
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        last = None
+        # mode=ro. A WAL file with no -wal beside it has no writer now and nothing outside the
+        # main file: read that with immutable=1, which creates no -wal/-shm files; so is a
+        # file whose -shm cannot be made (a read-only directory).
+        queries = ["?mode=ro", "?mode=ro&immutable=1"]
+        if _wal_header(self.path) and not os.path.exists(f"{self.path}-wal"):
+            queries.reverse()
+        for query in queries:
+            try:
+                self.db = sqlite3.connect(uri + query, uri=True, timeout=timeout,
+                                          isolation_level=None)
+                self._check_schema()
+                break
+            except sqlite3.OperationalError as e:
+                last = e
+                if self.db is not None:
+                    self.db.close()
+                    self.db = None
+                if "unable to open" not in str(e) and "readonly" not in str(e):
+                    break
+            except sqlite3.DatabaseError as e:
+                self.db.close()
+                self.db = None
+                raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
+        if self.db is None:
+            raise StoreError(f"{self.path}: {_reason(last)}; the file was left as it is")
+        self.tables = {n for (n,) in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "runs" in self.tables:
+            self.columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+
+    def _check_schema(self) -> int:
+        """The file's schema version, after checking it is ours; nothing is written."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this mnist-tui knows ({SCHEMA_VERSION})")
+        if version == 0:
+            names = sorted(n for (n,) in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+            if names:
+                raise sqlite3.DatabaseError(
+                    f"not an mnist-tui run history (it holds other tables: {', '.join(names[:5])})")
+        return version
+
     def _setup(self) -> None:
+        self._check_schema()  # before anything writes: WAL mode alone changes the header
         self.db.execute("PRAGMA foreign_keys = ON")
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+        self._mark_lost()
+
+    def _mark_lost(self) -> None:
+        """Runs of this host still 'running' whose process is gone are recorded as lost."""
+        here = socket.gethostname()
+        for run_id, pid in self.db.execute(
+                "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (here,)).fetchall():
+            if not _alive(pid):
+                self.db.execute("UPDATE runs SET status = 'lost' WHERE id = ? AND status = 'running'",
+                                (run_id,))
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"schema version {version} is newer than this mnist-tui knows ({SCHEMA_VERSION})")
+        version = self._check_schema()
         for v in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -125,7 +214,8 @@ class Store:
                 raise
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -134,6 +224,8 @@ class Store:
         self.close()
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        if self.db is None:
+            raise StoreError(f"{self.path}: no run history there yet")
         try:
             return self.db.execute(sql, args)
         except sqlite3.Error as e:
@@ -142,8 +234,8 @@ class Store:
     # --- writing ------------------------------------------------------------------------------
 
     def start_run(self, config: TrainConfig) -> int:
-        cur = self._write("INSERT INTO runs (started_at, config) VALUES (?, ?)",
-                          (time.time(), json.dumps(asdict(config))))
+        cur = self._write("INSERT INTO runs (started_at, config, pid, host) VALUES (?, ?, ?, ?)",
+                          (time.time(), json.dumps(asdict(config)), os.getpid(), socket.gethostname()))
         return int(cur.lastrowid)
 
     def add_epoch(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
@@ -173,41 +265,149 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------
 
+    def _select(self, names) -> str:
+        """Column names for a SELECT on runs; NULL for a column an older schema lacks."""
+        return ", ".join(n if n in self.columns else f"NULL AS {n}" for n in names)
+
     def runs(self) -> list[dict]:
-        """All runs, newest first, each with its config as a dict."""
-        rows = self._write(
-            "SELECT id, started_at, finished_at, config, status, best_test_acc, seconds, "
-            "checkpoint, (SELECT count(*) FROM epochs WHERE run_id = runs.id) "
-            "FROM runs ORDER BY id DESC").fetchall()
-        keys = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
-                "seconds", "checkpoint", "epochs")
+        """All runs, newest first, each with its config as a dict (see `clean_run`)."""
+        if self.db is None or "runs" not in self.tables:
+            return []
+        count = ("(SELECT count(*) FROM epochs WHERE run_id = runs.id)" if "epochs" in self.tables
+                 else "0")
+        rows = self._write(f"SELECT {self._select(RUN_COLUMNS)}, {count} FROM runs "
+                           "ORDER BY id DESC").fetchall()
         out = []
         for row in rows:
-            run = dict(zip(keys, row, strict=True))
-            run["config"] = json.loads(run["config"])
+            run = clean_run(dict(zip((*RUN_COLUMNS, "epochs"), row, strict=True)))
+            run["epochs"] = _number(row[-1], run["damaged"], "epochs", whole=True) or 0
             out.append(run)
         return out
 
     def run(self, run_id: int) -> dict:
         """One run with its epochs (a dict of lists) and confusion matrix; KeyError if absent."""
-        row = self._write("SELECT config, status, started_at, finished_at, best_test_acc, "
-                          "seconds, checkpoint, confusion FROM runs WHERE id = ?",
+        if self.db is None or "runs" not in self.tables:
+            raise KeyError(run_id)
+        row = self._write(f"SELECT {self._select(RUN_COLUMNS)} FROM runs WHERE id = ?",
                           (run_id,)).fetchone()
         if row is None:
             raise KeyError(run_id)
-        config, status, started, finished, best, seconds, ckpt, confusion = row
-        epochs = self._write(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
-                             "ORDER BY epoch", (run_id,)).fetchall()
-        changes = self._write("SELECT epoch, batch, name, value FROM live_changes WHERE run_id = ? "
-                              "ORDER BY rowid", (run_id,)).fetchall()
-        return {
-            "id": run_id, "config": json.loads(config), "status": status, "started_at": started,
-            "finished_at": finished, "best_test_acc": best, "seconds": seconds,
-            "checkpoint": ckpt, "confusion": json.loads(confusion) if confusion else None,
-            "epochs": {k: [e[i] for e in epochs] for i, k in enumerate(EPOCH_COLUMNS)},
-            "live_changes": [dict(zip(("epoch", "batch", "name", "value"), c, strict=True))
-                             for c in changes],
-        }
+        run = clean_run(dict(zip(RUN_COLUMNS, row, strict=True)))
+        epochs = []
+        if "epochs" in self.tables:
+            epochs = self._write(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
+                                 "ORDER BY epoch", (run_id,)).fetchall()
+        changes = []
+        if "live_changes" in self.tables:
+            changes = self._write("SELECT epoch, batch, name, value FROM live_changes "
+                                  "WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+        bad = run["damaged"]
+        run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k == "epoch") for e in epochs]
+                         for i, k in enumerate(EPOCH_COLUMNS)}
+        run["live_changes"] = [
+            {"epoch": _number(c[0], bad, "live change", whole=True),
+             "batch": _number(c[1], bad, "live change", whole=True),
+             "name": clean_text(c[2]), "value": _number(c[3], bad, "live change")}
+            for c in changes]
+        return run
+
+
+def clean_text(value) -> str:
+    """A string safe to print: control characters (ANSI escapes included) removed."""
+    return CONTROL.sub("", value if isinstance(value, str) else str(value))
+
+
+def _clean_json(value, depth: int = 0):
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError("nested too deeply")
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _number(value, damaged: list[str], what: str, whole: bool = False):
+    """A finite number (an int if `whole`), or None, noting in `damaged` what was wrong."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if not whole:
+            return float(value)
+        if float(value).is_integer() and abs(value) < 2**63:
+            return int(value)
+    if f"bad {what}" not in damaged:
+        damaged.append(f"bad {what}")
+    return None
+
+
+def _parse_json(text, damaged: list[str], what: str, kind: type):
+    if text is None:
+        return None
+    try:
+        value = _clean_json(json.loads(text)) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, kind):
+        damaged.append(f"bad {what}")
+        return None
+    return value
+
+
+def clean_run(row: dict) -> dict:
+    """A runs row as the readers use it: values of the wrong type become None (the row notes
+    why in "damaged"), strings lose control characters, a dead process's run reads "lost"."""
+    bad: list[str] = []
+    run = {"id": row["id"], "damaged": bad}
+    run["config"] = _parse_json(row["config"], bad, "config", dict) or {}
+    if row["config"] is None:
+        bad.append("no config")
+    for key in ("started_at", "finished_at", "best_test_acc", "seconds"):
+        run[key] = _number(row[key], bad, key.replace("_", " "))
+    if run["started_at"] is not None and not 0 <= run["started_at"] < 1e11:
+        bad.append("bad started at")
+        run["started_at"] = None
+    status = clean_text(row["status"]) if row["status"] is not None else "?"
+    if status == "running" and row.get("host") == socket.gethostname() and row.get("pid") \
+            and not _alive(row["pid"]):
+        status = "lost"
+    run["status"] = status
+    run["checkpoint"] = clean_text(row["checkpoint"]) if row.get("checkpoint") else None
+    confusion = _parse_json(row.get("confusion"), bad, "confusion matrix", list)
+    if confusion is not None and not (
+            len(confusion) == 10 and all(isinstance(r, list) and len(r) == 10 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in r) for r in confusion)):
+        bad.append("bad confusion matrix")
+        confusion = None
+    run["confusion"] = confusion
+    return run
+
+
+def _wal_header(path: Path) -> bool:
+    """Whether the database header says WAL mode (bytes 18 and 19 are 2)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return False
+    return head[:16] == b"SQLite format 3\x00" and head[18:20] == b"\x02\x02"
+
+
+def _alive(pid) -> bool:
+    """Whether process `pid` exists (on this host); a bad pid counts as alive (unknown)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _reason(e: sqlite3.Error) -> str:

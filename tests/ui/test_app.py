@@ -443,3 +443,35 @@ async def test_a_run_in_the_app_matches_mnist_tui_train_bit_for_bit(tiny_dir, tm
         await wait_for(pilot, lambda: app.main.state == "done")
         for key in ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr"):
             assert app.main.history[key] == [e[key] for e in cli], key
+
+
+async def test_runs_tab_shows_damaged_and_lost_rows_and_strips_escapes(tiny, tmp_path):
+    import sqlite3
+
+    from mnist_tui.core.store import Recorder
+    from mnist_tui.ui.widgets.runs_view import RunsView
+
+    db = tmp_path / "h.sqlite"
+    for _ in range(3):
+        rec = Recorder(db, QUICK)
+        rec.finish("done")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE runs SET config = '[1,2]', started_at = 1e300, seconds = 'x' WHERE id = 1")
+    con.execute("UPDATE runs SET status = 'running', pid = 2147483646, "
+                "config = '{\"hidden\": \"\\u001b[2J\\u001b]0;pwned\\u0007\"}' WHERE id = 2")
+    con.execute("INSERT INTO epochs (run_id, epoch, test_acc, test_loss) VALUES (1, 1, 'high', NULL)")
+    con.commit()
+    con.close()
+    app = make_app(tiny, config=QUICK, progress_interval=0, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("8")
+        view = app.query_one(RunsView)
+        await wait_for(pilot, lambda: len(view.runs) == 3)
+        by_id = {r["id"]: r for r in view.runs}
+        assert by_id[1]["damaged"] and by_id[2]["status"] == "lost"
+        assert "\x1b" not in repr(by_id[2]["config"]) and "\x07" not in repr(by_id[2]["config"])
+        await pilot.press("end", "space")  # overlay the damaged run: no crash
+        await pilot.pause()
+        assert app.is_running
+        screen = app.export_screenshot()
+        assert [w for w in ("damaged", "lost", "pwned") if w not in screen] == []

@@ -79,8 +79,155 @@ def test_an_interrupted_run_keeps_every_finished_epoch(tmp_path):
     p = multiprocessing.get_context("spawn").Process(target=_killed_writer, args=(path,))
     p.start()
     p.join(30)
-    run = Store(path).run(1)
-    assert run["epochs"]["epoch"] == [1, 2] and run["status"] == "running"
+    assert Store(path, readonly=True).run(1)["status"] == "lost"  # read as lost, not written
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT status FROM runs").fetchone()[0] == "running"
+    con.close()
+    run = Store(path).run(1)  # a writer records it
+    assert run["epochs"]["epoch"] == [1, 2] and run["status"] == "lost"
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT status FROM runs").fetchone()[0] == "lost"
+    con.close()
+
+
+def test_a_running_run_whose_process_lives_is_still_running(tmp_path):
+    path = tmp_path / "h.sqlite"
+    rec = Recorder(path, TrainConfig())
+    rec.epoch(fake_epoch(1))
+    assert Store(path).runs()[0]["status"] == "running"
+    rec.finish("done")
+
+
+def _readers():
+    from mnist_tui.cli import main
+
+    return {
+        "list": lambda db: main(["runs", "list", "--db", str(db)]),
+        "show": lambda db: main(["runs", "show", "1", "--db", str(db)]),
+        "export": lambda db: main(["runs", "export", "1", "--db", str(db)]),
+        "store": lambda db: Store(db, readonly=True).runs(),
+    }
+
+
+def _v3_history(path):
+    con = sqlite3.connect(path)
+    for v in (1, 2, 3):
+        con.executescript(store.MIGRATIONS[v])
+    con.execute("INSERT INTO runs (started_at, config, status) VALUES (1.0, '{\"hidden\": 7}', 'done')")
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("kind", ["newer schema", "foreign runs table", "foreign file", "old schema",
+                                  "ours, in WAL"])
+@pytest.mark.parametrize("reader", ["list", "show", "export", "store"])
+def test_reading_never_changes_a_byte(tmp_path, kind, reader, capsys):
+    path = tmp_path / "h.sqlite"
+    if kind == "ours, in WAL":
+        rec = Recorder(path, TrainConfig())
+        rec.epoch(fake_epoch(1))
+        rec.finish("done")
+    elif kind == "old schema":
+        _v3_history(path)
+    else:
+        con = sqlite3.connect(path)
+        if kind == "newer schema":
+            con.execute("PRAGMA user_version = 99")
+        elif kind == "foreign runs table":
+            con.execute("CREATE TABLE runs (x TEXT)")
+        else:
+            con.execute("CREATE TABLE songs (title TEXT)")
+        con.commit()
+        con.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    try:
+        _readers()[reader](path)
+    except StoreError:
+        pass
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") <= 1
+
+
+def test_reading_a_missing_history_creates_nothing(tmp_path, capsys):
+    from mnist_tui.cli import main
+
+    path = tmp_path / "sub" / "none.sqlite"
+    assert main(["runs", "list", "--db", str(path)]) == 0
+    assert "no runs" in capsys.readouterr().out
+    assert main(["runs", "show", "1", "--db", str(path)]) == 1
+    assert not (tmp_path / "sub").exists()
+
+
+def test_an_old_schema_is_read_without_migrating(tmp_path):
+    path = tmp_path / "h.sqlite"
+    _v3_history(path)
+    run = Store(path, readonly=True).run(1)
+    assert run["config"] == {"hidden": 7} and run["status"] == "done"
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    con.close()
+
+
+def test_a_read_only_file_in_a_read_only_directory_is_listed(tmp_path, capsys):
+    import os
+
+    from mnist_tui.cli import main
+
+    d = tmp_path / "ro"
+    d.mkdir()
+    rec = Recorder(d / "h.sqlite", TrainConfig())
+    rec.epoch(fake_epoch(1))
+    rec.finish("done")
+    os.chmod(d / "h.sqlite", 0o444)
+    os.chmod(d, 0o555)
+    try:
+        assert main(["runs", "list", "--db", str(d / "h.sqlite")]) == 0
+    finally:
+        os.chmod(d, 0o755)
+    assert "done" in capsys.readouterr().out
+
+
+DAMAGE = {
+    "config not json": "UPDATE runs SET config = 'not json'",
+    "config a list": "UPDATE runs SET config = '[1,2]'",
+    "config deep": "UPDATE runs SET config = '" + "[" * 5000 + "]" * 5000 + "'",
+    "started_at 1e300": "UPDATE runs SET started_at = 1e300",
+    "text in numbers": "UPDATE runs SET best_test_acc = 'abc', seconds = 'x'",
+    "text in epochs": "UPDATE epochs SET test_acc = 'high', epoch = 'one'",
+    "null metrics": "UPDATE epochs SET train_loss = NULL, test_acc = NULL, lr = NULL",
+    "bad confusion": "UPDATE runs SET confusion = '[[1,2],[3]]'",
+    "ansi in config": "UPDATE runs SET config = '{\"hidden\": \"\u001b[2J\u001b]0;pwned\u0007\", "
+                      "\"schedule\": \"\u009b31m\"}', status = 'do\u001b[31mne'",
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_row_is_shown_as_damaged_and_the_rest_goes_on(tmp_path, damage, capsys):
+    from mnist_tui.cli import main
+
+    path = tmp_path / "h.sqlite"
+    for _ in range(2):
+        rec = Recorder(path, TrainConfig())
+        rec.epoch(fake_epoch(1))
+        rec.finish("done")
+    con = sqlite3.connect(path)
+    con.execute(DAMAGE[damage].replace("'\\u", "'\\u") + " WHERE " +
+                ("run_id" if "epochs" in DAMAGE[damage] else "id") + " = 1")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert main(["runs", "list", "--db", str(path)]) == 0
+    listed = capsys.readouterr().out
+    for command in (["runs", "show", "1"], ["runs", "show", "1", "--format", "json"],
+                    ["runs", "export", "1"], ["runs", "export", "1", "--format", "json"]):
+        assert main([*command, "--db", str(path)]) == 0, command
+    out = listed + capsys.readouterr().out
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+    if damage not in ("null metrics", "ansi in config"):
+        assert "damaged" in (listed if damage != "text in epochs" else out)
+    assert "   2  " in listed  # the healthy run is listed too
 
 
 def _writer(path: str, n_runs: int) -> None:

@@ -94,8 +94,9 @@ class TrainPane(Pane):
         acc.set_series("test", h["epoch"], [100 * a for a in h["test_acc"]], color="red")
         for i, (run_id, run) in enumerate(self.overlays.items()):
             color, e = OVERLAY_COLORS[i % len(OVERLAY_COLORS)], run["epochs"]
-            loss.set_series(f"#{run_id}", e["epoch"], e["test_loss"], color=color)
-            acc.set_series(f"#{run_id}", e["epoch"], [100 * a for a in e["test_acc"]], color=color)
+            loss.set_series(f"#{run_id}", *_known(e["epoch"], e["test_loss"]), color=color)
+            xs, ys = _known(e["epoch"], e["test_acc"])
+            acc.set_series(f"#{run_id}", xs, [100 * a for a in ys], color=color)
         for chart in (loss, acc):
             for name in [n for n in chart.series if n.startswith("#")]:
                 if int(name[1:]) not in self.overlays:
@@ -119,3 +120,9 @@ class TrainPane(Pane):
             lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
         self.query_one("#summary", Static).update("\n".join(lines))
+
+
+def _known(xs: list, ys: list) -> tuple[list, list]:
+    """The points of a stored series with both values present (a damaged row has gaps)."""
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None]
+    return [x for x, _ in pairs], [y for _, y in pairs]

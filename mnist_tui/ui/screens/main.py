@@ -442,7 +442,7 @@ class MainScreen(Screen):
 
     def _reload_runs(self) -> None:
         try:
-            with Store(self.db_path, timeout=1.0) as db:
+            with Store(self.db_path, timeout=1.0, readonly=True) as db:
                 self.pane(RunsPane).set_runs(db.runs())
         except StoreError as e:
             self.pane(RunsPane).set_runs([], error=str(e))
@@ -450,7 +450,7 @@ class MainScreen(Screen):
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         overlays = {}
         try:
-            with Store(self.db_path, timeout=1.0) as db:
+            with Store(self.db_path, timeout=1.0, readonly=True) as db:
                 overlays = {i: db.run(i) for i in sorted(event.run_ids)}
         except (StoreError, KeyError) as e:
             self.notify(f"Cannot read the run history: {e}", severity="error")

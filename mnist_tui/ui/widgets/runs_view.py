@@ -67,12 +67,16 @@ class RunsView(Vertical):
         row = table.cursor_row
         table.clear()
         for r in runs:
-            c = r["config"]
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
+            started = ("?" if r["started_at"] is None
+                       else time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])))
+            words = config_words(r["config"])
+            if r.get("damaged"):
+                words = f"[damaged: {', '.join(r['damaged'])}] {words}"
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
-                str(r["id"]), time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])),
-                r["status"], best, str(r["epochs"]), f"{r['seconds']:.1f}s", config_words(c),
+                str(r["id"]), started, Text(r["status"]), best, str(r["epochs"]),
+                "--" if r["seconds"] is None else f"{r['seconds']:.1f}s", Text(words),
                 key=str(r["id"]),
             )
         if runs:
