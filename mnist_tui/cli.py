@@ -160,11 +160,17 @@ def build_parser() -> Parser:
     add_db_flag(rx)
 
     sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
-                        description="Serve the dashboard over HTTP with textual-serve. It has no "
-                        "authentication: keep it on localhost.")
+                        description="Serve the dashboard over HTTP with textual-serve, one process per "
+                        "browser tab. Flags given before 'serve' (--db, --load, --data-dir, the "
+                        "training values) apply to every tab. It has no authentication: keep it "
+                        "on localhost.")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     sv.add_argument("--port", type=port_number, default=8000, help="port (default: 8000)")
-    sv.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
+    sv.add_argument("--max-sessions", type=positive_int, default=4, metavar="N",
+                    help="dashboards (browser tabs) run at once, each a process of about 120 MB; "
+                    "a tab past the limit is told why (default: 4)")
+    sv.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                    help="as for train (default: the same search order)")
 
     d = sub.add_parser("download", help="download and verify the MNIST files",
                        description="Download the four MNIST files from the public mirrors, "
@@ -510,18 +516,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     import shlex
 
-    from textual_serve.server import Server
+    from .serve import CappedServer
 
     # textual-serve runs this through /bin/sh; `exec` makes each app a direct child of the
     # server, so an app can tell when the server is gone (see MnistApp._exit_if_orphaned).
-    command = f"exec {shlex.quote(sys.executable)} -m mnist_tui"
-    if args.data_dir:
-        command += f" --data-dir {shlex.quote(args.data_dir)}"
+    command = f"exec {shlex.quote(sys.executable)} -m mnist_tui" + "".join(
+        f" {name} {shlex.quote(str(value))}" for name, value in dashboard_flags(args))
+    if args.autostart:
+        command += " --autostart"
     try:
-        Server(command, host=args.host, port=args.port, title="mnist-tui").serve()
+        CappedServer(command, host=args.host, port=args.port, title="mnist-tui",
+                     max_sessions=args.max_sessions).serve()
     except OSError as e:  # the port is taken, or the host cannot be resolved or bound
         return fail(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}", EXIT_DATA)
     return 0
+
+
+def dashboard_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """The flags given before `serve` that each served dashboard gets: --db, --load,
+    --data-dir and every config value that differs from its default."""
+    given = [(flag(f.name), getattr(args, f.name)) for f in fields(cfg.TrainConfig)
+             if getattr(args, f.name) != f.default]
+    for name in ("db", "load", "data_dir"):
+        if getattr(args, name, None):  # absolute: a session need not start in this directory
+            given.append(("--" + name.replace("_", "-"), os.path.abspath(getattr(args, name))))
+    return given
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -545,8 +564,21 @@ def cmd_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def check_global_flags(parser: Parser, args: argparse.Namespace) -> None:
+    """Flags given before a command that the command would silently ignore are errors."""
+    if args.db is not None and (not args.db.strip() or args.db == ":memory:"
+                                or args.db.startswith("file:")):
+        parser.error(f"--db needs the path of a database file (got {args.db!r}): the history "
+                     "must outlive the program")
+    if args.load is not None and args.command not in (None, "serve"):
+        parser.error(f"--load opens a checkpoint in the dashboard; '{args.command}' does not use "
+                     "it (drop --load)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_global_flags(parser, args)
     commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
                 "runs": cmd_runs, "serve": cmd_serve}
     try:

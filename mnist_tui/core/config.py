@@ -53,7 +53,7 @@ SPECS: dict[str, FieldSpec] = {
     "lr": FieldSpec(float, 0, 10, lo_open=True, help="learning rate"),
     "batch_size": FieldSpec(int, 1, 60000, help="batch size"),
     "momentum": FieldSpec(float, 0, 1, hi_open=True, help="momentum"),
-    "weight_decay": FieldSpec(float, 0, None, help="weight decay"),
+    "weight_decay": FieldSpec(float, 0, 1, help="weight decay"),
     "schedule": FieldSpec(str, choices=SCHEDULES, help="LR schedule"),
     "seed": FieldSpec(int, 0, 2**32 - 1, help="seed"),
     "augment": FieldSpec(str, choices=AUGMENTS, help="augmentation"),
@@ -88,7 +88,8 @@ def check_field(name: str, value) -> None:
     low_bad = spec.lo is not None and (value <= spec.lo if spec.lo_open else value < spec.lo)
     high_bad = spec.hi is not None and (value >= spec.hi if spec.hi_open else value > spec.hi)
     if low_bad or high_bad:
-        raise ValueError(f"{spec.help} must be {range_text(spec)} (got {value:g})")
+        got = value if spec.kind is int else f"{value:g}"  # an int as typed, never "1e+23"
+        raise ValueError(f"{spec.help} must be {range_text(spec)} (got {got})")
 
 
 def parse_field(name: str, text: str):

@@ -43,6 +43,19 @@ def flush_every(mu: float) -> int:
         return FLUSH_EVERY_MAX  # without momentum nothing decays across steps
     return max(1, min(FLUSH_EVERY_MAX, int(22 / -math.log10(mu))))
 
+def advice(config: TrainConfig, lr: float) -> str:
+    """What to change after a divergence: the weight decay when it is what blew up, else lr."""
+    if config.weight_decay * lr >= 0.05:  # the decay alone moves each weight 5% a step
+        return (f"lower the weight decay (now {config.weight_decay:g}; weight decay x learning "
+                f"rate = {config.weight_decay * lr:.3g} per step)")
+    return f"lower the learning rate (now {lr:g})"
+
+
+def grad_norms(grads: dict) -> tuple[float, float]:
+    with np.errstate(over="ignore", invalid="ignore"):  # a blown-up gradient is inf, quietly
+        return float(np.linalg.norm(grads["W1"])), float(np.linalg.norm(grads["W2"]))
+
+
 def lr_at(config: TrainConfig, progress: float, base_lr: float | None = None) -> float:
     """The learning rate at `progress` in [0, 1) through the whole run."""
     lr = config.lr if base_lr is None else base_lr
@@ -180,7 +193,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 yield Diverged(
                     epoch, b + 1, lr,
                     f"training diverged (loss {loss:.4g}) at epoch {epoch}, batch {b + 1}: "
-                    f"lower the learning rate (now {lr:g})",
+                    + advice(config, lr),
                 )
                 return
             if config.weight_decay:  # L2 on the weights only, as is usual for biases
@@ -204,7 +217,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 yield BatchProgress(
                     epoch, config.epochs, b + 1, n_batches, loss_sum / seen, lr,
                     seen / busy if busy > 0 else 0.0, _elapsed(t_start, pauses),
-                    grad_norms=(float(np.linalg.norm(grads["W1"])), float(np.linalg.norm(grads["W2"]))),
+                    grad_norms=grad_norms(grads),
                     batch_size=k, losses=tuple(losses),
                 )
                 losses = []
@@ -215,12 +228,12 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
         if not math.isfinite(test_loss) or not np.isfinite(proba).all():
             yield Diverged(epoch, n_batches, lr,
                            f"training diverged (test loss {test_loss:.4g}) at epoch {epoch}: "
-                           f"lower the learning rate (now {lr:g})")
+                           + advice(config, lr))
             return
         if len(proba) > 1 and np.ptp(proba, axis=0).max() < 1e-6:
             yield Diverged(epoch, n_batches, lr,
                            f"training diverged at epoch {epoch}: every hidden unit died and the "
-                           f"network gives every image the same answer; lower the learning rate")
+                           f"network gives every image the same answer; " + advice(config, lr))
             return
         pred = proba.argmax(axis=1)
         test_acc = accuracy(pred, data.test_labels)

@@ -317,6 +317,24 @@ async def test_a_long_paste_is_cut_and_marked_not_dropped(tiny, tmp_path):
         await pilot.pause(0.2)
         assert len(field.value) == 200
         assert "too long" in app.main.form.errors["lr"]
+        assert "✗" in app.export_screenshot()
+
+
+@pytest.mark.parametrize("text", ["0.5", "x" * 41])
+async def test_a_paste_is_inserted_once_and_a_long_one_is_marked(tiny, tmp_path, text):
+    from textual import events
+
+    app = quick_app(tiny, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        field = app.query_one("#f-lr", Input)
+        field.focus()
+        field.value = ""
+        await pilot.pause()
+        field.post_message(events.Paste(text))
+        await pilot.pause(0.2)
+        assert field.value == text  # once, not twice (Input's own handler ran as well)
+        if len(text) > 40:
+            assert "too long" in app.main.form.errors["lr"]
 
 
 # --- 11-14. the CLI ------------------------------------------------------------------------------

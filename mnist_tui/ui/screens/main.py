@@ -329,6 +329,10 @@ class MainScreen(Screen):
     def on_hyper_form_validity(self, event: HyperForm.Validity) -> None:
         if event.n_errors == 0 and self.status.note.startswith("fix "):
             self.status.set(note="")  # the form is valid again: the old advice is stale
+        if event.n_errors == 0 and not self.run_state.going:
+            config, _ = self.form.read()  # idle: the Network tab shows the run to come
+            if config is not None:
+                self.pane(NetworkPane).set_shape(config.batch_size, config.hidden)
 
     # --- keys -----------------------------------------------------------------------------------
 
@@ -431,6 +435,7 @@ class MainScreen(Screen):
         self.history = RunHistory(loaded[2])
         self.form.set_config(loaded[1])
         self.pane(TrainPane).config = loaded[1]
+        self.pane(NetworkPane).set_shape(loaded[1].batch_size, loaded[1].hidden)
         self.run_state = RunState.IDLE
         self.show_all()
         self.pane(WeightsPane).query_one("WeightsGrid").set_weights(loaded[0].W1)

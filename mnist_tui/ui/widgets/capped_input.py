@@ -39,3 +39,6 @@ class CappedInput(Input):
             room = self.max_length - (len(self.value) - (end - start))
             self.replace(line[: max(0, room)], start, end)
         event.stop()
+        # Textual calls the `_on_paste` of every class in the MRO: without this, Input's own
+        # handler pasted the text a second time ("0.5" became "0.50.5").
+        event.prevent_default()
