@@ -475,3 +475,22 @@ async def test_runs_tab_shows_damaged_and_lost_rows_and_strips_escapes(tiny, tmp
         assert app.is_running
         screen = app.export_screenshot()
         assert [w for w in ("damaged", "lost", "pwned") if w not in screen] == []
+
+
+async def test_network_shapes_follow_the_form(tiny, tmp_path):
+    from mnist_tui.core import checkpoint
+    from mnist_tui.core.model import Perceptron
+    from mnist_tui.ui.widgets.steps_panel import StepsPanel
+
+    path = checkpoint.save(tmp_path / "n20.npz", Perceptron(20, seed=0),
+                           TrainConfig(hidden=20, batch_size=8), {})
+    app = make_app(tiny, config=TrainConfig(hidden=16, batch_size=32))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("5")
+        steps = app.query_one(StepsPanel)
+        assert "dW1 (784, 16) = Xᵀ (784, 32)" in steps.build().plain
+        app.query_one("#f-hidden", Input).value = "40"
+        await pilot.pause()
+        assert "dW1 (784, 40)" in steps.build().plain
+        app.main._load_path(str(path))
+        await wait_for(pilot, lambda: "dW1 (784, 20) = Xᵀ (784, 8)" in steps.build().plain)

@@ -41,6 +41,8 @@ def test_train_json_lines_and_save(tiny_dir, tmp_path, capsys):
         (["--batch-size", "2.5"], "--batch-size"), (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"),
         (["--lr", "0"], "--lr"), (["--momentum", "1"], "--momentum"), (["--weight-decay", "-1"], "--weight-decay"),
         (["--schedule", "linear"], "--schedule"), (["--seed", "-1"], "--seed"), (["--bogus"], "unrecognized"),
+        (["--hidden", "99999999999999999999999"], "(got 99999999999999999999999)"),
+        (["--weight-decay", "1e30"], "weight decay must be a number in [0, 1]"),
     ],
 )
 def test_invalid_flags_exit_2_with_one_line(args, words, capsys):

@@ -202,3 +202,13 @@ def test_every_batch_loss_reaches_the_progress_events(tiny):
     losses = [loss for ev in train(config, tiny, progress_interval=10.0)
               if isinstance(ev, BatchProgress) for loss in ev.losses]
     assert len(losses) == config.epochs * int(np.ceil(tiny.n_train / config.batch_size))
+
+
+def test_weight_decay_is_bounded_and_blamed(tiny, recwarn):
+    with pytest.raises(ValueError, match=r"weight decay must be a number in \[0, 1\]"):
+        TrainConfig(weight_decay=1e30)
+    config = TrainConfig(hidden=8, epochs=2, lr=1.0, weight_decay=0.9, batch_size=16)
+    out = list(train_module.train(config, tiny))
+    assert isinstance(out[-1], Diverged)
+    assert "lower the weight decay" in out[-1].message
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
