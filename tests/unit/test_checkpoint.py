@@ -100,7 +100,9 @@ def test_saving_over_a_checkpoint_replaces_it_whole(tmp_path):
 PROBE = """
 import json, resource, sys, time
 from mnist_tui.core import checkpoint
+import tracemalloc
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tracemalloc.start()  # ru_maxrss is a high-water mark that imports may already have passed
 t0 = time.perf_counter()
 try:
     checkpoint.load(sys.argv[1])
@@ -108,7 +110,8 @@ try:
 except checkpoint.CheckpointError as e:
     error = str(e)
 print(json.dumps({"error": error, "seconds": time.perf_counter() - t0,
-                  "grown_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}))
+                  "grown_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
+                  "traced_peak_kb": tracemalloc.get_traced_memory()[1] / 1024}))
 """
 
 
@@ -120,7 +123,13 @@ def load_in_a_fresh_process(path) -> dict:
     r = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
-    return json.loads(r.stdout)
+    result = json.loads(r.stdout)
+    import os
+
+    case = os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[-1].split(" ")[0]
+    print(f"\nFIGURE {case}: {result['seconds']:.3f} s, RSS peak +{result['grown_kb'] / 1024:.1f} MB, "
+          f"allocated peak {result['traced_peak_kb'] / 1024:.2f} MB")
+    return result
 
 
 def npy_member(z, name: str, header: dict, payload: bytes = b"", version=(1, 0)) -> None:
@@ -203,7 +212,7 @@ def test_hostile_checkpoints_are_refused_fast_and_small(saved, tmp_path, kind, w
             out.write(json_.dumps({"kind": kind, **r}) + "\n")
     assert r["error"] and words in r["error"], r["error"]
     assert r["seconds"] < 1.0, r
-    assert r["grown_kb"] < 100 * 1024, r
+    assert r["grown_kb"] < 100 * 1024 and r["traced_peak_kb"] < 100 * 1024, r
 
 
 def _text_member(z, name: str, text: str) -> None:

@@ -310,7 +310,9 @@ DATA_PROBE = """
 import json, resource, sys, time
 from pathlib import Path
 from mnist_tui.core import data
+import tracemalloc
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tracemalloc.start()  # ru_maxrss is a high-water mark that imports may already have passed
 t0 = time.perf_counter()
 try:
     data.read_gz(Path(sys.argv[1]))
@@ -318,7 +320,8 @@ try:
 except data.DataError as e:
     error = str(e)
 print(json.dumps({"error": error, "seconds": time.perf_counter() - t0,
-                  "grown_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}))
+                  "grown_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
+                  "traced_peak_kb": tracemalloc.get_traced_memory()[1] / 1024}))
 """
 
 
@@ -330,7 +333,13 @@ def read_in_a_fresh_process(path) -> dict:
     r = subprocess.run([sys.executable, "-c", DATA_PROBE, str(path)], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
-    return json.loads(r.stdout)
+    result = json.loads(r.stdout)
+    import os
+
+    case = os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[-1].split(" ")[0]
+    print(f"\nFIGURE {case}: {result['seconds']:.3f} s, RSS peak +{result['grown_kb'] / 1024:.1f} MB, "
+          f"allocated peak {result['traced_peak_kb'] / 1024:.2f} MB")
+    return result
 
 
 def _gzip_of(header: bytes, zeros: int) -> bytes:
