@@ -1,0 +1,162 @@
+"""The update rules: how a step turns the gradient into new weights. Nothing else changes.
+
+The backward pass (model.py) gives the gradient g of the loss for every parameter, packed into one
+flat vector; each rule below updates the packed parameters θ in place. The equations are the ones
+PyTorch documents for `torch.optim.SGD`, `torch.optim.Adam` and `torch.optim.AdamW`, with t the
+step number (from 1), γ the learning rate of this step (the schedule's, or a live edit's), λ the
+weight decay, μ the momentum, β1 and β2 Adam's decay rates and ε = 1e-8:
+
+    sgd        θ ← θ − γ g
+    momentum   b ← μ b + g   (b = g at t = 1; dampening 0)          θ ← θ − γ b
+    nesterov   b ← μ b + g   (b = g at t = 1)      g ← g + μ b       θ ← θ − γ g
+    adam       m ← β1 m + (1 − β1) g       v ← β2 v + (1 − β2) g²
+               m̂ = m / (1 − β1ᵗ)           v̂ = v / (1 − β2ᵗ)
+               θ ← θ − γ m̂ / (√v̂ + ε)      (ε added after the square root)
+    adamw      θ ← θ − γ λ θ  (decoupled weight decay), then the Adam step on g
+
+Weight decay λ: for sgd, momentum, nesterov and adam it is the L2 penalty g ← g + λ θ, added by the
+trainer before `step`; adamw instead shrinks θ itself, inside `step`. Either way it applies to the
+weights W1 and W2 only, never the biases (`weights` below), as is usual.
+
+Each rule keeps its state (b, or m and v) in flat float arrays beside θ and allocates nothing per
+step: Adam costs a few passes over ~100k numbers, against three matrix products per batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+EPS = 1e-8
+# Momentum decays the buffer of rarely-seen pixels geometrically until it is subnormal, and
+# subnormal arithmetic is ~50x slower on x86. Entries below this are flushed to zero every
+# `flush_every(mu)` steps (see train.py, where this was measured).
+FLUSH_BELOW = 1e-30
+
+
+def flush_every(mu: float) -> int:
+    """Steps between flushes: few enough that nothing decays from FLUSH_BELOW to the subnormal
+    range (1.2e-38) in between (mu^k >= 1e-8 keeps a flushed-above value normal)."""
+    if mu <= 0:
+        return 1 << 30
+    return max(1, min(1000, int(math.log(1e-8) / math.log(mu))))
+
+
+class Optimizer:
+    """One update rule over the flat parameter vector θ; `weights` are θ's views of W1 and W2."""
+
+    name = ""
+    uses_l2 = True  # the trainer adds λθ to the gradient (all but adamw)
+
+    def __init__(self, theta: np.ndarray, weights: list[np.ndarray], weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        self.theta, self.weights = theta, weights
+        self.weight_decay = weight_decay
+        self.beta1, self.beta2 = betas
+        self.t = 0
+        self.tmp = np.empty_like(theta)
+
+    def step(self, grad: np.ndarray, lr: float, momentum: float) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """θ ← θ − γ g (the seed's rule; momentum is ignored)."""
+
+    name = "sgd"
+
+    def step(self, grad, lr, momentum):
+        self.t += 1
+        self.theta -= np.multiply(grad, lr, out=self.tmp)
+
+
+class Momentum(Optimizer):
+    """b ← μ b + g (b = g at the first step);  θ ← θ − γ b.  torch.optim.SGD, dampening 0."""
+
+    name = "momentum"
+    nesterov = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.buf = np.zeros_like(self.theta)
+
+    def step(self, grad, lr, momentum):
+        self.t += 1
+        b = self.buf
+        if self.t == 1:
+            np.copyto(b, grad)
+        else:
+            b *= momentum
+            b += grad
+        if self.nesterov:  # g ← g + μ b
+            direction = np.multiply(b, momentum, out=self.tmp)
+            direction += grad
+        else:
+            direction = b
+        self.theta -= np.multiply(direction, lr, out=self.tmp)
+        if self.t % flush_every(momentum) == 0:
+            np.copyto(b, 0, where=np.less(np.abs(b, out=self.tmp), FLUSH_BELOW))
+
+
+class Nesterov(Momentum):
+    """b ← μ b + g;  g ← g + μ b;  θ ← θ − γ g.  torch.optim.SGD(nesterov=True)."""
+
+    name = "nesterov"
+    nesterov = True
+
+
+class Adam(Optimizer):
+    """m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − γ m̂ / (√v̂ + ε), with
+    m̂ = m / (1−β1ᵗ), v̂ = v / (1−β2ᵗ).  torch.optim.Adam (L2 weight decay in g)."""
+
+    name = "adam"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.m = np.zeros_like(self.theta)
+        self.v = np.zeros_like(self.theta)
+        self.denom = np.empty_like(self.theta)
+
+    def step(self, grad, lr, momentum):
+        self.t += 1
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m, v, tmp, denom = self.m, self.v, self.tmp, self.denom
+        m *= b1
+        m += np.multiply(grad, 1 - b1, out=tmp)
+        v *= b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        # m̂ / (√v̂ + ε) = (m / (1−β1ᵗ)) / (√v / √(1−β2ᵗ) + ε): the same numbers, computed
+        # without dividing the two whole vectors by the corrections.
+        np.sqrt(v, out=denom)
+        denom *= 1 / math.sqrt(1 - b2**t)
+        denom += EPS
+        np.divide(m, denom, out=tmp)
+        tmp *= lr / (1 - b1**t)
+        self.theta -= tmp
+
+
+class AdamW(Adam):
+    """θ ← θ − γ λ θ (decoupled weight decay, on the weights), then the Adam step.
+    torch.optim.AdamW."""
+
+    name = "adamw"
+    uses_l2 = False
+
+    def step(self, grad, lr, momentum):
+        if self.weight_decay:
+            for w in self.weights:
+                w *= 1 - lr * self.weight_decay
+        super().step(grad, lr, momentum)
+
+
+RULES = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam, AdamW)}
+
+
+def make(name: str, theta: np.ndarray, weights: list[np.ndarray], weight_decay: float = 0.0,
+         betas: tuple[float, float] = (0.9, 0.999)) -> Optimizer:
+    """The update rule called `name` (one of OPTIMIZERS) over θ."""
+    return RULES[name](theta, weights, weight_decay, betas)

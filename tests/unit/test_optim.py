@@ -1,0 +1,111 @@
+"""Each update rule's first steps on a two-parameter problem, against values worked out by hand
+from the equations PyTorch documents (torch.optim.SGD, Adam, AdamW). Nothing here is fitted to
+the code's output: each expected number is written from the equation beside it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mnist_tui.core import optim
+
+G1 = np.array([0.5, -1.0])
+G2 = np.array([1.5, 0.0])
+LR = 0.1
+
+
+def run(name: str, grads, lr=LR, momentum=0.9, weight_decay=0.0, betas=(0.9, 0.999)):
+    theta = np.array([1.0, -2.0])
+    rule = optim.make(name, theta, [theta[:1]], weight_decay, betas)  # θ[0] is "a weight"
+    out = []
+    for g in grads:
+        rule.step(np.asarray(g, dtype=float), lr, momentum)
+        out.append(theta.copy())
+    return out
+
+
+def test_sgd():
+    # θ ← θ − γ g:  1 − 0.1·0.5 = 0.95;  −2 − 0.1·(−1) = −1.9;  then 0.95 − 0.15 = 0.8
+    a, b = run("sgd", [G1, G2])
+    np.testing.assert_allclose(a, [0.95, -1.9], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b, [0.80, -1.9], rtol=0, atol=1e-15)
+
+
+def test_momentum_dampening_0():
+    # t=1: b = g1 = (0.5, −1);  θ = (1 − 0.05, −2 + 0.1) = (0.95, −1.9)
+    # t=2: b = 0.9·(0.5, −1) + (1.5, 0) = (1.95, −0.9);  θ = (0.95 − 0.195, −1.9 + 0.09)
+    a, b = run("momentum", [G1, G2])
+    np.testing.assert_allclose(a, [0.95, -1.9], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b, [0.755, -1.81], rtol=0, atol=1e-15)
+
+
+def test_nesterov():
+    # t=1: b = (0.5, −1);  g = g1 + 0.9 b = (0.95, −1.9);  θ = (1 − 0.095, −2 + 0.19) = (0.905, −1.81)
+    # t=2: b = (1.95, −0.9);  g = (1.5, 0) + 0.9 b = (3.255, −0.81);  θ = (0.905 − 0.3255, −1.81 + 0.081)
+    a, b = run("nesterov", [G1, G2])
+    np.testing.assert_allclose(a, [0.905, -1.81], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b, [0.5795, -1.729], rtol=0, atol=1e-15)
+
+
+def test_sgd_ignores_momentum():
+    assert np.array_equal(run("sgd", [G1, G2], momentum=0.9)[1], run("sgd", [G1, G2], momentum=0.0)[1])
+
+
+def _adam_by_hand(grads, theta0, lr=LR, b1=0.9, b2=0.999, eps=1e-8, decoupled=0.0):
+    """The documented equations, one scalar at a time."""
+    out, theta = [], list(theta0)
+    m, v = [0.0, 0.0], [0.0, 0.0]
+    for t, g in enumerate(grads, start=1):
+        for i in range(2):
+            if decoupled and i == 0:  # θ ← θ − γλθ, on the weight only
+                theta[i] = theta[i] - lr * decoupled * theta[i]
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+            m_hat = m[i] / (1 - b1**t)
+            v_hat = v[i] / (1 - b2**t)
+            theta[i] = theta[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+        out.append(list(theta))
+    return out
+
+
+def test_adam_first_step_is_lr_times_the_sign():
+    # t=1: m̂ = g, v̂ = g², so the step is γ g / (|g| + ε): 0.1·0.5/(0.5 + 1e-8) for θ[0]
+    a, _ = run("adam", [G1, G2])
+    assert a[0] == pytest.approx(1 - 0.1 * 0.5 / (0.5 + 1e-8), abs=1e-15)
+    assert a[1] == pytest.approx(-2 + 0.1 * 1.0 / (1.0 + 1e-8), abs=1e-15)
+
+
+def test_adam_with_bias_correction_and_eps_after_the_root():
+    got = run("adam", [G1, G2, G1])
+    want = _adam_by_hand([G1, G2, G1], [1.0, -2.0])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+    # t=2, θ[1]: g = 0 now, m = 0.9·(−0.1) = −0.09, m̂ = −0.09/0.19; v = 0.999·0.001, v̂ =
+    # 0.000999/0.001999; the step is the ratio, not 0 (momentum carries it on)
+    m_hat, v_hat = -0.09 / 0.19, 0.000999 / (1 - 0.999**2)
+    assert got[1][1] - got[0][1] == pytest.approx(-0.1 * m_hat / (math.sqrt(v_hat) + 1e-8), abs=1e-14)
+
+
+def test_adam_l2_weight_decay_goes_into_the_gradient_not_adamw():
+    # adam: the trainer adds λθ to g (uses_l2); adamw: θ ← θ − γλθ on the weights first
+    assert optim.RULES["adam"].uses_l2 and not optim.RULES["adamw"].uses_l2
+    got = run("adamw", [G1, G2], weight_decay=0.1)
+    want = _adam_by_hand([G1, G2], [1.0, -2.0], decoupled=0.1)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+    # θ[0] first shrinks by γλ = 1%: 1 → 0.99, then the Adam step of 0.1·0.5/(0.5 + 1e-8)
+    assert got[0][0] == pytest.approx(0.99 - 0.1 * 0.5 / (0.5 + 1e-8), abs=1e-15)
+    assert got[0][1] == run("adam", [G1])[0][1]  # the bias (not in `weights`) is not decayed
+
+
+def test_betas_are_used():
+    got = run("adam", [G1, G2], betas=(0.5, 0.9))
+    want = _adam_by_hand([G1, G2], [1.0, -2.0], b1=0.5, b2=0.9)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+
+
+def test_a_live_lr_change_applies_to_every_rule():
+    for name in optim.OPTIMIZERS:
+        a = run(name, [G1, G2], lr=0.1)[1]
+        b = run(name, [G1, G2], lr=0.05)[1]
+        assert not np.array_equal(a, b), name
