@@ -26,7 +26,8 @@ from .core.render import config_words
 
 EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 OUTPUT_ERRORS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # writing stdout failed
-FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay"}
+FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay",
+              "val_split": "--val-split"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -79,13 +80,17 @@ def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     g = p.add_argument_group("training (the same rules as the dashboard's form)")
     for f in fields(cfg.TrainConfig):
         spec = cfg.SPECS[f.name]
+        default = f.default
+        shown = f.default
+        if f.name == "lr":  # the optimizer's own default unless given (see config.DEFAULT_LR)
+            default, shown = None, "0.1; 0.001 for adam and adamw"
         g.add_argument(
             flag(f.name),
             dest=f.name,
             type=_field_type(f.name),
-            default=f.default if defaults else argparse.SUPPRESS,
+            default=default if defaults else argparse.SUPPRESS,
             metavar=f.name.upper() if not spec.choices else "{" + ",".join(spec.choices) + "}",
-            help=f"{spec.help}, {cfg.range_text(spec)} (default: {f.default})",
+            help=f"{spec.help}, {cfg.range_text(spec)} (default: {shown})",
         )
     p.add_argument(
         "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
@@ -102,7 +107,10 @@ def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.TrainConfig:
-    return cfg.TrainConfig(**{f.name: getattr(args, f.name) for f in fields(cfg.TrainConfig)})
+    values = {f.name: getattr(args, f.name) for f in fields(cfg.TrainConfig)}
+    if values["lr"] is None:
+        values["lr"] = cfg.DEFAULT_LR[values["optimizer"]]
+    return cfg.TrainConfig(**values)
 
 
 def build_parser() -> Parser:
@@ -172,11 +180,14 @@ def build_parser() -> Parser:
     sv.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
                     help="as for train (default: the same search order)")
 
-    d = sub.add_parser("download", help="download and verify the MNIST files",
-                       description="Download the four MNIST files from the public mirrors, "
-                       "verifying each file's SHA-256.")
+    d = sub.add_parser("download", help="download and verify MNIST or Fashion-MNIST",
+                       description="Download the four files of a dataset from its public "
+                       "mirrors, verifying the SHA-256 of each file's uncompressed bytes.")
+    d.add_argument("--dataset", choices=cfg.DATASETS, default="mnist",
+                   help="which dataset (default: mnist, which also ships with the project)")
     d.add_argument("--dir", metavar="DIR",
-                   help=f"where to put them (default: {data.cache_dir()})")
+                   help=f"where to put them (default: {data.cache_dir()}, and its fashion/ "
+                   "subdirectory for Fashion-MNIST)")
 
     b = sub.add_parser("bench", help="measure training speed against the matmul peak",
                        description="Measure headless training speed, the machine's float32 "
@@ -225,8 +236,8 @@ def download_progress(name: str, done: int, total: int) -> None:
         _progress_line("")
 
 
-def load_data(data_dir: str | None) -> data.Dataset:
-    ds = data.load(data_dir, progress=download_progress)
+def load_data(data_dir: str | None, dataset: str = "mnist") -> data.Dataset:
+    ds = data.load(data_dir, progress=download_progress, dataset=dataset)
     _progress_line("")
     return ds
 
@@ -253,7 +264,7 @@ def _train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.save is not None:
         checkpoint.save_path(args.save)  # a bad place is found now, not after the whole run
-    ds = load_data(args.data_dir)
+    ds = load_data(args.data_dir, config.dataset)
     reason = resources.check_run(config, ds.n_train, ds.n_test)
     if reason:
         return fail(reason, EXIT_USAGE)
@@ -285,7 +296,9 @@ def _train(args: argparse.Namespace) -> int:
     caught = _interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
     try:
         if not args.json:
-            print(f"training 784-{config.hidden}-10 on {ds.n_train} samples, testing on "
+            held = f" ({config.val_split} held out for validation)" if config.val_split else ""
+            print(f"training 784-{config.hidden}-10 on {data.INFO[ds.name].title}, "
+                  f"{ds.n_train - config.val_split} samples{held}, testing on "
                   f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
                   file=out, flush=True)
         for ev in train.train(config, ds, model=model):
@@ -305,7 +318,8 @@ def _train(args: argparse.Namespace) -> int:
                     print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
                           f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
                           f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
-                          f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+                          + (f"val acc {ev.val_acc:.2%}  " if ev.val_acc is not None else "")
+                          + f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
             elif isinstance(ev, ev_.Diverged):
                 clear_line()
                 if args.json:
@@ -394,15 +408,17 @@ def _rescue(model, config, history) -> str | None:
 def cmd_download(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    target = Path(args.dir).expanduser() if args.dir else data.cache_dir()
+    title = data.INFO[args.dataset].title
+    target = Path(args.dir).expanduser() if args.dir else data.cache_dir(dataset=args.dataset)
     if data.has_files(target):
-        print(f"the MNIST files are already in {target}")
+        print(f"the {title} files are already in {target}")
         return 0
     if os.environ.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
-        return fail("MNIST_TUI_OFFLINE is set: not downloading", EXIT_DATA)
-    data.download(target, progress=download_progress)
-    data.load_dir(target)  # parse once, so a bad file shows now, not at the first run
-    print(f"downloaded and verified the MNIST files into {target}")
+        return fail(f"MNIST_TUI_OFFLINE is set: not downloading {title} (unset it, or copy the "
+                    f"four .gz files into {target})", EXIT_DATA)
+    data.download(target, progress=download_progress, dataset=args.dataset)
+    data.load_dir(target, args.dataset)  # parse once, so a bad file shows now, not at a run
+    print(f"downloaded and verified the {title} files into {target}")
     return 0
 
 
@@ -472,9 +488,13 @@ def show_run(run: dict) -> str:
         lines.append(f"live change: {ch['name']} = {number(ch['value'], 'g')} from epoch "
                      f"{ch['epoch']}, batch {ch['batch']}")
     lines.append("")
-    lines.append("epoch  train loss  train acc  test loss  test acc        lr  seconds")
-    specs = (("epoch", "5"), ("train_loss", "10.4f"), ("train_acc", "9.2%"), ("test_loss", "9.4f"),
-             ("test_acc", "8.2%"), ("lr", "8.3g"), ("seconds", "7.2f"))
+    header = "epoch  train loss  train acc  test loss  test acc        lr  seconds"
+    specs = [("epoch", "5"), ("train_loss", "10.4f"), ("train_acc", "9.2%"), ("test_loss", "9.4f"),
+             ("test_acc", "8.2%"), ("lr", "8.3g"), ("seconds", "7.2f")]
+    if any(v is not None for v in e.get("val_acc", [])):
+        header += "  val acc"
+        specs.append(("val_acc", "7.2%"))
+    lines.append(header)
     for i in range(len(e["epoch"])):
         lines.append("  ".join(number(e[k][i], spec) for k, spec in specs))
     if run.get("confusion"):
@@ -536,7 +556,7 @@ def dashboard_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
     """The flags given before `serve` that each served dashboard gets: --db, --load,
     --data-dir and every config value that differs from its default."""
     given = [(flag(f.name), getattr(args, f.name)) for f in fields(cfg.TrainConfig)
-             if getattr(args, f.name) != f.default]
+             if getattr(args, f.name) not in (None, f.default)]
     for name in ("db", "load", "data_dir"):
         if getattr(args, name, None):  # absolute: a session need not start in this directory
             given.append(("--" + name.replace("_", "-"), os.path.abspath(getattr(args, name))))
@@ -554,7 +574,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     # Load what can fail before the screen switches, so errors stay one plain line.
     loaded = checkpoint.load(args.load) if args.load else None
-    ds = load_data(args.data_dir)
+    if loaded and config.dataset != "mnist" and loaded[1].dataset != config.dataset:
+        return fail(f"{args.load} was trained on {data.INFO[loaded[1].dataset].title}, not "
+                    f"{data.INFO[config.dataset].title}: drop --dataset or load another "
+                    "checkpoint", EXIT_USAGE)
+    ds = load_data(args.data_dir, loaded[1].dataset if loaded else config.dataset)
     from .ui.app import make_app  # Textual is imported only when the dashboard opens
 
     app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,

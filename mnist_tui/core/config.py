@@ -13,6 +13,11 @@ import numpy as np
 
 SCHEDULES = ("constant", "cosine", "step")
 AUGMENTS = ("none", "affine", "elastic")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")  # the rules are in optim.py
+DATASETS = ("mnist", "fashion")
+# The learning rate each rule starts from when none is given: Adam's steps are about lr in size
+# whatever the gradient's scale, so it wants a far smaller lr than SGD (PyTorch's default, 1e-3).
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001, "adamw": 0.001}
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,11 @@ class TrainConfig:
     schedule: str = "cosine"  # constant | cosine (to 0 by the last batch) | step (x0.1 at 50%, 75%)
     seed: int = 0  # seeds the initial weights and the shuffling: same seed, same metrics
     augment: str = "none"  # none | affine (rotate, scale, shift) | elastic (affine + Simard warp)
+    optimizer: str = "momentum"  # sgd | momentum | nesterov | adam | adamw (see optim.py)
+    beta1: float = 0.9  # Adam's decay of the mean gradient
+    beta2: float = 0.999  # Adam's decay of the mean squared gradient
+    dataset: str = "mnist"  # mnist | fashion (Fashion-MNIST, downloaded on first use)
+    val_split: int = 0  # training samples held out (chosen by the seed) and evaluated each epoch
 
     def __post_init__(self):
         for f in fields(self):
@@ -57,6 +67,11 @@ SPECS: dict[str, FieldSpec] = {
     "schedule": FieldSpec(str, choices=SCHEDULES, help="LR schedule"),
     "seed": FieldSpec(int, 0, 2**32 - 1, help="seed"),
     "augment": FieldSpec(str, choices=AUGMENTS, help="augmentation"),
+    "optimizer": FieldSpec(str, choices=OPTIMIZERS, help="optimizer"),
+    "beta1": FieldSpec(float, 0, 1, hi_open=True, help="Adam beta1"),
+    "beta2": FieldSpec(float, 0, 1, hi_open=True, help="Adam beta2"),
+    "dataset": FieldSpec(str, choices=DATASETS, help="dataset"),
+    "val_split": FieldSpec(int, 0, 50000, help="validation samples"),
 }
 
 

@@ -1,4 +1,9 @@
-"""Find, download, verify and parse the four MNIST IDX files.
+"""Find, download, verify and parse the four IDX files of MNIST or Fashion-MNIST.
+
+Both datasets have the same four file names, format and sizes; each has its own pinned SHA-256
+sums, mirrors, class names and cache directory (MNIST in ~/.cache/mnist-tui, as before, and
+Fashion-MNIST in ~/.cache/mnist-tui/fashion). MNIST ships with the project; Fashion-MNIST is
+downloaded on first use.
 
 Images stay uint8 in memory, (N, 784), 47 MB for the training set; the trainer converts one
 batch at a time to float32. Every defect in a file raises `DataError` naming the file.
@@ -41,6 +46,50 @@ MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+FASHION_FILES: dict[str, str] = {  # from ../shared/data/fashion-mnist/README.md
+    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+FASHION_MIRRORS: tuple[str, ...] = (
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What differs between the two datasets."""
+
+    name: str
+    title: str
+    files: dict[str, str]  # file name -> SHA-256 of its uncompressed bytes
+    mirrors: tuple[str, ...]
+    classes: tuple[str, ...]  # short names, for 80 columns
+    long_classes: tuple[str, ...]
+    cache_subdir: str
+
+
+DIGITS = tuple(str(k) for k in range(10))
+INFO: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo("mnist", "MNIST", FILES, MIRRORS, DIGITS, DIGITS, ""),
+    "fashion": DatasetInfo(
+        "fashion", "Fashion-MNIST", FASHION_FILES, FASHION_MIRRORS,
+        ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+         "Boot"),
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+         "Bag", "Ankle boot"),
+        "fashion"),
+}
+
+
+def class_names(dataset: str = "mnist", long: bool = False) -> tuple[str, ...]:
+    """The ten class names of a dataset ("0".."9" for MNIST)."""
+    info = INFO.get(dataset, INFO["mnist"])
+    return info.long_classes if long else info.classes
+
+
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
 ROWS = COLS = 28
@@ -63,6 +112,11 @@ class Dataset:
     test_images: np.ndarray
     test_labels: np.ndarray
     source: str = ""  # where the files came from, for display
+    name: str = "mnist"  # which dataset: a key of INFO
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return class_names(self.name)
 
     @property
     def n_train(self) -> int:
@@ -182,8 +236,8 @@ def _promised_size(head: bytes, path: Path) -> int:
     return 16 + count * PIXELS if magic == IMAGE_MAGIC else 8 + count
 
 
-def load_dir(directory: Path) -> Dataset:
-    """Parse the four files in `directory` into a Dataset."""
+def load_dir(directory: Path, dataset: str = "mnist") -> Dataset:
+    """Parse the four files in `directory` into a Dataset (named `dataset`)."""
     arrays = []
     for name in FILES:
         path = directory / name
@@ -202,17 +256,18 @@ def load_dir(directory: Path) -> Dataset:
             )
         if len(x) == 0:
             raise DataError(f"{directory / names[xn]}: the {split} set is empty")
-    return Dataset(train_x, train_y, test_x, test_y, source=str(directory))
+    return Dataset(train_x, train_y, test_x, test_y, source=str(directory), name=dataset)
 
 
 # --- finding the files ---------------------------------------------------------------------
 
 
-def cache_dir(env: dict[str, str] | None = None) -> Path:
-    """The user cache directory where downloads go: $XDG_CACHE_HOME/mnist-tui."""
+def cache_dir(env: dict[str, str] | None = None, dataset: str = "mnist") -> Path:
+    """Where downloads go: $XDG_CACHE_HOME/mnist-tui (MNIST), …/mnist-tui/fashion."""
     env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mnist-tui"
+    base = Path(env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "mnist-tui"
+    sub = INFO[dataset].cache_subdir
+    return base / sub if sub else base
 
 
 def has_files(directory: Path) -> bool:
@@ -220,17 +275,20 @@ def has_files(directory: Path) -> bool:
 
 
 def candidate_dirs(
-    data_dir: str | os.PathLike | None = None, env: dict[str, str] | None = None
+    data_dir: str | os.PathLike | None = None, env: dict[str, str] | None = None,
+    dataset: str = "mnist",
 ) -> list[tuple[str, Path]]:
-    """The search order, as (why, directory): --data-dir, $MNIST_TUI_DATA, package, cache."""
+    """The search order, as (why, directory): --data-dir, then for MNIST $MNIST_TUI_DATA and
+    the project's copy, then the cache."""
     env = os.environ if env is None else env
     out: list[tuple[str, Path]] = []
     if data_dir:
         out.append(("--data-dir", Path(data_dir).expanduser()))
-    if env.get("MNIST_TUI_DATA"):
-        out.append(("MNIST_TUI_DATA", Path(env["MNIST_TUI_DATA"]).expanduser()))
-    out.append(("package data", PACKAGE_DATA_DIR))
-    out.append(("cache", cache_dir(env)))
+    if dataset == "mnist":
+        if env.get("MNIST_TUI_DATA"):
+            out.append(("MNIST_TUI_DATA", Path(env["MNIST_TUI_DATA"]).expanduser()))
+        out.append(("package data", PACKAGE_DATA_DIR))
+    out.append(("cache", cache_dir(env, dataset)))
     return out
 
 
@@ -239,6 +297,7 @@ def find_data_dir(
     env: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     mirrors: Iterable[str] | None = None,
+    dataset: str = "mnist",
 ) -> Path:
     """Return the first directory holding all four files, downloading into the cache if none does.
 
@@ -246,19 +305,22 @@ def find_data_dir(
     one there is an error rather than a silent fall-through to another copy.
     """
     env = os.environ if env is None else env
-    for why, directory in candidate_dirs(data_dir, env):
+    info = INFO[dataset]
+    for why, directory in candidate_dirs(data_dir, env, dataset):
         if has_files(directory):
             return directory
         if why in ("--data-dir", "MNIST_TUI_DATA"):
             missing = next(n for n in FILES if not (directory / n).is_file())
             raise DataError(f"{directory / missing}: file not found (from {why})")
-    target = cache_dir(env)
+    target = cache_dir(env, dataset)
     if env.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
+        how = (f"run 'mnist-tui download --dataset {dataset}' where there is a network"
+               if dataset != "mnist" else "pass --data-dir DIR")
         raise DataError(
-            f"MNIST files not found and MNIST_TUI_OFFLINE is set: put the four .gz files "
-            f"({', '.join(FILES)}) in {target} or pass --data-dir DIR"
+            f"{info.title} files not found and MNIST_TUI_OFFLINE is set: {how}, or put the four "
+            f".gz files ({', '.join(FILES)}) in {target}"
         )
-    download(target, progress=progress, mirrors=mirrors)
+    download(target, progress=progress, mirrors=mirrors, dataset=dataset)
     return target
 
 
@@ -266,9 +328,12 @@ def load(
     data_dir: str | os.PathLike | None = None,
     env: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
+    dataset: str = "mnist",
 ) -> Dataset:
-    """Find (or download) the files and parse them."""
-    return load_dir(find_data_dir(data_dir, env, progress))
+    """Find (or download) the files of `dataset` and parse them."""
+    if dataset not in INFO:
+        raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(INFO)}")
+    return load_dir(find_data_dir(data_dir, env, progress, dataset=dataset), dataset)
 
 
 # --- downloading ---------------------------------------------------------------------------
@@ -322,8 +387,10 @@ def download(
     progress: ProgressFn | None = None,
     mirrors: Iterable[str] | None = None,
     timeout: float = 20.0,
+    dataset: str = "mnist",
 ) -> Path:
-    """Download the four files into `target`, verifying each, trying mirrors in turn.
+    """Download the four files of `dataset` into `target`, verifying each, trying mirrors in
+    turn ($MNIST_TUI_MIRRORS, comma-separated, replaces the dataset's own list).
 
     Each file is inflated and hashed while it downloads, and refused as soon as it inflates
     beyond its known size; it is written with `write_atomic` (a temporary name, renamed only
@@ -331,7 +398,7 @@ def download(
     """
     if mirrors is None:
         env_mirrors = os.environ.get("MNIST_TUI_MIRRORS", "")
-        mirrors = [m for m in env_mirrors.split(",") if m] or MIRRORS
+        mirrors = [m for m in env_mirrors.split(",") if m] or INFO[dataset].mirrors
     mirrors = list(mirrors)
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -339,7 +406,7 @@ def download(
         probe.close()
     except OSError as e:
         raise DataError(f"{target}: cannot write the download cache ({e.strerror or e})") from None
-    for name, sha in FILES.items():
+    for name, sha in INFO[dataset].files.items():
         final = target / name
         if final.is_file():
             continue

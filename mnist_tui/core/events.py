@@ -48,6 +48,8 @@ class EpochEnd:
     eval_seconds: float = 0.0  # of `seconds`, the part spent evaluating the test set
     weight_norms: tuple[float, float] = (0.0, 0.0)  # ‖W1‖, ‖W2‖ at the end of the epoch
     dead_fraction: float = 0.0  # hidden units that output 0 for every test image
+    val_loss: float | None = None  # on the held-out validation samples (None: no val split)
+    val_acc: float | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the copying helpers) and never see a half-added epoch.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -16,7 +17,7 @@ from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished, 
 # The per-epoch columns a checkpoint and the history database keep, in order.
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 # Per-epoch series shown in this session only (not in checkpoints).
-EXTRA_KEYS = ("w1_norm", "w2_norm", "dead")
+EXTRA_KEYS = ("w1_norm", "w2_norm", "dead", "val_loss", "val_acc")  # val: NaN without a split
 # Per-progress-report series: x in epochs (fractional), the lr and gradient norms of that batch.
 BATCH_KEYS = ("x", "lr", "dW1", "dW2")
 
@@ -71,8 +72,9 @@ class RunHistory:
                 row = self.epoch_row(event)
                 for key in EPOCH_KEYS:
                     self.epochs[key].append(float(row[key]))
-                for key, value in zip(EXTRA_KEYS, (*event.weight_norms, 100 * event.dead_fraction),
-                                      strict=True):
+                val = [math.nan if v is None else v for v in (event.val_loss, event.val_acc)]
+                for key, value in zip(EXTRA_KEYS, (*event.weight_norms, 100 * event.dead_fraction,
+                                                   *val), strict=True):
                     self.extras[key].append(float(value))
             elif isinstance(event, LiveChanged):
                 self.live_changes.append(event)
@@ -82,9 +84,13 @@ class RunHistory:
                 self.outcome = event
 
     def epoch_row(self, event: EpochEnd) -> dict[str, float]:
-        """The stored columns of one epoch, its number counted across checkpoints."""
-        return {k: self.offset + event.epoch if k == "epoch" else float(getattr(event, k))
-                for k in EPOCH_KEYS}
+        """The stored columns of one epoch, its number counted across checkpoints (with
+        val_loss and val_acc when the run holds out a validation split)."""
+        row = {k: self.offset + event.epoch if k == "epoch" else float(getattr(event, k))
+               for k in EPOCH_KEYS}
+        if event.val_acc is not None:
+            row["val_loss"], row["val_acc"] = float(event.val_loss), float(event.val_acc)
+        return row
 
     @property
     def running(self) -> bool:

@@ -57,13 +57,15 @@ def bar(fraction: float, width: int) -> str:
 
 
 def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12,
-                      decimals: int = 1) -> list[str]:
+                      decimals: int = 1, classes: tuple[str, ...] | None = None) -> list[str]:
     """One line per class: 'digit bar percent', with markers for the prediction and the truth.
 
     '◀' marks the predicted class; '✓' or '✗' after it says whether it is right, so the
     meaning never rests on colour alone.
     """
     pred = int(np.argmax(proba))
+    names = [str(k) for k in range(10)] if classes is None else list(classes)
+    name_width = max(len(n) for n in names)
     lines = []
     for k, p in enumerate(proba):
         mark = ""
@@ -71,7 +73,8 @@ def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12
             mark = " ◀" + ("" if true_label is None else (" ✓" if pred == true_label else " ✗"))
         elif true_label is not None and k == true_label:
             mark = " ← true"
-        lines.append(f"{k} {bar(p, width)} {100 * p:{4 + decimals if decimals else 3}.{decimals}f}%{mark}")
+        lines.append(f"{names[k]:<{name_width}} {bar(p, width)} "
+                     f"{100 * p:{4 + decimals if decimals else 3}.{decimals}f}%{mark}")
     return lines
 
 
@@ -109,6 +112,11 @@ def config_words(config: dict) -> str:
         words.append(f"wd={c.get('weight_decay')}")
     if c.get("augment", "none") != "none":
         words.append(f"aug={c.get('augment')}")
+    for key, default in (("optimizer", "momentum"), ("dataset", "mnist")):
+        if c.get(key, default) != default:
+            words.append(str(c.get(key)))
+    if c.get("val_split"):
+        words.append(f"val={c.get('val_split')}")
     return " ".join(words)
 
 

@@ -42,8 +42,14 @@ def available_memory_bytes() -> int | None:
 
 def check_run(config: TrainConfig, n_train: int, n_test: int) -> str | None:
     """A one-line reason this run cannot go ahead on this data and machine, or None."""
+    if config.val_split >= n_train:
+        return (f"a validation split of {config.val_split} leaves no training samples (the "
+                f"training set has {n_train})")
+    n_train -= config.val_split
     if config.batch_size > n_train:
-        return f"batch size {config.batch_size} is larger than the training set ({n_train} samples)"
+        held = f" after the {config.val_split} held out" if config.val_split else ""
+        return (f"batch size {config.batch_size} is larger than the training set ({n_train} "
+                f"samples{held})")
     need = estimate_memory_bytes(config, n_train, n_test)
     have = available_memory_bytes()
     if have is not None and need > 0.8 * have:

@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -71,12 +71,16 @@ MIGRATIONS = {
         ALTER TABLE runs ADD COLUMN pid INTEGER;
         ALTER TABLE runs ADD COLUMN host TEXT;
     """,
+    5: """
+        ALTER TABLE epochs ADD COLUMN val_loss REAL;
+        ALTER TABLE epochs ADD COLUMN val_acc REAL;
+    """,
 }
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
                "seconds", "checkpoint", "confusion", "pid", "host")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 MAX_JSON_DEPTH = 20
-EPOCH_COLUMNS = EPOCH_KEYS
+EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc")  # val: NULL for a run without a split
 
 
 class StoreError(Exception):
@@ -98,6 +102,7 @@ class Store:
         self.path = Path(path) if path else default_path()
         self.readonly = readonly
         self.columns: set[str] = set(RUN_COLUMNS)
+        self.epoch_columns: set[str] = set(EPOCH_COLUMNS)
         self.tables: set[str] = {"runs", "epochs", "live_changes"}
         if readonly:
             self._open_readonly(timeout)
@@ -162,6 +167,8 @@ class Store:
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "runs" in self.tables:
             self.columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        if "epochs" in self.tables:
+            self.epoch_columns = {r[1] for r in self.db.execute("PRAGMA table_info(epochs)")}
 
     def _check_schema(self) -> int:
         """The file's schema version, after checking it is ours; nothing is written."""
@@ -241,6 +248,7 @@ class Store:
     def add_epoch(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
         """Commit one epoch (autocommit: a killed process keeps it) and the run's summary."""
         values = [epoch or ev.epoch] + [getattr(ev, k) for k in EPOCH_COLUMNS[1:]]
+        values = [None if v is None else float(v) if not isinstance(v, int) else v for v in values]
         self._write(f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(EPOCH_COLUMNS)}) "
                     f"VALUES (?, {', '.join('?' * len(EPOCH_COLUMNS))})", (run_id, *values))
         self._write("UPDATE runs SET best_test_acc = max(coalesce(best_test_acc, 0), ?), "
@@ -295,8 +303,9 @@ class Store:
         run = clean_run(dict(zip(RUN_COLUMNS, row, strict=True)))
         epochs = []
         if "epochs" in self.tables:
-            epochs = self._write(f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
-                                 "ORDER BY epoch", (run_id,)).fetchall()
+            names = ", ".join(c if c in self.epoch_columns else f"NULL AS {c}" for c in EPOCH_COLUMNS)
+            epochs = self._write(f"SELECT {names} FROM epochs WHERE run_id = ? ORDER BY epoch",
+                                 (run_id,)).fetchall()
         changes = []
         if "live_changes" in self.tables:
             changes = self._write("SELECT epoch, batch, name, value FROM live_changes "

@@ -1,4 +1,7 @@
-"""Minibatch SGD with momentum for the seed's perceptron, as a generator of events.
+"""Minibatch training of the seed's perceptron, as a generator of events.
+
+Each batch: the forward and backward pass of model.py (the seed's maths, unchanged), then one
+step of the chosen update rule (optim.py: sgd, momentum, nesterov, adam, adamw).
 
 `train()` yields `BatchProgress` (throttled by time), one `EpochEnd` per epoch, and finally
 `Finished` or `Diverged`. It checks a stop, a pause and a weights-request event every batch, so
@@ -24,24 +27,20 @@ from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
 from .metrics import accuracy, confusion_matrix, nll
 from .model import Perceptron, Workspace, softmax
+from .optim import make as make_optimizer
 from .resources import EVAL_CHUNK, blas_threads
 
 # Chance level is ln 10 = 2.3. A mean NLL of 100 gives the true class e^-100 on average: the
 # weights are blowing up, and on MNIST such runs end with every ReLU dead, never recovering.
 DIVERGED_LOSS = 100.0
-# Momentum decays the velocity of rarely-seen pixels geometrically until it is subnormal, and
-# subnormal float arithmetic is ~50x slower on x86 (measured here: 411 vs 7.5 us for one update
-# of 100k floats). NumPy cannot set flush-to-zero, so every few batches the velocities below
-# FLUSH_BELOW, far too small to move a float32 weight, are set to exactly 0: often enough that
-# nothing decays from FLUSH_BELOW to the subnormal range (1.2e-38) in between (mu^k >= 1e-22).
-FLUSH_BELOW, FLUSH_EVERY_MAX = 1e-15, 64
+def split_indices(n: int, val_split: int, seed: int):
+    """(training indices, validation indices or None, None): the validation samples are
+    `val_split` of the n training samples, drawn by the seed's own stream [seed, 3]."""
+    if not val_split:
+        return np.arange(n), None, None
+    order = np.random.default_rng([seed, 3]).permutation(n)
+    return np.sort(order[val_split:]), np.sort(order[:val_split]), None
 
-
-def flush_every(mu: float) -> int:
-    """Batches between flushes of tiny velocities for momentum mu (0 <= mu < 1)."""
-    if mu <= 0:
-        return FLUSH_EVERY_MAX  # without momentum nothing decays across steps
-    return max(1, min(FLUSH_EVERY_MAX, int(22 / -math.log10(mu))))
 
 def advice(config: TrainConfig, lr: float) -> str:
     """What to change after a divergence: the weight decay when it is what blew up, else lr."""
@@ -140,14 +139,21 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
     rng = np.random.default_rng([config.seed, 1])  # shuffling, independent of the init stream
     aug_rng = np.random.default_rng([config.seed, 2])  # distortions, their own stream
     X_all, y_all = data.train_images, data.train_labels.astype(np.int64)
-    N, m = len(y_all), config.batch_size
+    # A validation split: val_split training samples chosen by the seed (a stream of its own),
+    # never trained on, evaluated each epoch. Without one, `train_idx` is every sample and the
+    # shuffle below draws exactly what it always did.
+    train_idx, val_images, val_labels = split_indices(len(y_all), config.val_split, config.seed)
+    if config.val_split:
+        val_idx = val_images
+        val_images, val_labels = X_all[val_idx], data.train_labels[val_idx]
+    N, m = len(train_idx), config.batch_size
     n_batches = math.ceil(N / m)
     total_steps = config.epochs * n_batches
     dtype = model.dtype
     theta = model.pack()  # W1 b1 W2 b2 become views of one flat vector
     ws = Workspace.create(model.n_hidden, m, dtype)
-    velocity = np.zeros_like(theta)
-    step_buf = np.empty_like(theta)
+    rule = make_optimizer(config.optimizer, theta, [model.W1, model.W2], config.weight_decay,
+                          (config.beta1, config.beta2))
     X = np.empty((m, X_all.shape[1]), dtype=dtype)
     raw = np.empty((m, X_all.shape[1]), dtype=X_all.dtype)
     scale = dtype.type(1 / 255)
@@ -156,7 +162,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
     applied = {"lr": live.lr, "momentum": live.momentum}  # live values already announced
     for epoch in range(1, config.epochs + 1):
         t_epoch, paused_before = time.perf_counter(), pauses.seconds
-        perm = rng.permutation(N)
+        perm = train_idx[rng.permutation(N)] if config.val_split else rng.permutation(N)
         loss_sum, hits, seen = 0.0, 0, 0
         last_report = 0.0
         losses: list[float] = []  # since the last report
@@ -196,15 +202,10 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                     + advice(config, lr),
                 )
                 return
-            if config.weight_decay:  # L2 on the weights only, as is usual for biases
+            if config.weight_decay and rule.uses_l2:  # L2 on the weights only, not the biases
                 grads["W1"] += config.weight_decay * model.W1
                 grads["W2"] += config.weight_decay * model.W2
-            # Heavy-ball momentum on all parameters at once: v = mu v - lr g;  theta += v
-            velocity *= mu
-            velocity -= np.multiply(ws.grad, lr, out=step_buf)
-            theta += velocity
-            if b % flush_every(mu) == 0:
-                np.copyto(velocity, 0, where=np.less(np.abs(velocity, out=step_buf), FLUSH_BELOW))
+            rule.step(ws.grad, lr, mu)  # the update: all parameters at once, as one vector
 
             loss_sum += loss * k
             hits += int(np.count_nonzero(Z2.argmax(axis=1) == yb))
@@ -235,6 +236,12 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                            f"training diverged at epoch {epoch}: every hidden unit died and the "
                            f"network gives every image the same answer; " + advice(config, lr))
             return
+        val_loss = val_acc = None
+        if config.val_split:
+            t_val = time.perf_counter()
+            val_loss, val_proba, _ = evaluate(model, val_images, val_labels)
+            val_acc = accuracy(val_proba.argmax(axis=1), val_labels)
+            t_eval += time.perf_counter() - t_val
         pred = proba.argmax(axis=1)
         test_acc = accuracy(pred, data.test_labels)
         cm = confusion_matrix(data.test_labels, pred)
@@ -257,6 +264,8 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             eval_seconds=t_eval,
             weight_norms=(float(np.linalg.norm(model.W1)), float(np.linalg.norm(model.W2))),
             dead_fraction=dead,
+            val_loss=val_loss,
+            val_acc=val_acc,
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
 

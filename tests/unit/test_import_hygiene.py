@@ -7,7 +7,7 @@ import sys
 import mnist_tui.core
 
 CORE_MODULES = ("augment", "checkpoint", "config", "data", "draw", "engine", "events", "files",
-                "history", "metrics", "model", "render", "resources",
+                "history", "metrics", "model", "optim", "render", "resources",
                 "store", "train")
 
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from mnist_tui.core import config, data, events, resources
+from mnist_tui.core import config, data, events, optim, resources
 from mnist_tui.core import train as train_module
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.events import BatchProgress, Diverged, EpochEnd, Finished, LiveChanged
@@ -178,11 +178,11 @@ def test_non_finite_loss_ends_in_diverged(tiny):
 
 def test_flush_interval_keeps_velocities_out_of_the_subnormal_range():
     for mu in (0.999, 0.99, 0.9, 0.5, 0.1, 0.01, 1e-4):
-        k = train_module.flush_every(mu)
-        assert 1 <= k <= train_module.FLUSH_EVERY_MAX
+        k = optim.flush_every(mu)
+        assert 1 <= k <= optim.FLUSH_EVERY_MAX
         # the smallest velocity kept after a flush stays a normal float32 until the next one
-        assert train_module.FLUSH_BELOW * mu ** k >= np.finfo(np.float32).tiny
-    assert train_module.flush_every(0.0) == train_module.FLUSH_EVERY_MAX
+        assert optim.FLUSH_BELOW * mu ** k >= np.finfo(np.float32).tiny
+    assert optim.flush_every(0.0) == optim.FLUSH_EVERY_MAX
 
 
 def test_trainer_announces_live_changes_at_the_batch_that_uses_them(tiny):

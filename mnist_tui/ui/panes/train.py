@@ -92,6 +92,11 @@ class TrainPane(Pane):
         loss.set_series("test", h["epoch"], h["test_loss"], color="red")
         acc.set_series("train", h["epoch"], [100 * a for a in h["train_acc"]], color="blue")
         acc.set_series("test", h["epoch"], [100 * a for a in h["test_acc"]], color="red")
+        x, extras = history.extra_series()
+        if any(v == v for v in extras["val_acc"]):  # NaN != NaN: a run without a split
+            acc.set_series("val", x, [100 * a for a in extras["val_acc"]], color="green")
+        elif "val" in acc.series:
+            acc.remove_series("val")
         for i, (run_id, run) in enumerate(self.overlays.items()):
             color, e = OVERLAY_COLORS[i % len(OVERLAY_COLORS)], run["epochs"]
             loss.set_series(f"#{run_id}", *_known(e["epoch"], e["test_loss"]), color=color)

@@ -20,6 +20,7 @@ from textual.widgets import Footer, TabbedContent
 
 from ...core import checkpoint
 from ...core.config import TrainConfig, from_dict
+from ...core.data import INFO
 from ...core.engine import Engine, RunHandle, Started
 from ...core.events import Diverged, EpochEnd, Event, Failed, Finished, LiveChanged
 from ...core.history import RunHistory
@@ -206,6 +207,10 @@ class MainScreen(Screen):
             self.notify(next(iter(errors.values())), title="Cannot start", severity="error")
             return
         reason = check_run(config, self.dataset.n_train, self.dataset.n_test)
+        if config.dataset != self.dataset.name:
+            reason = (f"this dashboard holds {INFO[self.dataset.name].title}: to train on "
+                      f"{INFO[config.dataset].title}, start it with 'mnist-tui --dataset "
+                      f"{config.dataset}'")
         if reason:
             self.notify(reason, title="Cannot start", severity="error")
             return
@@ -426,6 +431,10 @@ class MainScreen(Screen):
         self.status.set(note=f"not loaded: {error}")
 
     def _loaded(self, path: str, loaded) -> None:
+        if loaded[1].dataset != self.dataset.name:
+            self._not_loaded(f"{path} was trained on {INFO[loaded[1].dataset].title}, and this "
+                             f"dashboard holds {INFO[self.dataset.name].title}")
+            return
         if self.run_state.going:
             self.notify("A run started meanwhile: the checkpoint was not loaded.",
                         severity="warning")

@@ -29,13 +29,15 @@ class ConfusionTable(DataTable):
         super().__init__(cursor_type="cell", zebra_stripes=False, cell_padding=0, **kwargs)
 
     def on_mount(self) -> None:
+        names = getattr(getattr(self.app, "dataset", None), "classes", None) or [
+            str(k) for k in range(10)]
         self.add_column(Text("true\\pred", style="dim"), width=10, key="label")
-        for k in range(10):
-            self.add_column(Text(f"{k} ", justify="right"), width=CELL, key=str(k))
+        for k in range(10):  # a column header holds 4 characters: "Trou", "Pull", "Boot"
+            self.add_column(Text(f"{names[k][:CELL - 1]} ", justify="right"), width=CELL, key=str(k))
         self.add_column(Text("recall", justify="right"), width=8, key="recall")
         for k in range(10):
-            self.add_row(Text(f" {k}", style="bold"), *[Text("· ", style="dim", justify="right")] * 10,
-                         Text(""), key=str(k))
+            self.add_row(Text(f" {names[k][:9]}", style="bold"),
+                         *[Text("· ", style="dim", justify="right")] * 10, Text(""), key=str(k))
         self.move_cursor(row=0, column=1)
 
     def update_matrix(self, cm: np.ndarray) -> None:

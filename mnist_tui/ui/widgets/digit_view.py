@@ -51,8 +51,12 @@ class DigitView(Widget):
         plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
         digit_rows = render.shade_rows(image) if plain else None
         cells = render.half_block_cells(image)
+        classes = getattr(getattr(self.app, "dataset", None), "classes", None)
+        if classes is not None and classes[0] == "0":
+            classes = None  # digits: the classic one-character labels
         bars = ([] if proba is None else render.probability_lines(
-            proba, true_label, width=5 if self.compact else 12, decimals=0 if self.compact else 1))
+            proba, true_label, width=5 if self.compact else 12, decimals=0 if self.compact else 1,
+            classes=classes))
         pred = int(np.argmax(proba)) if proba is not None else None
         for r in range(14):
             if self.bars_only:

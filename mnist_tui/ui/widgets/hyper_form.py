@@ -12,15 +12,25 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static
 
 from ...core.augment import AUGMENTS
-from ...core.config import SCHEDULES, SPECS, TrainConfig, parse_field, range_text
+from ...core.config import (
+    DATASETS,
+    DEFAULT_LR,
+    OPTIMIZERS,
+    SCHEDULES,
+    SPECS,
+    TrainConfig,
+    parse_field,
+    range_text,
+)
 from .capped_input import CappedInput
 
 LABELS = {
     "hidden": "hidden n", "epochs": "epochs", "lr": "lr", "batch_size": "batch",
     "momentum": "momentum", "weight_decay": "decay", "schedule": "schedule", "seed": "seed",
-    "augment": "augment",
+    "augment": "augment", "optimizer": "optimizer", "beta1": "beta1", "beta2": "beta2",
+    "dataset": "dataset", "val_split": "val split",
 }
-CHOICES = {"schedule": SCHEDULES, "augment": AUGMENTS}
+CHOICES = {"schedule": SCHEDULES, "augment": AUGMENTS, "optimizer": OPTIMIZERS, "dataset": DATASETS}
 LIVE = ("lr", "momentum")  # may change while training runs; the rest apply at the next Start
 
 
@@ -40,14 +50,14 @@ class FieldValidator(Validator):
 
 
 class HyperForm(Vertical):
-    """Nine fields; `read()` returns a TrainConfig or the errors by field."""
+    """One field per TrainConfig field; `read()` returns a TrainConfig or the errors by field."""
 
     BINDINGS = [Binding("escape", "leave", "Leave form")]
     DEFAULT_CSS = """
     HyperForm { height: auto; }
     HyperForm .form-row { height: 1; margin: 0; }
     HyperForm .form-row.-next-run .form-label { color: $text-muted; text-style: italic; }
-    HyperForm .form-label { width: 9; padding: 0 1 0 0; }
+    HyperForm .form-label { width: 10; padding: 0 1 0 0; }
     HyperForm .form-row Input, HyperForm .form-row Select { width: 1fr; }
     HyperForm .form-mark { width: 2; color: $error; text-style: bold; padding: 0 0 0 1; }
     HyperForm #form-message { height: 3; color: $text-muted; padding: 0; }
@@ -78,6 +88,7 @@ class HyperForm(Vertical):
         self.editing: str | None = None  # the field last typed into
         self.pending: dict[str, str] = {}  # live fields typed into but not yet applied
         self.applied: dict[str, str] = {}  # live fields' text as last applied to the run
+        self._optimizer = config.optimizer  # to tell when lr should follow a new optimizer
 
     def compose(self) -> ComposeResult:
         for f in fields(TrainConfig):
@@ -101,6 +112,7 @@ class HyperForm(Vertical):
         self.query_one(f"#f-{fields(TrainConfig)[0].name}").focus()
 
     def set_config(self, config: TrainConfig) -> None:
+        self._optimizer = config.optimizer
         for f in fields(TrainConfig):
             value = getattr(config, f.name)
             if f.name in CHOICES:
@@ -149,6 +161,23 @@ class HyperForm(Vertical):
                 self.pending.pop(name, None)
         self._show_errors()
         self.post_message(self.Validity(len(self.errors)))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Choosing another optimizer while lr still holds the old one's default moves lr to
+        the new one's (0.1 for SGD, 0.001 for Adam): Adam at 0.1 would diverge at once."""
+        if event.select.id != "f-optimizer" or self.training:
+            return
+        lr = self.query_one("#f-lr", Input)
+        old, new = self._optimizer, str(event.value)
+        self._optimizer = new
+        try:
+            current = float(lr.value)
+        except ValueError:
+            return
+        if old in DEFAULT_LR and current == DEFAULT_LR[old] and DEFAULT_LR[new] != current:
+            lr.value = f"{DEFAULT_LR[new]:g}"
+            self.query_one("#form-message", Static).update(
+                f"lr set to {DEFAULT_LR[new]:g}, the usual start for {new}")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

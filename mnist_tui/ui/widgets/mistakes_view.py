@@ -23,6 +23,12 @@ class MistakesView(Vertical, can_focus=True):
         Binding("left,k", "step(-1)", "Prev", key_display="←/k"),
     ]
 
+    def class_options(self) -> list[tuple[str, int]]:
+        names = getattr(getattr(self.app, "dataset", None), "classes", None)
+        if not names or names[0] == "0":
+            return CLASS_OPTIONS
+        return [("any", ANY)] + [(f"{k} {name}", k) for k, name in enumerate(names)]
+
     def __init__(self, images: np.ndarray, labels: np.ndarray, **kwargs) -> None:
         super().__init__(**kwargs)
         self.images, self.labels = images, labels
@@ -36,9 +42,11 @@ class MistakesView(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         with Horizontal(id="mistake-filters"):
             yield Label("true")
-            yield Select(CLASS_OPTIONS, value=ANY, allow_blank=False, compact=True, id="filter-true")
+            yield Select(self.class_options(), value=ANY, allow_blank=False, compact=True,
+                         id="filter-true")
             yield Label("pred")
-            yield Select(CLASS_OPTIONS, value=ANY, allow_blank=False, compact=True, id="filter-pred")
+            yield Select(self.class_options(), value=ANY, allow_blank=False, compact=True,
+                         id="filter-pred")
             yield Static("", id="mistake-count")
         yield DigitView(id="mistake-digit")
 
