@@ -119,7 +119,8 @@ def build_parser() -> Parser:
         description="Watch and steer a from-scratch NumPy perceptron learning MNIST, in the "
         "terminal. With no command, opens the dashboard.",
         epilog="Commands: train (headless), runs (list, show, export past runs), serve (the "
-        "dashboard in a browser), download (fetch the data), bench (speed figures). "
+        "dashboard in a browser), sweep (search hyperparameters with Optuna), download (fetch "
+        "the data), bench (speed figures). "
         "'mnist-tui COMMAND --help' explains each. In the dashboard: s start, p pause, x stop, "
         "f form, w/l save/load, 1-8 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
         "(data directory), MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
@@ -166,6 +167,49 @@ def build_parser() -> Parser:
                     help="write here, atomically ('-' is stdout); the directory must exist "
                     "(default: stdout)")
     add_db_flag(rx)
+
+    sw = sub.add_parser(
+        "sweep", help="search hyperparameters with Optuna (TPE + median pruning)",
+        description="Search hyperparameters with Optuna: its TPE sampler proposes, its "
+        "MedianPruner stops trials whose validation accuracy lags, WORKERS processes share "
+        "one study. Trials choose by validation accuracy only; test accuracy is reported "
+        "beside it. Every trial is a run in the history, tagged with its study. Start it "
+        "again with the same --study to resume a killed sweep, or from another machine with "
+        "the same --storage URL to join it.",
+        epilog="Ranges are LOW:HIGH, lists are A,B,C. Example: mnist-tui sweep --trials 30 "
+        "--workers 2 --lr 0.003:0.3 --hidden 64,128,256 --optimizer momentum,adam")
+    sw.add_argument("--trials", type=positive_int, default=30, help="finished trials wanted "
+                    "(pruned ones count) (default: 30)")
+    sw.add_argument("--workers", type=positive_int, default=2,
+                    help="processes running trials at once, one BLAS thread each (default: 2)")
+    sw.add_argument("--epochs", type=_field_type("epochs"), default=4,
+                    help="epochs per trial (default: 4)")
+    sw.add_argument("--val-split", dest="sweep_val", type=positive_int, default=10000,
+                    metavar="N", help="training samples held out to score trials (default: 10000)")
+    sw.add_argument("--lr", dest="space_lr", default="0.001:0.5", metavar="LOW:HIGH",
+                    help="learning rate range, log-uniform (default: 0.001:0.5)")
+    sw.add_argument("--hidden", dest="space_hidden", default="64,128,256", metavar="LIST",
+                    help="hidden units to try (default: 64,128,256)")
+    sw.add_argument("--batch-size", dest="space_batch", default="32,64,128", metavar="LIST",
+                    help="batch sizes to try (default: 32,64,128)")
+    sw.add_argument("--momentum", dest="space_momentum", default="0:0.95", metavar="LOW:HIGH",
+                    help="momentum range, uniform (default: 0:0.95)")
+    sw.add_argument("--weight-decay", dest="space_wd", default="0:0.001", metavar="LOW:HIGH",
+                    help="weight decay range, uniform (default: 0:0.001)")
+    sw.add_argument("--optimizer", dest="space_opt", default="momentum,adam", metavar="LIST",
+                    help=f"optimizers to try, of {','.join(cfg.OPTIMIZERS)} (default: momentum,adam)")
+    sw.add_argument("--study", default="mnist-tui", help="study name (default: mnist-tui)")
+    sw.add_argument("--storage", default="", metavar="URL",
+                    help="any Optuna storage URL, e.g. sqlite:///s.db or postgresql://… "
+                    "(default: sweeps.sqlite next to the run history)")
+    sw.add_argument("--seed", dest="sweep_seed", type=_field_type("seed"), default=0,
+                    help="seeds the sampler and every trial's weights and data order (default: 0)")
+    sw.add_argument("--dataset", dest="sweep_dataset", choices=cfg.DATASETS, default="mnist",
+                    help="dataset (default: mnist)")
+    sw.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                    help="as for train (default: the same search order)")
+    sw.add_argument("--json", action="store_true", help="JSON lines: one per trial, then a summary")
+    add_db_flag(sw)
 
     sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
                         description="Serve the dashboard over HTTP with textual-serve, one process per "
@@ -563,6 +607,89 @@ def dashboard_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
     return given
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .core import sweep as sw
+
+    try:
+        space = sw.Space(
+            lr=sw.parse_range("lr", args.space_lr),
+            hidden=sw.parse_choices("hidden", args.space_hidden),
+            batch_size=sw.parse_choices("batch_size", args.space_batch),
+            momentum=sw.parse_range("momentum", args.space_momentum),
+            weight_decay=sw.parse_range("weight_decay", args.space_wd),
+            optimizer=sw.parse_choices("optimizer", args.space_opt))
+        plan = sw.Sweep(space=space, trials=args.trials, workers=args.workers,
+                        epochs=args.epochs, val_split=args.sweep_val, study=args.study,
+                        storage=args.storage, seed=args.sweep_seed, dataset=args.sweep_dataset,
+                        data_dir=args.data_dir, db_path=args.db)
+    except sw.SweepError as e:
+        return fail(str(e), EXIT_USAGE)
+    ds = load_data(args.data_dir, plan.dataset)  # once here: a missing file is found now
+    reason = resources.check_run(plan.config({"batch_size": max(space.batch_size)}),
+                                 ds.n_train, ds.n_test)
+    if reason:
+        return fail(reason, EXIT_USAGE)
+    del ds
+    started = time.time()
+    printed: set[int] = set()
+
+    def show(rows) -> None:
+        for r in rows:
+            if r.state in ("complete", "pruned", "fail") and r.number not in printed:
+                printed.add(r.number)
+                if args.json:
+                    print(json.dumps({"event": "trial", "number": r.number, "state": r.state,
+                                      "val_acc": r.val_acc, "test_acc": r.test_acc,
+                                      "epochs": r.epochs, "params": r.params,
+                                      "run_id": r.run_id}), flush=True)
+                    continue
+                val = "--" if r.val_acc is None else f"{r.val_acc:.2%}"
+                test = "--" if r.test_acc is None else f"{r.test_acc:.2%}"
+                print(f"trial {r.number:>3}  {r.state:<8}  val {val:>6}  test {test:>6}  "
+                      f"{r.epochs} ep  {_params_words(r.params)}", flush=True)
+        running = sum(r.state == "running" for r in rows)
+        if not args.json:
+            _progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
+
+    if not args.json:
+        print(f"sweep {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
+              f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
+              f"({plan.storage or sw.default_storage(plan.db_path)})", flush=True)
+    try:
+        study = sw.run(plan, on_update=show)
+    except sw.SweepError as e:
+        return fail(str(e), EXIT_DATA)
+    except KeyboardInterrupt:
+        _progress_line("")
+        return fail(f"interrupted: run the same command again to resume study {plan.study!r}",
+                    EXIT_INTERRUPTED)
+    _progress_line("")
+    result = sw.summary(study, started)
+    if args.json:
+        print(json.dumps({"event": "done", **result}), flush=True)
+    elif "best_trial" in result:
+        test = result["best_test_acc"]
+        print(f"best: trial {result['best_trial']} (run {result['best_run_id']}), val "
+              f"{result['best_val_acc']:.2%}, test {test:.2%}: "
+              f"{_params_words(result['best_params'])}")
+        print(f"{result['complete']} complete, {result['pruned']} pruned, "
+              f"{result['seconds']:.0f} s")
+    else:
+        print("no trial finished")
+    return 0
+
+
+def _params_words(params: dict) -> str:
+    short = {"lr": "lr", "hidden": "n", "batch_size": "b", "momentum": "m", "weight_decay": "wd"}
+    words = []
+    for k, v in params.items():
+        if k == "optimizer":
+            words.append(str(v))
+        else:
+            words.append(f"{short.get(k, k)}={v:.3g}" if isinstance(v, float) else f"{short.get(k, k)}={v}")
+    return " ".join(words)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -604,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_global_flags(parser, args)
     commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
-                "runs": cmd_runs, "serve": cmd_serve}
+                "runs": cmd_runs, "serve": cmd_serve, "sweep": cmd_sweep}
     try:
         code = commands.get(args.command, cmd_app)(args)
         sys.stdout.flush()  # a full disk or a dead device shows here, not at interpreter exit

@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -75,9 +75,13 @@ MIGRATIONS = {
         ALTER TABLE epochs ADD COLUMN val_loss REAL;
         ALTER TABLE epochs ADD COLUMN val_acc REAL;
     """,
+    6: """
+        ALTER TABLE runs ADD COLUMN study TEXT;
+        ALTER TABLE runs ADD COLUMN trial INTEGER;
+    """,
 }
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
-               "seconds", "checkpoint", "confusion", "pid", "host")
+               "seconds", "checkpoint", "confusion", "pid", "host", "study", "trial")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 MAX_JSON_DEPTH = 20
 EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc")  # val: NULL for a run without a split
@@ -240,9 +244,12 @@ class Store:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def start_run(self, config: TrainConfig) -> int:
-        cur = self._write("INSERT INTO runs (started_at, config, pid, host) VALUES (?, ?, ?, ?)",
-                          (time.time(), json.dumps(asdict(config)), os.getpid(), socket.gethostname()))
+    def start_run(self, config: TrainConfig, study: str | None = None,
+                  trial: int | None = None) -> int:
+        """A new run; `study` and `trial` tag a sweep's trial (see core/sweep.py)."""
+        cur = self._write(
+            "INSERT INTO runs (started_at, config, pid, host, study, trial) VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), json.dumps(asdict(config)), os.getpid(), socket.gethostname(), study, trial))
         return int(cur.lastrowid)
 
     def add_epoch(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
@@ -393,6 +400,8 @@ def clean_run(row: dict) -> dict:
         bad.append("bad confusion matrix")
         confusion = None
     run["confusion"] = confusion
+    run["study"] = clean_text(row["study"]) if row.get("study") is not None else None
+    run["trial"] = row.get("trial") if isinstance(row.get("trial"), int) else None
     return run
 
 
@@ -432,13 +441,14 @@ class Recorder:
     """Records one run. After the first failure it stops, keeps the reason, and never raises,
     so a locked or corrupt history never stops training."""
 
-    def __init__(self, path: str | os.PathLike | None, config: TrainConfig, timeout: float = 5.0):
+    def __init__(self, path: str | os.PathLike | None, config: TrainConfig, timeout: float = 5.0,
+                 study: str | None = None, trial: int | None = None):
         self.store: Store | None = None
         self.run_id: int | None = None
         self.error: str | None = None
         try:
             self.store = Store(path, timeout=timeout)
-            self.run_id = self.store.start_run(config)
+            self.run_id = self.store.start_run(config, study, trial)
         except StoreError as e:
             self._fail(e)
 

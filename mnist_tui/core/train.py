@@ -119,15 +119,18 @@ def train(
     progress_interval: float = 0.2,
     n_samples_shown: int = 6,
     snapshot: threading.Event | None = None,
+    threads: int | None = None,
 ) -> Iterator[Event]:
     """Train `model` (a new seeded Perceptron if None) on `data`, yielding events.
 
     Setting `snapshot` asks for a `Weights` event at the next batch boundary (paused or not).
+    `threads` caps the BLAS threads (races and sweeps run one per process); None lets the
+    shapes decide.
     """
     model = model or Perceptron(config.hidden, seed=config.seed)
     stop = stop or threading.Event()
     pauses = _Pauses(stop, pause or threading.Event(), snapshot or threading.Event())
-    threads = blas_threads(config.batch_size, model.n_hidden)
+    threads = threads or blas_threads(config.batch_size, model.n_hidden)
     with threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext():
         yield from _train(config, data, model, stop, pauses, live or Live(), progress_interval,
                           n_samples_shown)

@@ -185,7 +185,7 @@ def test_help_epilog_names_every_command(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for command in ("train", "runs", "serve", "download", "bench"):
+    for command in ("train", "runs", "serve", "sweep", "download", "bench"):
         assert f"{command} (" in text
 
 
