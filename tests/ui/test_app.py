@@ -494,3 +494,16 @@ async def test_network_shapes_follow_the_form(tiny, tmp_path):
         assert "dW1 (784, 40)" in steps.build().plain
         app.main._load_path(str(path))
         await wait_for(pilot, lambda: "dW1 (784, 20) = Xᵀ (784, 8)" in steps.build().plain)
+
+
+async def test_the_same_message_is_not_stacked_and_toasts_are_capped(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1, batch_size=9999))  # cannot start
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(30):
+            await pilot.press("s")
+        await pilot.pause()
+        assert len(app._notifications) == 1
+        for i in range(10):
+            app.notify(f"message {i}")
+        await pilot.pause()
+        assert len(app._notifications) == app.MAX_TOASTS

@@ -277,6 +277,9 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
         for _ in range(4):  # leave any dialog, the palette and the form
             await pilot.press("escape")
         await pilot.press("q")
-        await pilot.pause(0.5)
+        deadline = time.monotonic() + 10  # quitting ends the run's process first: on a loaded
+        while app.return_code is None and time.monotonic() < deadline:  # machine, a second
+            await asyncio.sleep(0.1)
+        assert app.return_code == 0, f"q did not quit; focused: {app.focused!r}, screen: {app.screen!r}"
     assert app.return_code == 0
     assert app.main.run_over(2.0)
