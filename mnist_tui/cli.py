@@ -168,6 +168,17 @@ def build_parser() -> Parser:
                     "(default: stdout)")
     add_db_flag(rx)
 
+    rc = rsub.add_parser("compare", help="two or more runs side by side",
+                         description="Compare runs: the config fields that differ, each run's "
+                         "best test (and validation) accuracy and its epoch, and how the final "
+                         "confusion matrices differ cell by cell.")
+    rc.add_argument("ids", type=run_id, nargs="+", metavar="ID",
+                    help="two or more run ids, from 'runs list'; the first is the baseline")
+    rc.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                    help="text for people; csv (one row per epoch, a test and val column per "
+                    "run) or json for programs (default: text)")
+    add_db_flag(rc)
+
     sw = sub.add_parser(
         "sweep", help="search hyperparameters with Optuna (TPE + median pruning)",
         description="Search hyperparameters with Optuna: its TPE sampler proposes, its "
@@ -500,6 +511,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                       f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
                       f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
             return 0
+        if args.runs_command == "compare":
+            return compare_runs(db, args)
         try:
             run = db.run(args.id)
         except KeyError:
@@ -510,6 +523,68 @@ def cmd_runs(args: argparse.Namespace) -> int:
         text = export_run(run, args.format)
         write_atomic(args.output or "-", text)
         return 0
+
+
+def compare_runs(db, args: argparse.Namespace) -> int:
+    from .core.compare import change_words, compare
+
+    if len(args.ids) < 2 or len(set(args.ids)) != len(args.ids):
+        return fail("compare needs two or more different run ids", EXIT_USAGE)
+    runs = []
+    for i in args.ids:
+        try:
+            runs.append(db.run(i))
+        except KeyError:
+            return fail(f"no run {i} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
+    result = compare(runs)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return 0
+    if args.format == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["epoch", *(f"{k}_{r['id']}" for r in runs for k in ("test_acc", "val_acc"))])
+        n = max(len(r["epochs"]["epoch"]) for r in runs)
+        for i in range(n):
+            row = [i + 1]
+            for r in runs:
+                e = r["epochs"]
+                row += [e[k][i] if i < len(e[k]) and e[k][i] is not None else ""
+                        for k in ("test_acc", "val_acc")]
+            w.writerow(row)
+        sys.stdout.write(buf.getvalue())
+        return 0
+    lines = ["runs " + ", ".join(f"#{i}" for i in args.ids) + f" (baseline #{args.ids[0]})", ""]
+    differ = result["differing_config"]
+    if differ:
+        lines.append("config that differs:")
+        width = max(len(k) for k in differ)
+        for k, values in differ.items():
+            lines.append(f"  {k:<{width}}  " + "  ".join(f"#{i}={v}" for i, v in zip(
+                args.ids, values, strict=True)))
+    else:
+        lines.append("the configs are the same (only the seed's draws could differ: none do)")
+    lines.append("")
+    lines.append("  run  status     best test   at epoch  best val  at epoch  last test  epochs")
+    for s_ in result["summary"]:
+        lines.append(f"{'#' + str(s_['id']):>5}  {s_['status']:<9} {number(s_['best_test_acc'], '10.2%')}"
+                     f"  {number(s_['best_epoch'], '8')}  {number(s_['best_val_acc'], '8.2%')}"
+                     f"  {number(s_['best_val_epoch'], '8')}  {number(s_['last_test_acc'], '9.2%')}"
+                     f"  {s_['epochs']:>6}")
+    dataset = runs[0]["config"].get("dataset", "mnist")
+    for block in result["confusion"]:
+        lines.append("")
+        if not block["changes"]:
+            lines.append(f"#{block['b']} vs #{block['a']}: no confusion matrix to compare, or "
+                         "the same mistakes")
+            continue
+        lines.append(f"#{block['b']} vs #{block['a']}, the largest changes in mistakes:")
+        lines += ["  " + change_words(c, block["a"], block["b"], dataset) for c in block["changes"]]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
 
 
 def show_run(run: dict) -> str:
