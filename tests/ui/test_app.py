@@ -507,3 +507,28 @@ async def test_the_same_message_is_not_stacked_and_toasts_are_capped(tiny):
             app.notify(f"message {i}")
         await pilot.pause()
         assert len(app._notifications) == app.MAX_TOASTS
+
+
+async def test_compare_opens_from_the_runs_tab_with_what_differs(tiny, tmp_path):
+    from mnist_tui.ui.screens.compare import CompareScreen
+    from mnist_tui.ui.widgets.runs_view import RunsView
+
+    db = tmp_path / "h.sqlite"
+    app = make_app(tiny, config=QUICK, progress_interval=0, db_path=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        app.query_one("#f-hidden", Input).value = "8"
+        await pilot.pause()
+        await finish_run(app, pilot)
+        await pilot.press("8")
+        await wait_for(pilot, lambda: len(app.query_one(RunsView).runs) == 2)
+        await pilot.press("c")  # nothing marked: told how
+        assert not isinstance(app.screen, CompareScreen)
+        await pilot.press("space", "down", "space", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        body = app.screen.describe().plain
+        assert "hidden: #1=16  #2=8" in body
+        assert "epochs" not in body.split("best test")[0]  # only what differs
+        assert {"#1", "#2"} <= set(app.screen.query_one("#compare-chart").series)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CompareScreen)

@@ -472,6 +472,17 @@ class MainScreen(Screen):
         self._reload_runs()
         self.pane(TrainPane).show(self.history)
 
+    def on_runs_view_compare(self, event: RunsView.Compare) -> None:
+        from .compare import CompareScreen
+
+        try:
+            with Store(self.db_path, timeout=1.0, readonly=True) as db:
+                runs = [db.run(i) for i in event.run_ids]
+        except (StoreError, KeyError) as e:
+            self.notify(f"Cannot read the run history: {e}", severity="error")
+            return
+        self.app.push_screen(CompareScreen(runs))
+
     def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
         try:
             config = from_dict(event.config)

@@ -22,6 +22,7 @@ class RunsView(Vertical):
         Binding("space", "toggle_overlay", "Overlay", key_display="␣"),
         Binding("a", "run_again", "Use config"),
         Binding("d", "delete", "Delete"),
+        Binding("c", "compare", "Compare"),
         Binding("r", "reload", "Reload", show=False),
     ]
 
@@ -38,6 +39,12 @@ class RunsView(Vertical):
         config: dict
 
     @dataclass
+    class Compare(Message):
+        """Open the comparison of these stored runs."""
+
+        run_ids: tuple[int, ...]
+
+    @dataclass
     class DeleteRun(Message):
         """Delete this stored run (the user confirmed)."""
 
@@ -51,7 +58,7 @@ class RunsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
-        yield Static("space: overlay · a: put its config in the form · d d: delete · r: reload",
+        yield Static("space: mark (overlay) · c: compare marked · a: config to form · d d: delete",
                      id="runs-help")
 
     def on_mount(self) -> None:
@@ -102,6 +109,16 @@ class RunsView(Vertical):
         self.query_one(DataTable).update_cell(
             str(run["id"]), "mark", Text("●" if run["id"] in self.overlay else " ", style="bold cyan"))
         self.post_message(self.OverlayChanged(frozenset(self.overlay)))
+
+    def action_compare(self) -> None:
+        """Compare the marked runs (space marks), or the marked one and the current one."""
+        ids = sorted(self.overlay)
+        if len(ids) == 1 and self.current is not None and self.current["id"] not in ids:
+            ids.append(self.current["id"])
+        if len(ids) < 2:
+            self.notify("Mark two or more runs with space, then press c.", severity="warning")
+            return
+        self.post_message(self.Compare(tuple(ids)))
 
     def action_run_again(self) -> None:
         if self.current is not None:
