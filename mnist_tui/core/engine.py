@@ -171,7 +171,7 @@ _ATTACHED: list[SharedMemory] = []
 
 def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
                 weights: dict[str, np.ndarray] | None, progress_interval: float,
-                events: Connection, commands: Connection) -> None:
+                events: Connection, commands: Connection, threads: int | None = None) -> None:
     """Entry point of a run's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -192,7 +192,8 @@ def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
         for k in PARAM_NAMES if weights else ():
             setattr(model, k, np.array(weights[k], dtype=np.float32))
         for event in train(config, data, model=model, stop=stop, pause=pause, live=live,
-                           progress_interval=progress_interval, snapshot=snapshot):
+                           progress_interval=progress_interval, snapshot=snapshot,
+                           threads=threads):
             outbox.put(event)
             if isinstance(event, EpochEnd):
                 outbox.put(weights_of(model, event.epoch, 0))
@@ -347,8 +348,9 @@ class Engine:
 
     def start(self, config: TrainConfig, *, model: Perceptron | None = None,
               on_event: Callable[[Event | Started], None] | None = None,
-              progress_interval: float = 0.2) -> RunHandle:
-        """Start a run (from `model`'s weights if given, else a new seeded network)."""
+              progress_interval: float = 0.2, threads: int | None = None) -> RunHandle:
+        """Start a run (from `model`'s weights if given, else a new seeded network).
+        `threads` caps its BLAS threads (a race gives each racer one)."""
         if self._spec is None:
             raise RuntimeError("the engine is closed")
         weights = ({k: np.asarray(v) for k, v in model.params().items()}
@@ -357,7 +359,8 @@ class Engine:
         commands_r, commands_w = CONTEXT.Pipe(duplex=False)
         process = CONTEXT.Process(
             target=self.entry, name="mnist-tui-run", daemon=True,
-            args=(self._spec, config, weights, progress_interval, events_w, commands_r))
+            args=(self._spec, config, weights, progress_interval, events_w, commands_r,
+                  *((threads,) if threads else ())))
         process.start()
         events_w.close()  # the child holds the only write end: its death closes the pipe
         commands_r.close()

@@ -532,3 +532,41 @@ async def test_compare_opens_from_the_runs_tab_with_what_differs(tiny, tmp_path)
         assert {"#1", "#2"} <= set(app.screen.query_one("#compare-chart").series)
         await pilot.press("escape")
         assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_a_race_from_the_form_runs_each_racer_pauses_stops_and_records(tiny, tmp_path):
+    import sqlite3
+
+    from mnist_tui.ui.screens.race import RaceScreen
+
+    db = tmp_path / "h.sqlite"
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=1000, batch_size=8),
+                   progress_interval=0.05, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        app.query_one("#race", Input).value = "lr 0.1"
+        await pilot.press("enter")  # a race of one value: refused, nothing starts
+        assert not isinstance(app.screen, RaceScreen)
+        app.query_one("#race", Input).value = "lr 0.1,0.01,0.001"
+        app.query_one("#race", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RaceScreen))
+        race = app.screen
+        await wait_for(pilot, lambda: all(len(r.history["epoch"]) >= 1 for r in race.racers), 60)
+        assert {r.handle.pid for r in race.racers} and len({r.handle.pid for r in race.racers}) == 3
+        await pilot.press("down", "space")  # pause the second racer only
+        assert [r.paused for r in race.racers] == [False, True, False]
+        await pilot.press("escape")  # still running: stays
+        assert app.screen is race
+        await pilot.press("x")
+        await wait_for(pilot, lambda: race.over, 30)
+        assert {r.state for r in race.racers} == {"stopped"}
+        await pilot.press("escape")
+        assert app.screen is not race
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT config, status FROM runs ORDER BY id").fetchall()
+    con.close()
+    import json
+
+    assert sorted(json.loads(c)["lr"] for c, _ in rows) == [0.001, 0.01, 0.1]
+    assert {s for _, s in rows} == {"stopped"} and {json.loads(c)["seed"] for c, _ in rows} == {0}

@@ -10,6 +10,7 @@ from ...core.config import TrainConfig
 from ...core.data import Dataset
 from ...core.history import RunHistory
 from ...core.render import ema
+from ..widgets.capped_input import CappedInput
 from ..widgets.confusion_table import ConfusionTable
 from ..widgets.digit_view import DigitView
 from ..widgets.hyper_form import HyperForm
@@ -29,6 +30,7 @@ class TrainPane(Pane):
     DEFAULT_CSS = """
     TrainPane #left { width: 32; height: 1fr; padding: 0 1 0 0; }
     TrainPane #buttons { height: 1; }
+    TrainPane #race { margin: 1 0 0 0; }
     TrainPane #buttons Button { margin: 0 1 0 0; min-width: 6; }
     TrainPane #summary { color: $text-muted; padding: 1 0 0 0; height: auto; }
     TrainPane #charts { width: 1fr; }
@@ -56,6 +58,11 @@ class TrainPane(Pane):
                     yield Button("Stop", id="stop", variant="error", compact=True,
                                  action="screen.stop")
                     yield Button("Quit", id="quit", compact=True, action="app.quit")
+                yield CappedInput(placeholder="r: race lr 0.3,0.1,0.03", id="race", compact=True,
+                                  max_length=120,
+                                  tooltip="Race one field over 2 to 4 values, from the form's "
+                                  "config: e.g. 'lr 0.3,0.1,0.03' or 'optimizer sgd,adam'. "
+                                  "Enter starts.")
                 yield Static(id="summary")
             with Vertical(id="charts"):
                 yield MetricChart("loss", "NLL (log)", log_y=True, id="loss-chart")

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import Footer, Input, TabbedContent
 
 from ...core import checkpoint
 from ...core.config import TrainConfig, from_dict
@@ -25,6 +25,7 @@ from ...core.engine import Engine, RunHandle, Started
 from ...core.events import Diverged, EpochEnd, Event, Failed, Finished, LiveChanged
 from ...core.history import RunHistory
 from ...core.model import Perceptron
+from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
 from ...core.resources import check_run
 from ...core.store import Recorder, Store, StoreError
 from ...core.train import Live
@@ -75,6 +76,7 @@ class MainScreen(Screen):
         Binding("f", "edit_form", "Form"),
         Binding("w", "save", "Save"),
         Binding("l", "load", "Load"),
+        Binding("r", "race_field", "Race", show=False),
         Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
         Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
         Binding("escape", "leave_form", "Leave form", show=False),
@@ -320,6 +322,55 @@ class MainScreen(Screen):
             self.history.epochs["seconds"] = [epoch_seconds] * len(self.history.epochs["seconds"])
         self.status.set(rate=rate, elapsed=elapsed)
         self.show_all()
+
+    # --- races --------------------------------------------------------------------------------
+
+    def action_race_field(self) -> None:
+        self.action_show_tab("train")
+        self.query_one("#race", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "race":
+            return
+        event.stop()
+        config, errors = self.form.read()
+        if config is None:
+            self.notify(f"fix the form first: {next(iter(errors.values()))}", severity="error")
+            return
+        try:
+            field, configs = parse_race(event.value, config)
+        except ValueError as e:
+            self.notify(str(e), title="Cannot race", severity="error")
+            return
+        self._race(configs, field)
+
+    def on_runs_view_race(self, event: RunsView.Race) -> None:
+        if not MIN_RACERS <= len(event.configs) <= MAX_RACERS:
+            self.notify(f"Mark {MIN_RACERS} to {MAX_RACERS} runs with space to race them.",
+                        severity="warning")
+            return
+        try:
+            configs = [from_dict(c) for c in event.configs]
+        except ValueError as e:
+            self.notify(f"A marked run's config is not usable: {e}", severity="error")
+            return
+        self._race(configs, differing_field(configs))
+
+    def _race(self, configs: list[TrainConfig], field: str | None) -> None:
+        if self.run_state.going:
+            self.notify("Stop the run (x) before starting a race.", severity="warning")
+            return
+        for c in configs:
+            reason = check_run(c, self.dataset.n_train, self.dataset.n_test)
+            if c.dataset != self.dataset.name:
+                reason = f"this dashboard holds {INFO[self.dataset.name].title}"
+            if reason:
+                self.notify(reason, title="Cannot race", severity="error")
+                return
+        from .race import RaceScreen
+
+        self.app.push_screen(RaceScreen(self.engine, configs, field, db_path=self.db_path,
+                                        progress_interval=self.progress_interval))
 
     def on_hyper_form_submitted(self) -> None:
         self.action_start()

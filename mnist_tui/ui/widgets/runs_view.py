@@ -23,6 +23,7 @@ class RunsView(Vertical):
         Binding("a", "run_again", "Use config"),
         Binding("d", "delete", "Delete"),
         Binding("c", "compare", "Compare"),
+        Binding("R", "race", "Race"),
         Binding("r", "reload", "Reload", show=False),
     ]
 
@@ -45,6 +46,12 @@ class RunsView(Vertical):
         run_ids: tuple[int, ...]
 
     @dataclass
+    class Race(Message):
+        """Race these configs (of the marked runs) again, at once."""
+
+        configs: list
+
+    @dataclass
     class DeleteRun(Message):
         """Delete this stored run (the user confirmed)."""
 
@@ -58,7 +65,8 @@ class RunsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
-        yield Static("space: mark (overlay) · c: compare marked · a: config to form · d d: delete",
+        yield Static("space: mark (overlay) · c: compare · R: race the marked · a: config to "
+                     "form · d d: delete",
                      id="runs-help")
 
     def on_mount(self) -> None:
@@ -119,6 +127,9 @@ class RunsView(Vertical):
             self.notify("Mark two or more runs with space, then press c.", severity="warning")
             return
         self.post_message(self.Compare(tuple(ids)))
+
+    def action_race(self) -> None:
+        self.post_message(self.Race([r["config"] for r in self.runs if r["id"] in self.overlay]))
 
     def action_run_again(self) -> None:
         if self.current is not None:

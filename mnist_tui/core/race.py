@@ -1,0 +1,61 @@
+"""Races: 2 to 4 runs at once that differ in one field only (same seed, same data order).
+
+`parse_race("lr 0.3,0.1,0.03", base)` gives the racers' configs; the engine runs each in its
+own process with one BLAS thread, so they share the machine fairly and their speeds compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from .config import SPECS, TrainConfig, parse_field
+
+MIN_RACERS, MAX_RACERS = 2, 4
+ALIASES = {"batch": "batch_size", "batch-size": "batch_size", "decay": "weight_decay",
+           "weight-decay": "weight_decay", "n": "hidden", "val-split": "val_split",
+           "val": "val_split", "opt": "optimizer"}
+NOT_RACED = {"seed", "dataset", "epochs"}  # a race compares learning, on the same data and time
+
+
+def field_name(text: str) -> str:
+    name = ALIASES.get(text.strip().lower(), text.strip().lower().replace("-", "_"))
+    if name not in SPECS:
+        known = ", ".join(f.name for f in fields(TrainConfig) if f.name not in NOT_RACED)
+        raise ValueError(f"cannot race {text!r}: race one of {known}")
+    if name in NOT_RACED:
+        raise ValueError(f"a race keeps {name} the same for every racer; race another field")
+    return name
+
+
+def parse_race(text: str, base: TrainConfig) -> tuple[str, list[TrainConfig]]:
+    """'FIELD V1,V2[,V3[,V4]]' (or FIELD=V1,V2) → (field, one config per value)."""
+    head, sep, rest = text.strip().replace("=", " ", 1).partition(" ")
+    if not sep or not rest.strip():
+        raise ValueError("race a field over values, e.g. 'lr 0.3,0.1,0.03' or "
+                         "'optimizer sgd,momentum,adam'")
+    name = field_name(head)
+    values = []
+    for part in rest.replace(" ", ",").split(","):
+        if part.strip():
+            value = parse_field(name, part)
+            if value not in values:
+                values.append(value)
+    if not MIN_RACERS <= len(values) <= MAX_RACERS:
+        raise ValueError(f"a race needs {MIN_RACERS} to {MAX_RACERS} different values of "
+                         f"{name} (got {len(values)})")
+    return name, [replace(base, **{name: v}) for v in values]
+
+
+def differing_field(configs: list[TrainConfig]) -> str | None:
+    """The one field the configs differ in, if exactly one (runs raced from the Runs tab)."""
+    names = [f.name for f in fields(TrainConfig)
+             if len({getattr(c, f.name) for c in configs}) > 1]
+    return names[0] if len(names) == 1 else None
+
+
+def label(config: TrainConfig, name: str | None) -> str:
+    """A racer's name in the leaderboard: the raced value, e.g. 'lr=0.03'."""
+    if name is None:
+        return f"n={config.hidden} lr={config.lr:g} {config.optimizer}"
+    value = getattr(config, name)
+    return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"

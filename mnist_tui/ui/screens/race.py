@@ -1,0 +1,206 @@
+"""RaceScreen: 2 to 4 runs at once, differing in one field, overlaid live with a leaderboard.
+
+Each racer is a run of the engine (its own process, one BLAS thread, the same seed and data
+order) and a run of its own in the history. The screen redraws at most twice a second from the
+racers' histories, which their reader threads fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...core.config import TrainConfig
+from ...core.engine import Engine, RunHandle, Started
+from ...core.events import Diverged, EpochEnd, Event, Failed, Finished
+from ...core.history import RunHistory
+from ...core.race import label
+from ...core.render import ema
+from ...core.store import Recorder
+from ..widgets.metric_chart import MetricChart
+
+COLORS = ("cyan", "magenta", "yellow", "green")
+
+
+@dataclass
+class Racer:
+    config: TrainConfig
+    label: str
+    color: str
+    history: RunHistory
+    handle: RunHandle | None = None
+    paused: bool = False
+    state: str = "starting"  # starting | training | paused | done | stopped | diverged | failed
+    run_id: int | None = None
+
+
+class RaceScreen(Screen):
+    """p: pause or resume all · x: stop all · space / d: pause / stop the racer selected."""
+
+    AUTO_FOCUS = "#leaderboard"
+
+    BINDINGS = [
+        Binding("p", "pause_all", "Pause all"),
+        Binding("x", "stop_all", "Stop all"),
+        Binding("space", "pause_one", "Pause one", key_display="␣"),
+        Binding("d", "stop_one", "Stop one"),
+        Binding("escape", "leave", "Back"),
+    ]
+    DEFAULT_CSS = """
+    RaceScreen #race-left { width: 46; }
+    RaceScreen #leaderboard { height: auto; max-height: 8; }
+    RaceScreen #race-help { height: auto; color: $text-muted; padding: 1 0 0 0; }
+    RaceScreen #race-charts { width: 1fr; }
+    RaceScreen MetricChart { height: 1fr; }
+    RaceScreen.-narrow Horizontal { layout: vertical; }
+    RaceScreen.-narrow #race-left { width: 1fr; height: auto; }
+    """
+
+    def __init__(self, engine: Engine, configs: list[TrainConfig], field: str | None,
+                 db_path=None, progress_interval: float = 0.2) -> None:
+        super().__init__()
+        self.engine, self.db_path, self.field = engine, db_path, field
+        self.progress_interval = progress_interval
+        self.racers = [Racer(c, label(c, field), COLORS[i % len(COLORS)], RunHistory())
+                       for i, c in enumerate(configs)]
+        self._drawn = -1
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="race-left"):
+                yield DataTable(cursor_type="row", id="leaderboard")
+                yield Static(self._help(), id="race-help")
+            with Vertical(id="race-charts"):
+                yield MetricChart("test accuracy", "% right", id="race-acc")
+                yield MetricChart("batch loss (EMA 0.9)", "NLL (log)", log_y=True, id="race-loss")
+        yield Footer()
+
+    def _help(self) -> str:
+        what = f"racing {self.field}" if self.field else "racing the runs picked"
+        return (f"{what}: same seed, same data order, one process and one BLAS thread each; "
+                "each racer is a run in the history. p/x: all · ␣/d: the selected one · "
+                "Esc: back once the race is over")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.cell_padding = 0
+        for name, width in (("", 2), ("racer", 14), ("ep", 4), ("acc", 8), ("best", 8),
+                            ("/s", 8), ("state", 8)):
+            table.add_column(name, width=width, key=name or "mark")
+        for i, r in enumerate(self.racers):
+            table.add_row(Text("●", style=f"bold {r.color}"), r.label, "", "", "", "", r.state,
+                          key=str(i))
+            r.history.start_run(r.config.epochs, continuing=False)
+            try:
+                r.handle = self.engine.start(r.config, on_event=self._receiver(r),
+                                             progress_interval=self.progress_interval, threads=1)
+            except Exception as e:  # no process could start: this racer fails, the rest go on
+                r.state = "failed"
+                self.notify(f"{r.label}: cannot start ({e})", severity="error")
+        self.set_interval(0.5, self.redraw)
+
+    def _receiver(self, racer: Racer):
+        recorder: Recorder | None = None
+
+        def receive(event: Event | Started) -> None:  # the racer's reader thread
+            nonlocal recorder
+            if isinstance(event, Started):
+                recorder = Recorder(self.db_path, racer.config)
+                racer.run_id, racer.state = recorder.run_id, "training"
+            racer.history.add(event)
+            if recorder is None:
+                return
+            if isinstance(event, EpochEnd):
+                recorder.epoch(event)
+            elif isinstance(event, (Finished, Diverged, Failed)):
+                racer.state = ("stopped" if isinstance(event, Finished) and event.stopped else
+                               "done" if isinstance(event, Finished) else
+                               "diverged" if isinstance(event, Diverged) else "failed")
+                recorder.finish(racer.state)
+
+        return receive
+
+    @property
+    def over(self) -> bool:
+        return all(r.state in ("done", "stopped", "diverged", "failed") for r in self.racers)
+
+    def redraw(self) -> None:
+        version = sum(r.history.version for r in self.racers) + sum(
+            len(r.state) for r in self.racers)
+        if version == self._drawn:
+            return
+        self._drawn = version
+        table = self.query_one(DataTable)
+        acc = self.query_one("#race-acc", MetricChart)
+        loss = self.query_one("#race-loss", MetricChart)
+        for i, r in enumerate(self.racers):
+            h = r.history
+            cols = h.epoch_columns()
+            accs = cols["test_acc"]
+            p = h.progress
+            state = "paused" if r.paused and r.state == "training" else r.state
+            table.update_cell(str(i), "ep", str(len(accs)))
+            table.update_cell(str(i), "acc", f"{accs[-1]:7.2%}" if accs else "")
+            table.update_cell(str(i), "best", f"{max(accs):7.2%}" if accs else "")
+            table.update_cell(str(i), "/s", f"{p.samples_per_second:7,.0f}" if p else "")
+            table.update_cell(str(i), "state", state)
+            acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=r.color)
+            xs, ys = h.batch_losses()
+            if len(ys):
+                loss.set_series(r.label, xs, ema(ys, 0.9), color=r.color)
+        top = max((r.config.epochs for r in self.racers), default=1)
+        for chart in (acc, loss):
+            chart.set_x_range(0, top)
+            chart.replot()
+        if self.over:
+            self.query_one("#race-help", Static).update(
+                "the race is over: Esc goes back; the racers are in the Runs tab (8), where "
+                "c compares them")
+
+    def _selected(self) -> Racer | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.racers[row] if 0 <= row < len(self.racers) else None
+
+    def _set_paused(self, racer: Racer, paused: bool) -> None:
+        if racer.handle is None or racer.state not in ("training", "starting"):
+            return
+        racer.paused = paused
+        (racer.handle.pause if paused else racer.handle.resume)()
+
+    def action_pause_all(self) -> None:
+        going = [r for r in self.racers if r.state in ("training", "starting")]
+        pause = not all(r.paused for r in going)
+        for r in going:
+            self._set_paused(r, pause)
+        self._drawn = -1
+        self.redraw()
+
+    def action_pause_one(self) -> None:
+        r = self._selected()
+        if r is not None:
+            self._set_paused(r, not r.paused)
+            self._drawn = -1
+            self.redraw()
+
+    def action_stop_all(self) -> None:
+        for r in self.racers:
+            if r.handle is not None and r.handle.alive:
+                r.handle.stop()
+
+    def action_stop_one(self) -> None:
+        r = self._selected()
+        if r is not None and r.handle is not None and r.handle.alive:
+            r.handle.stop()
+
+    def action_leave(self) -> None:
+        if not self.over:
+            self.notify("The race is still running: x stops it, then Esc goes back.",
+                        severity="warning")
+            return
+        self.app.pop_screen()

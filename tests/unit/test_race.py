@@ -1,0 +1,36 @@
+"""Races: parsing what to race, and bad races refused with one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.race import differing_field, label, parse_race
+
+BASE = TrainConfig(hidden=16, epochs=2, seed=7)
+
+
+def test_a_field_and_its_values_give_one_config_each_with_the_same_seed():
+    field, configs = parse_race("lr 0.3,0.1,0.03", BASE)
+    assert field == "lr" and [c.lr for c in configs] == [0.3, 0.1, 0.03]
+    assert {c.seed for c in configs} == {7} and {c.hidden for c in configs} == {16}
+    assert parse_race("optimizer=sgd,adam", BASE)[1][1].optimizer == "adam"
+    assert parse_race("batch 16 32", BASE)[0] == "batch_size"
+    assert [label(c, "lr") for c in configs] == ["lr=0.3", "lr=0.1", "lr=0.03"]
+    assert differing_field(configs) == "lr"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("lr 0.1", "2 to 4 different values"),
+    ("lr 0.1,0.1", "2 to 4 different values"),
+    ("lr 1,2,3,4,5", "2 to 4 different values"),
+    ("lr", "race a field over values"),
+    ("colour red,blue", "cannot race 'colour'"),
+    ("seed 1,2", "keeps seed the same"),
+    ("lr 0.1,-1", "learning rate must be"),
+    ("optimizer sgd,rmsprop", "optimizer must be one of"),
+])
+def test_a_bad_race_is_one_line(text, words):
+    with pytest.raises(ValueError) as e:
+        parse_race(text, BASE)
+    assert words in str(e.value) and "\n" not in str(e.value)
