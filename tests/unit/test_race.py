@@ -34,3 +34,27 @@ def test_a_bad_race_is_one_line(text, words):
     with pytest.raises(ValueError) as e:
         parse_race(text, BASE)
     assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_race_command_runs_the_racers_and_records_each(tiny_dir, tmp_path, capsys):
+    import json
+    import sqlite3
+
+    from mnist_tui.cli import main
+
+    db = tmp_path / "h.sqlite"
+    assert main(["race", "optimizer", "sgd,adam", "--data-dir", str(tiny_dir), "--epochs", "2",
+                 "--hidden", "8", "--batch-size", "16", "--db", str(db), "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len([x for x in lines if x["event"] == "epoch"]) == 4
+    done = lines[-1]
+    assert done["event"] == "done" and {r["racer"] for r in done["racers"]} == {
+        "optimizer=sgd", "optimizer=adam"}
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT config, status FROM runs").fetchall()
+    con.close()
+    configs = [json.loads(c) for c, _ in rows]
+    assert sorted(c["optimizer"] for c in configs) == ["adam", "sgd"]
+    assert {c["lr"] for c in configs} == {0.1}  # the same base lr for both: only the field differs
+    assert {s for _, s in rows} == {"done"}
+    assert main(["race", "lr", "0.1", "--data-dir", str(tiny_dir)]) == 2
