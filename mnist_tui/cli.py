@@ -803,11 +803,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                         data_dir=args.data_dir, db_path=args.db)
     except sw.SweepError as e:
         return fail(str(e), EXIT_USAGE)
-    ds = load_data(args.data_dir, plan.dataset)  # once here: a missing file is found now
+    ds = load_data(args.data_dir, plan.dataset)  # once, shared by the workers
     reason = resources.check_run(plan.config({"batch_size": max(space.batch_size)}),
                                  ds.n_train, ds.n_test)
     if reason:
         return fail(reason, EXIT_USAGE)
+    from .core.engine import Engine
+
+    engine = Engine(ds)  # the dataset in shared memory: every worker reads the same copy
     del ds
     started = time.time()
     printed: set[int] = set()
@@ -835,13 +838,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
               f"({plan.storage or sw.default_storage(plan.db_path)})", flush=True)
     try:
-        study = sw.run(plan, on_update=show)
+        study = sw.run(plan, on_update=show, shared=engine.shared)
     except sw.SweepError as e:
         return fail(str(e), EXIT_DATA)
     except KeyboardInterrupt:
         _progress_line("")
         return fail(f"interrupted: run the same command again to resume study {plan.study!r}",
                     EXIT_INTERRUPTED)
+    finally:
+        engine.close()
     _progress_line("")
     result = sw.summary(study, started)
     if args.json:

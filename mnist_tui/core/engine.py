@@ -90,6 +90,15 @@ def share(ds: Dataset) -> tuple[SharedMemory, Dataset, SharedDataset]:
     return shm, _views(shm, spec, writeable=False), spec
 
 
+def attach(spec: SharedDataset | Dataset) -> Dataset:
+    """The dataset in a child process: a view of the parent's shared block, attached for the
+    life of the process (a collected SharedMemory unmaps the block under the views)."""
+    if not isinstance(spec, SharedDataset):
+        return spec
+    _ATTACHED.append(SharedMemory(spec.name))
+    return _views(_ATTACHED[-1], spec, writeable=False)
+
+
 def _views(shm: SharedMemory, spec: SharedDataset, writeable: bool) -> Dataset:
     views = {}
     for name, offset, shape in spec.layout:
@@ -181,13 +190,7 @@ def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
     threading.Thread(target=_obey, args=(commands, stop, pause, snapshot, live),
                      name="commands", daemon=True).start()
     try:
-        if isinstance(spec, SharedDataset):
-            # Attached for the life of this process (a collected SharedMemory unmaps the block
-            # under the views: SIGSEGV); the parent unlinks the name.
-            _ATTACHED.append(SharedMemory(spec.name))
-            data = _views(_ATTACHED[-1], spec, writeable=False)
-        else:
-            data = spec
+        data = attach(spec)  # the parent unlinks the block's name when it is done
         model = Perceptron(config.hidden, seed=config.seed)
         for k in PARAM_NAMES if weights else ():
             setattr(model, k, np.array(weights[k], dtype=np.float32))
@@ -338,6 +341,11 @@ class Engine:
         else:  # each child gets its own copy through the start pipe (tiny test sets)
             self.dataset, self._spec = dataset, dataset
         self.handles: list[RunHandle] = []
+
+    @property
+    def shared(self) -> SharedDataset | Dataset:
+        """What a process needs to reach the dataset: the shared block's spec (or the data)."""
+        return self._spec
 
     @staticmethod
     def warm_up() -> None:

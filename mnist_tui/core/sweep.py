@@ -16,8 +16,8 @@ is started again, trials whose process is gone are marked failed and retried onc
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,7 +221,7 @@ def objective(sweep: Sweep, dataset, trial) -> float:
     return best
 
 
-def worker(sweep: Sweep, index: int = 0) -> None:
+def worker(sweep: Sweep, index: int = 0, shared=None) -> None:
     """One worker process: join the study and run trials until it holds `trials` of them.
 
     Running and waiting (to be retried) trials count too, so workers stop as the last ones
@@ -231,7 +231,12 @@ def worker(sweep: Sweep, index: int = 0) -> None:
 
     from . import data
 
-    dataset = data.load(sweep.data_dir, dataset=sweep.dataset)
+    if shared is not None:  # the parent's dataset, in shared memory (see engine.py)
+        from .engine import attach
+
+        dataset = attach(shared)
+    else:
+        dataset = data.load(sweep.data_dir, dataset=sweep.dataset)
     study = open_study(sweep, index)
     done = optuna.study.MaxTrialsCallback(sweep.trials, states=COUNTED)
     running = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
@@ -287,22 +292,24 @@ def importances(study) -> dict[str, float]:
 
 
 def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
-        poll: float = 1.0) -> object:
+        poll: float = 1.0, stop: threading.Event | None = None, shared=None) -> object:
     """Start the workers (processes), report the trials as they change, return the study.
 
-    The workers run in processes of their own ("spawn": nothing of this process is copied),
-    each with one BLAS thread. Ctrl-C ends them; their running trials are retried on resume.
+    The workers are processes of the engine's kind (forkserver: nothing of this process is
+    copied), each with one BLAS thread, reading `shared` (the engine's shared dataset) if given.
+    Setting `stop` or Ctrl-C ends them; their running trials are retried on resume.
     """
+    from .engine import CONTEXT
+
     study = open_study(sweep)  # errors (storage, study) show here, before any process starts
-    context = multiprocessing.get_context("spawn")
-    procs = [context.Process(target=worker, args=(sweep, i), name=f"mnist-tui-sweep-{i}",
+    stop = stop or threading.Event()
+    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared), name=f"mnist-tui-sweep-{i}",
                              daemon=True) for i in range(sweep.workers)]
     for p in procs:
         p.start()
     seen = None
     try:
-        while any(p.is_alive() for p in procs):
-            time.sleep(poll)
+        while any(p.is_alive() for p in procs) and not stop.wait(poll):
             current = rows(study)
             key = [(r.number, r.state, r.epochs) for r in current]
             if on_update and key != seen:
