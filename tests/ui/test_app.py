@@ -570,3 +570,38 @@ async def test_a_race_from_the_form_runs_each_racer_pauses_stops_and_records(tin
 
     assert sorted(json.loads(c)["lr"] for c, _ in rows) == [0.001, 0.01, 0.1]
     assert {s for _, s in rows} == {"stopped"} and {json.loads(c)["seed"] for c, _ in rows} == {0}
+
+
+async def test_a_sweep_from_its_tab_runs_trials_shows_them_and_records_runs(tiny, tmp_path):
+    import sqlite3
+
+    from textual.widgets import Button
+
+    from mnist_tui.ui.panes.sweep import SweepPane
+
+    db = tmp_path / "h.sqlite"
+    app = make_app(tiny, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("9")
+        pane = app.query_one(SweepPane)
+        app.query_one("#sw-lr", Input).value = "0.5:0.001"  # backwards: refused, nothing starts
+        app.query_one("#sweep-start", Button).press()
+        await pilot.pause()
+        assert "above the high end" in str(app.query_one("#sw-message").render())
+        assert pane.stop_event is None
+        for key, value in (("lr", "0.001:0.3"), ("hidden", "8,16"), ("batch", "16,32"),
+                           ("val", "100"), ("trials", "6"), ("epochs", "2"), ("study", "t")):
+            app.query_one(f"#sw-{key}", Input).value = value
+        app.query_one("#sweep-start", Button).press()
+        await wait_for(pilot, lambda: pane.stop_event is not None)
+        await wait_for(pilot, lambda: pane.stop_event is None, timeout=180)
+        finished = [r for r in pane.rows if r.state in ("complete", "pruned")]
+        assert len(finished) >= 6
+        assert app.query_one("#sw-table").row_count == len(pane.rows)
+        assert app.query_one("#sw-best").series["best"].ys  # best so far, drawn
+        assert len([n for n in app.query_one("#sw-parallel").series if n.startswith("t")]) >= 6
+        assert "best trial" in str(app.query_one("#sw-message").render())
+    con = sqlite3.connect(db)
+    tagged = con.execute("SELECT count(*) FROM runs WHERE study = 't'").fetchone()[0]
+    con.close()
+    assert tagged == len(pane.rows)

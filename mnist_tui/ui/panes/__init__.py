@@ -6,12 +6,13 @@ from .matrix import MatrixPane
 from .mistakes import MistakesPane
 from .network import NetworkPane
 from .runs import RunsPane
+from .sweep import SweepPane
 from .train import TrainPane
 from .weights import WeightsPane
 
 PANES = (TrainPane, MatrixPane, DigitsPane, MistakesPane, NetworkPane, WeightsPane, DrawPane,
-         RunsPane)
+         RunsPane, SweepPane)
 TABS = tuple(p.TAB_ID for p in PANES)
 
 __all__ = ["PANES", "TABS", "DigitsPane", "DrawPane", "MatrixPane", "MistakesPane", "NetworkPane",
-           "RunsPane", "TrainPane", "WeightsPane"]
+           "RunsPane", "SweepPane", "TrainPane", "WeightsPane"]

@@ -39,6 +39,7 @@ from ..panes import (
     MistakesPane,
     NetworkPane,
     RunsPane,
+    SweepPane,
     TrainPane,
     WeightsPane,
 )
@@ -124,7 +125,7 @@ class MainScreen(Screen):
         panes = (TrainPane(1, self.dataset, self.config), MatrixPane(2), DigitsPane(3, self.dataset),
                  MistakesPane(4, self.dataset),
                  NetworkPane(5, self.config.batch_size, self.config.hidden), WeightsPane(6),
-                 DrawPane(7), RunsPane(8))
+                 DrawPane(7), RunsPane(8), SweepPane(9, self.engine, self.db_path))
         assert tuple(type(p) for p in panes) == PANES
         with TabbedContent(initial="train"):
             yield from panes

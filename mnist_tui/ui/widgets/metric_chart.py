@@ -74,8 +74,10 @@ class MetricChart(Vertical):
     MetricChart > PlotextPlot { height: 1fr; }
     """
 
-    def __init__(self, title: str, ylabel: str, log_y: bool = False, **kwargs) -> None:
+    def __init__(self, title: str, ylabel: str, log_y: bool = False, xlabel: str = "epoch",
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self.chart_xlabel = xlabel
         self.chart_title = title
         self.chart_ylabel = ylabel
         self.log_y = log_y
@@ -140,7 +142,7 @@ class MetricChart(Vertical):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel("epoch")
+        plt.xlabel(self.chart_xlabel)
         plt.ylabel(self.chart_ylabel)
         max_points = max(2 * plot.size.width, 20)
         legend = Text(f" {self.chart_title} ", style="bold")

@@ -1,0 +1,276 @@
+"""Tab 9, Sweep: an Optuna study from a form; live trials, best so far, parallel coordinates,
+parameter importances. The search itself is core.sweep's (Optuna's TPE and MedianPruner)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from ...core import sweep as sw
+from ..widgets.capped_input import CappedInput
+from ..widgets.metric_chart import MetricChart
+from .base import Pane
+
+FIELDS = (  # (id, label, default, what it is)
+    ("lr", "lr", "0.001:0.5", "learning rate range LOW:HIGH, log-uniform"),
+    ("hidden", "hidden n", "64,128,256", "hidden units to try, comma-separated"),
+    ("batch", "batch", "32,64,128", "batch sizes to try"),
+    ("momentum", "momentum", "0:0.95", "momentum range LOW:HIGH"),
+    ("decay", "decay", "0:0.001", "weight decay range LOW:HIGH"),
+    ("optimizer", "optimizer", "momentum,adam", "optimizers to try"),
+    ("trials", "trials", "30", "finished trials wanted"),
+    ("workers", "workers", "2", "processes at once"),
+    ("epochs", "epochs", "4", "epochs per trial"),
+    ("val", "val split", "10000", "training samples held out to score trials"),
+    ("study", "study", "mnist-tui", "study name (the same name resumes it)"),
+)
+AXES = ("lr", "hidden", "batch_size", "momentum", "weight_decay", "optimizer")
+AXIS_NAMES = ("lr", "n", "b", "m", "wd", "opt")
+
+
+@dataclass
+class SweepUpdate(Message):
+    rows: list
+    importances: dict
+    done: bool = False
+    error: str | None = None
+
+
+class SweepPane(Pane):
+    TAB_ID, TITLE, FOCUS = "sweep", "Sweep", "#sw-lr"
+    DEFAULT_CSS = """
+    SweepPane #sw-left { width: 34; padding: 0 1 0 0; }
+    SweepPane .sw-row { height: 1; }
+    SweepPane .sw-row Label { width: 10; }
+    SweepPane .sw-row Input { width: 1fr; }
+    SweepPane #sw-buttons { height: 1; margin: 1 0 0 0; }
+    SweepPane #sw-buttons Button { margin: 0 1 0 0; min-width: 8; }
+    SweepPane #sw-message { height: auto; color: $text-muted; }
+    SweepPane #sw-message.-error { color: $error; }
+    SweepPane #sw-table { height: 1fr; min-height: 4; }
+    SweepPane #sw-charts { height: 12; }
+    SweepPane #sw-charts MetricChart { width: 1fr; }
+    SweepPane #sw-importance { height: auto; max-height: 7; }
+    """
+
+    def __init__(self, number: int, engine, db_path=None) -> None:
+        super().__init__(number)
+        self.engine, self.db_path = engine, db_path
+        self.stop_event: threading.Event | None = None
+        self.rows: list[sw.TrialRow] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="sw-left"):
+                for key, label, default, help_text in FIELDS:
+                    with Horizontal(classes="sw-row"):
+                        yield Label(label)
+                        yield CappedInput(default, id=f"sw-{key}", compact=True, max_length=100,
+                                          tooltip=help_text)
+                with Horizontal(id="sw-buttons"):
+                    yield Button("Start sweep", id="sweep-start", variant="success", compact=True)
+                    yield Button("Stop", id="sweep-stop", variant="error", compact=True,
+                                 disabled=True)
+                yield Static("Optuna's TPE sampler and median pruner; trials are scored on "
+                             "validation accuracy only.", id="sw-message")
+            with Vertical():
+                yield DataTable(cursor_type="row", id="sw-table")
+                with Horizontal(id="sw-charts"):
+                    yield MetricChart("best val so far", "%", xlabel="trial", id="sw-best")
+                    yield MetricChart("parallel coordinates", "scaled", xlabel=" · ".join(
+                        f"{i} {n}" for i, n in enumerate(AXIS_NAMES)), id="sw-parallel")
+                yield Static("", id="sw-importance")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#sw-table", DataTable)
+        table.cell_padding = 0
+        for name, width in (("#", 4), ("state", 9), ("val", 8), ("test", 8), ("ep", 3),
+                            ("params", 60)):
+            table.add_column(name, width=width, key=name)
+
+    def on_unmount(self) -> None:
+        if self.stop_event is not None:  # the app is closing: end the workers with it
+            self.stop_event.set()
+
+    # --- starting and stopping ----------------------------------------------------------------
+
+    def _plan(self) -> sw.Sweep:
+        v = {key: self.query_one(f"#sw-{key}", Input).value for key, *_ in FIELDS}
+
+        def whole(name: str, text: str) -> int:
+            if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+                raise sw.SweepError(f"{name} must be a whole number >= 1 (got {text!r})")
+            return int(text)
+
+        space = sw.Space(
+            lr=sw.parse_range("lr", v["lr"]), hidden=sw.parse_choices("hidden", v["hidden"]),
+            batch_size=sw.parse_choices("batch_size", v["batch"]),
+            momentum=sw.parse_range("momentum", v["momentum"]),
+            weight_decay=sw.parse_range("weight_decay", v["decay"]),
+            optimizer=sw.parse_choices("optimizer", v["optimizer"]))
+        return sw.Sweep(space=space, trials=whole("trials", v["trials"]),
+                        workers=min(whole("workers", v["workers"]), 8),
+                        epochs=whole("epochs", v["epochs"]), val_split=whole("val split", v["val"]),
+                        study=v["study"].strip() or "mnist-tui", dataset=self.engine.dataset.name,
+                        db_path=str(self.db_path) if self.db_path else None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "sweep-start":
+            self.start()
+        elif event.button.id == "sweep-stop" and self.stop_event is not None:
+            self.stop_event.set()
+            self._say("stopping: the running trials end now; the same study name resumes")
+
+    def start(self) -> None:
+        if self.stop_event is not None:
+            return
+        try:
+            plan = self._plan()
+        except sw.SweepError as e:
+            self._say(str(e), error=True)
+            return
+        ds = self.engine.dataset
+        if plan.val_split >= ds.n_train or max(plan.space.batch_size) > ds.n_train - plan.val_split:
+            self._say(f"the validation split and batch sizes must leave training samples "
+                      f"(the training set has {ds.n_train})", error=True)
+            return
+        self.stop_event = threading.Event()
+        self.query_one("#sweep-start", Button).disabled = True
+        self.query_one("#sweep-stop", Button).disabled = False
+        self._say(f"study {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
+                  f"{plan.epochs} epochs each…")
+        self._run(plan, self.stop_event)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def _run(self, plan: sw.Sweep, stop: threading.Event) -> None:
+        study = None
+
+        def update(rows) -> None:
+            self.post_message(SweepUpdate(rows, sw.importances(study) if study else {}))
+
+        try:
+            study = sw.open_study(plan)
+            study = sw.run(plan, on_update=update, stop=stop, shared=self.engine.shared)
+            self.post_message(SweepUpdate(sw.rows(study), sw.importances(study), done=True))
+        except sw.SweepError as e:
+            self.post_message(SweepUpdate([], {}, done=True, error=str(e)))
+        except Exception as e:  # a sweep that breaks is a message, not a crash
+            self.post_message(SweepUpdate(self.rows, {}, done=True,
+                                          error=f"{type(e).__name__}: {e}"))
+
+    def on_sweep_update(self, message: SweepUpdate) -> None:
+        if message.rows:
+            self.rows = message.rows
+            self._show_rows(message.rows)
+        if message.importances:
+            self._show_importances(message.importances)
+        if message.done:
+            self.stop_event = None
+            self.query_one("#sweep-start", Button).disabled = False
+            self.query_one("#sweep-stop", Button).disabled = True
+            if message.error:
+                self._say(message.error, error=True)
+            else:
+                finished = [r for r in self.rows if r.state == "complete"]
+                best = max(finished, key=lambda r: r.val_acc or 0, default=None)
+                pruned = sum(r.state == "pruned" for r in self.rows)
+                self._say("done" + (f": best trial {best.number}, val {best.val_acc:.2%}, test "
+                                    f"{best.test_acc:.2%}" if best else "") +
+                          f"; {pruned} pruned. Its trials are runs in the Runs tab.")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#sw-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def _show_rows(self, rows: list[sw.TrialRow]) -> None:
+        table = self.query_one("#sw-table", DataTable)
+        table.clear()
+        for r in sorted(rows, key=lambda r: -r.number):
+            table.add_row(str(r.number), r.state,
+                          "" if r.val_acc is None else f"{r.val_acc:.2%}",
+                          "" if r.test_acc is None else f"{r.test_acc:.2%}", str(r.epochs),
+                          _params(r.params), key=str(r.number))
+        # best so far, in trial order
+        done = sorted((r for r in rows if r.val_acc is not None and r.state == "complete"),
+                      key=lambda r: r.number)
+        xs, ys, best = [], [], 0.0
+        for r in done:
+            best = max(best, r.val_acc)
+            xs.append(r.number)
+            ys.append(100 * best)
+        chart = self.query_one("#sw-best", MetricChart)
+        chart.set_series("best", xs, ys, color="green")
+        if xs:
+            chart.set_x_range(0, max(xs) + 1)
+        chart.replot()
+        self._show_parallel(rows)
+
+    def _show_parallel(self, rows: list[sw.TrialRow]) -> None:
+        """One line per finished trial across the parameter axes (each scaled to 0..1),
+        coloured by its validation accuracy: green the best third, yellow, red the worst."""
+        chart = self.query_one("#sw-parallel", MetricChart)
+        for name in list(chart.series):
+            chart.remove_series(name)
+        finished = [r for r in rows if r.val_acc is not None and r.params]
+        if not finished:
+            chart.replot()
+            return
+        lows, highs = {}, {}
+        for axis in AXES:
+            values = [_axis_value(axis, r.params.get(axis)) for r in finished]
+            values = [v for v in values if v is not None]
+            lows[axis], highs[axis] = (min(values), max(values)) if values else (0.0, 1.0)
+        ranked = sorted(finished, key=lambda r: r.val_acc)
+        for rank, r in enumerate(ranked):
+            third = 3 * rank // max(1, len(ranked))
+            color = ("red", "yellow", "green")[min(2, third)]
+            ys = []
+            for axis in AXES:
+                v = _axis_value(axis, r.params.get(axis))
+                span = highs[axis] - lows[axis]
+                ys.append(0.5 if v is None or span == 0 else (v - lows[axis]) / span)
+            chart.set_series(f"t{r.number}", list(range(len(AXES))), ys, color=color)
+        chart.set_x_range(0, len(AXES) - 1)
+        chart.replot()
+
+    def _show_importances(self, importances: dict) -> None:
+        t = Text("parameter importance (Optuna, fANOVA)\n", style="bold")
+        for name, value in sorted(importances.items(), key=lambda kv: -kv[1]):
+            t.append(f"{name:<13}{'█' * max(1, round(20 * value))} {value:.2f}\n")
+        self.query_one("#sw-importance", Static).update(t)
+
+
+def _axis_value(axis: str, value) -> float | None:
+    import math
+
+    if value is None:
+        return None
+    if axis == "optimizer":
+        from ...core.config import OPTIMIZERS
+
+        return float(OPTIMIZERS.index(value)) if value in OPTIMIZERS else None
+    if axis in ("lr",) and value > 0:
+        return math.log10(value)
+    return float(value)
+
+
+def _params(params: dict) -> str:
+    short = {"lr": "lr", "hidden": "n", "batch_size": "b", "momentum": "m", "weight_decay": "wd"}
+    out = []
+    for k, v in params.items():
+        if k == "optimizer":
+            out.append(str(v))
+        else:
+            out.append(f"{short.get(k, k)}={v:.3g}" if isinstance(v, float) else f"{short.get(k, k)}={v}")
+    return " ".join(out)
