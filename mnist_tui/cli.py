@@ -632,10 +632,12 @@ def show_run(run: dict) -> str:
         lines.append("  ".join(number(e[k][i], spec) for k, spec in specs))
     if run.get("confusion"):
         lines.append("")
+        names = data.class_names(c.get("dataset", "mnist") if c.get("dataset") in data.INFO
+                                 else "mnist")
         lines.append("confusion matrix (rows: true class, columns: predicted)")
-        lines.append("      " + "".join(f"{k:>6}" for k in range(10)))
+        lines.append(" " * 9 + "".join(f"{n[:7]:>8}" for n in names))
         for k, row in enumerate(run["confusion"]):
-            lines.append(f"{k:>6}" + "".join(f"{v:>6}" for v in row))
+            lines.append(f"{names[k][:8]:>8} " + "".join(f"{v:>8}" for v in row))
     return "\n".join(lines) + "\n"
 
 

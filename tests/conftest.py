@@ -35,3 +35,28 @@ def _isolated_env(monkeypatch, tmp_path):
     # on the terminal the tests run in (16 colours would switch digits to shade characters).
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("TERM", "xterm-256color")
+
+
+FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+
+
+@pytest.fixture
+def fashion_mirror(monkeypatch):
+    """../shared/data/fashion-mnist served over local HTTP, as the download mirror; the test
+    may download (MNIST_TUI_OFFLINE unset) into its own cache."""
+    import http.server
+    import threading
+    from functools import partial
+
+    if not FASHION.is_dir():
+        pytest.skip(f"{FASHION} is not there")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(FASHION))
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    monkeypatch.setenv("MNIST_TUI_MIRRORS", url)
+    monkeypatch.delenv("MNIST_TUI_OFFLINE", raising=False)
+    yield url
+    srv.shutdown()
+    srv.server_close()

@@ -73,6 +73,7 @@ class SharedDataset:
     name: str
     layout: tuple[tuple[str, int, tuple[int, ...]], ...]
     source: str
+    dataset: str = "mnist"  # which dataset (data.INFO): its class names travel with it
 
 
 def share(ds: Dataset) -> tuple[SharedMemory, Dataset, SharedDataset]:
@@ -86,7 +87,7 @@ def share(ds: Dataset) -> tuple[SharedMemory, Dataset, SharedDataset]:
         np.ndarray(a.shape, np.uint8, shm.buf, offset)[...] = a
         layout.append((name, offset, a.shape))
         offset += a.nbytes
-    spec = SharedDataset(shm.name, tuple(layout), ds.source)
+    spec = SharedDataset(shm.name, tuple(layout), ds.source, ds.name)
     return shm, _views(shm, spec, writeable=False), spec
 
 
@@ -105,7 +106,7 @@ def _views(shm: SharedMemory, spec: SharedDataset, writeable: bool) -> Dataset:
         a = np.ndarray(shape, np.uint8, shm.buf, offset)
         a.flags.writeable = writeable
         views[name] = a
-    return Dataset(**views, source=spec.source)
+    return Dataset(**views, source=spec.source, name=spec.dataset)
 
 
 # --- the child --------------------------------------------------------------------------------

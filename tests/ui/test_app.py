@@ -605,3 +605,26 @@ async def test_a_sweep_from_its_tab_runs_trials_shows_them_and_records_runs(tiny
     tagged = con.execute("SELECT count(*) FROM runs WHERE study = 't'").fetchone()[0]
     con.close()
     assert tagged == len(pane.rows)
+
+
+async def test_choosing_fashion_in_the_form_downloads_it_and_every_pane_follows(
+        tiny, fashion_mirror, tmp_path):
+    from textual.widgets import Select
+
+    from mnist_tui.ui.widgets.confusion_table import ConfusionTable
+
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=1, batch_size=256),
+                   progress_interval=0, db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one("#f-dataset", Select).value = "fashion"
+        await pilot.pause()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.dataset.name == "fashion", timeout=120)
+        await wait_for(pilot, lambda: app.main.state == "done", timeout=120)
+        assert app.main.dataset.n_train == 60000 and app.dataset.classes[9] == "Boot"
+        table = app.query_one("#confusion", ConfusionTable)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert any("Boot" in h for h in headers) and any("Trou" in h for h in headers)
+        options = [str(label) for label, _ in app.query_one("#filter-true", Select)._options]
+        assert "9 Boot" in options
+        assert 0.5 < app.main.history["test_acc"][-1] < 1.0

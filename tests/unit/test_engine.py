@@ -194,3 +194,13 @@ def test_a_paused_child_whose_parent_is_killed_ends_by_itself(tmp_path):
         parent.kill()
         for pid in marked_processes(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_the_shared_dataset_keeps_its_name(tiny):
+    import dataclasses
+
+    from mnist_tui.core.engine import Engine, attach
+
+    fashion = dataclasses.replace(tiny, name="fashion")
+    with Engine(fashion) as engine:
+        assert engine.dataset.name == "fashion" and attach(engine.shared).name == "fashion"

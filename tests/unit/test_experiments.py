@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import subprocess
 import sys
-import threading
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +12,6 @@ from mnist_tui.cli import main
 from mnist_tui.core import data, store, train
 from mnist_tui.core.config import OPTIMIZERS, TrainConfig
 from mnist_tui.core.events import BatchProgress, EpochEnd
-
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -79,23 +73,8 @@ def test_a_validation_split_too_large_is_refused(tiny_dir, capsys):
     assert "leaves no training samples" in capsys.readouterr().err
 
 
-@pytest.fixture
-def fashion_mirror():
-    if not FASHION.is_dir():
-        pytest.skip(f"{FASHION} is not there")
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(FASHION))
-    handler.log_message = lambda *a: None
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
-
-
 def test_fashion_is_downloaded_verified_and_named(fashion_mirror, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("MNIST_TUI_MIRRORS", fashion_mirror)
-    monkeypatch.delenv("MNIST_TUI_OFFLINE", raising=False)
     r = subprocess.run([sys.executable, "-m", "mnist_tui", "download", "--dataset", "fashion"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent
 
-from ...core import checkpoint
+from ...core import checkpoint, data
 from ...core.config import TrainConfig, from_dict
 from ...core.data import INFO
 from ...core.engine import Engine, RunHandle, Started
@@ -45,6 +45,7 @@ from ..panes import (
 )
 from ..widgets.confusion_table import ConfusionTable
 from ..widgets.hyper_form import HyperForm
+from ..widgets.mistakes_view import MistakesView
 from ..widgets.runs_view import RunsView
 from ..widgets.status_bar import StatusBar
 from .load_dialog import LoadDialog
@@ -209,11 +210,10 @@ class MainScreen(Screen):
             self.status.set(note=f"fix {len(errors)} field(s) first")
             self.notify(next(iter(errors.values())), title="Cannot start", severity="error")
             return
-        reason = check_run(config, self.dataset.n_train, self.dataset.n_test)
         if config.dataset != self.dataset.name:
-            reason = (f"this dashboard holds {INFO[self.dataset.name].title}: to train on "
-                      f"{INFO[config.dataset].title}, start it with 'mnist-tui --dataset "
-                      f"{config.dataset}'")
+            self._switch_dataset(config.dataset)  # loads (or downloads) it, then starts
+            return
+        reason = check_run(config, self.dataset.n_train, self.dataset.n_test)
         if reason:
             self.notify(reason, title="Cannot start", severity="error")
             return
@@ -324,6 +324,52 @@ class MainScreen(Screen):
         self.status.set(rate=rate, elapsed=elapsed)
         self.show_all()
 
+    # --- switching dataset ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="dataset", exit_on_error=False)
+    def _switch_dataset(self, name: str) -> None:
+        """Load the other dataset off the UI thread (downloading it the first time, with
+        progress in the status line), then swap it in and start the run."""
+        title = INFO[name].title
+        self.app.call_from_thread(self.status.set, note=f"loading {title}…")
+
+        def progress(file: str, done: int, total: int) -> None:
+            if total:
+                self.app.call_from_thread(
+                    self.status.set, note=f"downloading {title}: {file} {done / total:.0%}")
+
+        try:
+            dataset = data.load(None, progress=progress, dataset=name)
+        except data.DataError as e:
+            self.app.call_from_thread(self._dataset_failed, str(e))
+            return
+        self.app.call_from_thread(self._use_dataset, dataset)
+
+    def _dataset_failed(self, error: str) -> None:
+        self.notify(error, title="Dataset not loaded", severity="error", timeout=15)
+        self.status.set(note=f"still {INFO[self.dataset.name].title}: {error}")
+
+    def _use_dataset(self, dataset) -> None:
+        """Every pane switches to `dataset` (in a new engine); the old engine's block is freed."""
+        if self.run_state.going:
+            return
+        old, self.engine = self.engine, Engine(dataset)
+        self.dataset = self.app.dataset = self.engine.dataset
+        self.app.engine = self.engine
+        for pane in (TrainPane, DigitsPane, MistakesPane):
+            self.pane(pane).dataset = self.dataset
+        self.pane(MistakesPane).query_one(MistakesView).set_data(self.dataset.test_images,
+                                                                 self.dataset.test_labels)
+        for table in self.query(ConfusionTable):
+            table.set_classes(self.dataset.classes)
+        self.pane(SweepPane).engine = self.engine
+        self.history, self.loaded, self._loaded_model = RunHistory(), None, None
+        old.close()
+        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images",
+                    title=INFO[self.dataset.name].title)
+        self.show_all()
+        self.action_start()
+
     # --- races --------------------------------------------------------------------------------
 
     def action_race_field(self) -> None:
@@ -364,7 +410,8 @@ class MainScreen(Screen):
         for c in configs:
             reason = check_run(c, self.dataset.n_train, self.dataset.n_test)
             if c.dataset != self.dataset.name:
-                reason = f"this dashboard holds {INFO[self.dataset.name].title}"
+                reason = (f"the dashboard holds {INFO[self.dataset.name].title}: start a run on "
+                          f"{INFO[c.dataset].title} first (s), then race")
             if reason:
                 self.notify(reason, title="Cannot race", severity="error")
                 return

@@ -29,8 +29,12 @@ class ConfusionTable(DataTable):
         super().__init__(cursor_type="cell", zebra_stripes=False, cell_padding=0, **kwargs)
 
     def on_mount(self) -> None:
-        names = getattr(getattr(self.app, "dataset", None), "classes", None) or [
-            str(k) for k in range(10)]
+        self.set_classes(getattr(getattr(self.app, "dataset", None), "classes", None))
+
+    def set_classes(self, names) -> None:
+        """(Re)build the grid with these class names (digits when None), every cell empty."""
+        names = list(names or (str(k) for k in range(10)))
+        self.clear(columns=True)
         self.add_column(Text("true\\pred", style="dim"), width=10, key="label")
         for k in range(10):  # a column header holds 4 characters: "Trou", "Pull", "Boot"
             self.add_column(Text(f"{names[k][:CELL - 1]} ", justify="right"), width=CELL, key=str(k))

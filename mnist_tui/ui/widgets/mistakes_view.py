@@ -53,6 +53,15 @@ class MistakesView(Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.refresh_view()
 
+    def set_data(self, images: np.ndarray, labels: np.ndarray) -> None:
+        """Another dataset: its test set, its class names in the filters, no predictions yet."""
+        self.images, self.labels, self.proba = images, labels, None
+        self.indices = np.zeros(0, dtype=np.int64)
+        self.position = 0
+        for select in self.query(Select):
+            select.set_options(self.class_options())
+        self.refresh_view()
+
     def set_proba(self, proba: np.ndarray) -> None:
         """New predictions (after an epoch): recompute the list, keeping the filters."""
         self.proba = proba
