@@ -349,7 +349,7 @@ def _train(args: argparse.Namespace) -> int:
     def emit(obj: dict) -> None:
         print(json.dumps(obj), file=out, flush=True)
 
-    recorder = store.Recorder(args.db, config)
+    recorder = store.Recorder(args.db, config, labels=ds.test_labels)
     warned = False
 
     def warn_history() -> None:
@@ -617,6 +617,12 @@ def show_run(run: dict) -> str:
                      f"{number(run['seconds'], '.1f')}s of training")
     if run.get("checkpoint"):
         lines.append(f"checkpoint: {run['checkpoint']}")
+    f = run.get("forgetting")
+    if f:
+        lines.append(f"test samples over {f['epochs']} epochs: {f['never learned']} never learned, "
+                     f"{f['learned late']} learned late, {f['flip-flopping']} flip-flopping, "
+                     f"{f['forgotten']} forgotten at the end; {f['forgetting events']} "
+                     "forgetting events")
     for ch in run.get("live_changes", []):
         lines.append(f"live change: {ch['name']} = {number(ch['value'], 'g')} from epoch "
                      f"{ch['epoch']}, batch {ch['batch']}")
@@ -742,7 +748,7 @@ def _race(args: argparse.Namespace) -> int:
                 i, ev = inbox.get()
                 r = results[i]
                 if isinstance(ev, Started):
-                    recorders[i] = store.Recorder(args.db, configs[i])
+                    recorders[i] = store.Recorder(args.db, configs[i], labels=ds.test_labels)
                     r["run_id"], r["state"] = recorders[i].run_id, "training"
                 elif isinstance(ev, ev_.EpochEnd):
                     recorders[i].epoch(ev)

@@ -39,6 +39,7 @@ class RunHistory:
         self.loss_x: list[float] = []  # every batch's loss, x in epochs
         self.loss_y: list[float] = []
         self.live_changes: list[LiveChanged] = []
+        self.predictions: list[np.ndarray] = []  # each epoch's predicted class per test sample
         self.planned = 0  # epochs this run means to reach, offset included
         self.progress: BatchProgress | None = None
         self.last_epoch: EpochEnd | None = None
@@ -69,6 +70,7 @@ class RunHistory:
                     self.batches[key].append(float(value))
             elif isinstance(event, EpochEnd):
                 self.last_epoch = event
+                self.predictions.append(np.asarray(event.test_proba).argmax(axis=1).astype(np.uint8))
                 row = self.epoch_row(event)
                 for key in EPOCH_KEYS:
                     self.epochs[key].append(float(row[key]))
@@ -123,6 +125,11 @@ class RunHistory:
     def batch_losses(self) -> tuple[list[float], np.ndarray]:
         with self.lock:
             return list(self.loss_x), np.array(self.loss_y, dtype=float)
+
+    def prediction_matrix(self) -> np.ndarray | None:
+        """(epochs of this run, n test samples) uint8, or None before the first epoch."""
+        with self.lock:
+            return np.stack(self.predictions) if self.predictions else None
 
     def __len__(self) -> int:
         return len(self.epochs["epoch"])

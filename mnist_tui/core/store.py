@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -79,6 +79,18 @@ MIGRATIONS = {
         ALTER TABLE runs ADD COLUMN study TEXT;
         ALTER TABLE runs ADD COLUMN trial INTEGER;
     """,
+    7: """
+        CREATE TABLE predictions (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            classes BLOB NOT NULL,
+            PRIMARY KEY (run_id, epoch)
+        );
+        CREATE TABLE test_labels (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+            labels BLOB NOT NULL
+        );
+    """,
 }
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
                "seconds", "checkpoint", "confusion", "pid", "host", "study", "trial")
@@ -107,7 +119,7 @@ class Store:
         self.readonly = readonly
         self.columns: set[str] = set(RUN_COLUMNS)
         self.epoch_columns: set[str] = set(EPOCH_COLUMNS)
-        self.tables: set[str] = {"runs", "epochs", "live_changes"}
+        self.tables: set[str] = {"runs", "epochs", "live_changes", "predictions", "test_labels"}
         if readonly:
             self._open_readonly(timeout)
             return
@@ -262,6 +274,33 @@ class Store:
                     "seconds = ?, confusion = ? WHERE id = ?",
                     (ev.test_acc, ev.elapsed, json.dumps(np.asarray(ev.confusion).tolist()), run_id))
 
+    def add_predictions(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
+        """Every test sample's predicted class at this epoch: one byte each (10 kB for MNIST)."""
+        classes = np.asarray(ev.test_proba).argmax(axis=1).astype(np.uint8)
+        self._write("INSERT OR REPLACE INTO predictions (run_id, epoch, classes) VALUES (?, ?, ?)",
+                    (run_id, epoch or ev.epoch, classes.tobytes()))
+
+    def set_labels(self, run_id: int, labels: np.ndarray) -> None:
+        self._write("INSERT OR REPLACE INTO test_labels (run_id, labels) VALUES (?, ?)",
+                    (run_id, np.asarray(labels, dtype=np.uint8).tobytes()))
+
+    def predictions(self, run_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(predictions (epochs, n) uint8, labels (n,) uint8) of a run, or None if not stored
+        (or damaged: rows of another length are left out)."""
+        if self.db is None or not {"predictions", "test_labels"} <= self.tables:
+            return None
+        row = self._write("SELECT labels FROM test_labels WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            return None
+        labels = np.frombuffer(row[0], dtype=np.uint8)
+        rows = self._write("SELECT classes FROM predictions WHERE run_id = ? ORDER BY epoch",
+                           (run_id,)).fetchall()
+        kept = [np.frombuffer(r[0], dtype=np.uint8) for r in rows
+                if isinstance(r[0], bytes) and len(r[0]) == len(labels)]
+        if not kept:
+            return None
+        return np.stack(kept), labels
+
     def add_live_change(self, run_id: int, ev: LiveChanged, epoch: int | None = None) -> None:
         """Record that a live edit took effect at this epoch and batch."""
         self._write("INSERT INTO live_changes (run_id, epoch, batch, name, value) "
@@ -320,6 +359,13 @@ class Store:
         bad = run["damaged"]
         run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k == "epoch") for e in epochs]
                          for i, k in enumerate(EPOCH_COLUMNS)}
+        stored = self.predictions(run_id)
+        if stored is not None:
+            from .forgetting import analyse
+
+            run["forgetting"] = analyse(*stored).counts()
+        else:
+            run["forgetting"] = None
         run["live_changes"] = [
             {"epoch": _number(c[0], bad, "live change", whole=True),
              "batch": _number(c[1], bad, "live change", whole=True),
@@ -442,13 +488,19 @@ class Recorder:
     so a locked or corrupt history never stops training."""
 
     def __init__(self, path: str | os.PathLike | None, config: TrainConfig, timeout: float = 5.0,
-                 study: str | None = None, trial: int | None = None):
+                 study: str | None = None, trial: int | None = None,
+                 labels: np.ndarray | None = None):
+        """`labels`: the test labels, so that each epoch's predictions can be kept (the
+        learning history of every sample, core/forgetting.py)."""
         self.store: Store | None = None
         self.run_id: int | None = None
         self.error: str | None = None
+        self.keep_predictions = labels is not None
         try:
             self.store = Store(path, timeout=timeout)
             self.run_id = self.store.start_run(config, study, trial)
+            if labels is not None:
+                self.store.set_labels(self.run_id, labels)
         except StoreError as e:
             self._fail(e)
 
@@ -459,8 +511,11 @@ class Recorder:
         self.store = None
 
     def epoch(self, ev: EpochEnd, epoch: int | None = None) -> bool:
-        """Record an epoch; False if the history is (now) unavailable."""
-        return self._record(self.store.add_epoch if self.store else None, ev, epoch)
+        """Record an epoch (and its predictions); False if the history is (now) unavailable."""
+        ok = self._record(self.store.add_epoch if self.store else None, ev, epoch)
+        if ok and self.keep_predictions:
+            ok = self._record(self.store.add_predictions if self.store else None, ev, epoch)
+        return ok
 
     def live_change(self, ev: LiveChanged, epoch: int | None = None) -> bool:
         """Record a live edit; False if the history is (now) unavailable."""

@@ -195,7 +195,8 @@ def objective(sweep: Sweep, dataset, trial) -> float:
     from .store import Recorder
 
     config = sweep.config(sweep.space.suggest(trial))
-    recorder = Recorder(sweep.db_path, config, study=sweep.study, trial=trial.number)
+    recorder = Recorder(sweep.db_path, config, study=sweep.study, trial=trial.number,
+                        labels=dataset.test_labels)
     trial.set_user_attr("run_id", recorder.run_id)
     best, status = 0.0, "done"
     try:

@@ -628,3 +628,22 @@ async def test_choosing_fashion_in_the_form_downloads_it_and_every_pane_follows(
         options = [str(label) for label, _ in app.query_one("#filter-true", Select)._options]
         assert "9 Boot" in options
         assert 0.5 < app.main.history["test_acc"][-1] < 1.0
+
+
+async def test_mistakes_filter_by_learning_history_with_each_samples_epochs(tiny):
+    from textual.widgets import Select
+
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=6, batch_size=64, lr=0.02),
+                   progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("4")
+        view = app.query_one(MistakesView)
+        assert view.history is not None and view.history.epochs == 6
+        app.query_one("#filter-kind", Select).value = "learned late"
+        await pilot.pause()
+        late = view.history.mask("learned late")
+        assert len(view.indices) == int(late.sum()) > 0 and late[view.indices].all()
+        line = str(app.query_one("#mistake-history").render())
+        i = view.current
+        assert line.startswith(f"#{i} {view.history.timeline(i)}") and "learned @" in line

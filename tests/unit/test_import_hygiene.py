@@ -7,7 +7,8 @@ import sys
 import mnist_tui.core
 
 CORE_MODULES = ("augment", "checkpoint", "config", "data", "draw", "engine", "events", "files",
-                "compare", "history", "metrics", "model", "optim", "race", "render", "resources", "sweep",
+                "compare", "forgetting", "history", "metrics", "model", "optim", "race", "render",
+                "resources", "sweep",
                 "store", "train")
 
 

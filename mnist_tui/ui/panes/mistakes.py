@@ -16,6 +16,8 @@ class MistakesPane(Pane):
     MistakesPane #mistake-filters { height: 1; }
     MistakesPane #mistake-filters Label { padding: 0 1; }
     MistakesPane #mistake-filters Select { width: 10; }
+    MistakesPane #mistake-filters #filter-kind { width: 17; margin: 0 0 0 1; }
+    MistakesPane #mistake-history { height: 1; color: $text-muted; }
     MistakesPane #mistake-count { width: 1fr; }
     MistakesPane MistakesView:focus { background-tint: $foreground 3%; }
     """
@@ -32,7 +34,7 @@ class MistakesPane(Pane):
         ev = history.last_epoch
         if ev is not None and ev is not self._shown:
             self._shown = ev
-            self.query_one(MistakesView).set_proba(ev.test_proba)
+            self.query_one(MistakesView).set_proba(ev.test_proba, history.prediction_matrix())
 
     def set_filter(self, true_class: int | None, pred_class: int | None) -> None:
         self.query_one(MistakesView).set_filter(true_class, pred_class)

@@ -246,7 +246,7 @@ class MainScreen(Screen):
             nonlocal recorder
             if isinstance(event, Started):
                 # Its own connection, in this thread: a locked database slows it, never the UI.
-                recorder = Recorder(self.db_path, config)
+                recorder = Recorder(self.db_path, config, labels=self.dataset.test_labels)
                 self.post_message(HistoryStatus(run_id, recorder.run_id, recorder.error))
             history.add(event)
             if recorder is not None:

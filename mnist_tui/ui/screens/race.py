@@ -111,7 +111,8 @@ class RaceScreen(Screen):
         def receive(event: Event | Started) -> None:  # the racer's reader thread
             nonlocal recorder
             if isinstance(event, Started):
-                recorder = Recorder(self.db_path, racer.config)
+                recorder = Recorder(self.db_path, racer.config,
+                                    labels=self.engine.dataset.test_labels)
                 racer.run_id, racer.state = recorder.run_id, "training"
             racer.history.add(event)
             if recorder is None:

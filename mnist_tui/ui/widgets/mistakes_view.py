@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Select, Static
 
+from ...core.forgetting import KINDS, Forgetting, analyse
 from ...core.metrics import select_samples
 from .digit_view import DigitView
 
@@ -38,6 +39,8 @@ class MistakesView(Vertical, can_focus=True):
         self.wrong = True
         self.indices = np.zeros(0, dtype=np.int64)
         self.position = 0
+        self.history: Forgetting | None = None  # every sample's right/wrong at each epoch
+        self.kind = ANY  # a learning-history kind (core/forgetting.py), or any mistake
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="mistake-filters"):
@@ -47,7 +50,10 @@ class MistakesView(Vertical, can_focus=True):
             yield Label("pred")
             yield Select(self.class_options(), value=ANY, allow_blank=False, compact=True,
                          id="filter-pred")
+            yield Select([("mistakes", ANY)] + [(k, k) for k in KINDS], value=ANY,
+                         allow_blank=False, compact=True, id="filter-kind")
             yield Static("", id="mistake-count")
+        yield Static("", id="mistake-history")
         yield DigitView(id="mistake-digit")
 
     def on_mount(self) -> None:
@@ -62,9 +68,11 @@ class MistakesView(Vertical, can_focus=True):
             select.set_options(self.class_options())
         self.refresh_view()
 
-    def set_proba(self, proba: np.ndarray) -> None:
-        """New predictions (after an epoch): recompute the list, keeping the filters."""
+    def set_proba(self, proba: np.ndarray, predictions: np.ndarray | None = None) -> None:
+        """New predictions (after an epoch): recompute the list, keeping the filters.
+        `predictions` (epochs, n): every epoch's classes, for the learning-history kinds."""
         self.proba = proba
+        self.history = None if predictions is None else analyse(predictions, self.labels)
         self._select(keep_position=False)
 
     def set_filter(self, true_class: int | None, pred_class: int | None) -> None:
@@ -78,6 +86,10 @@ class MistakesView(Vertical, can_focus=True):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
+        if event.select.id == "filter-kind":
+            self.kind = event.value
+            self._select(keep_position=False)
+            return
         value = None if event.value == ANY else int(event.value)
         if event.select.id == "filter-true":
             self.true_class = value
@@ -98,6 +110,14 @@ class MistakesView(Vertical, can_focus=True):
     def _select(self, keep_position: bool) -> None:
         if self.proba is None:
             self.indices = np.zeros(0, dtype=np.int64)
+        elif self.kind != ANY and self.history is not None:
+            mask = self.history.mask(self.kind)
+            pred = self.proba.argmax(axis=1)
+            if self.true_class is not None:
+                mask &= self.labels == self.true_class
+            if self.pred_class is not None:
+                mask &= pred == self.pred_class
+            self.indices = np.flatnonzero(mask)
         else:
             self.indices = select_samples(self.labels, self.proba, self.true_class,
                                           self.pred_class, wrong=self.wrong)
@@ -108,7 +128,11 @@ class MistakesView(Vertical, can_focus=True):
     def refresh_view(self) -> None:
         count = self.query_one("#mistake-count", Static)
         digit = self.query_one("#mistake-digit", DigitView)
+        story = self.query_one("#mistake-history", Static)
         kind = "misclassified" if self.wrong else "correct"
+        if self.kind != ANY:
+            kind = self.kind
+        story.update(self._history_line())
         if self.proba is None:
             count.update("  no epoch finished yet")
             digit.show(None, None, None)
@@ -120,4 +144,19 @@ class MistakesView(Vertical, can_focus=True):
             return
         i = self.current
         count.update(f"  {self.position + 1} / {len(self.indices)} {kind}")
+        story.update(self._history_line(i))
         digit.show(self.images[i], self.proba[i], int(self.labels[i]), caption=f"test sample #{i}")
+
+    def _history_line(self, i: int | None = None) -> str:
+        """The sample's epochs (✓/✗ each) and the run's counts of each kind."""
+        if self.history is None:
+            return ""
+        h, c = self.history, self.history.counts()
+        counts = (f"{c['never learned']} never · {c['learned late']} late · "
+                  f"{c['flip-flopping']} flip-flop · {c['forgotten']} forgotten")
+        if i is None:
+            return f"over {c['epochs']} epochs: " + counts
+        learned = h.learned_at[i]
+        story = (f"learned @{learned}" if learned else "not learned") + (
+            f", forgot {h.forgettings[i]}x" if h.forgettings[i] else "")
+        return f"#{i} {h.timeline(i)[-24:]} {story} │ {counts}"
