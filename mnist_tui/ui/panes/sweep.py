@@ -44,7 +44,7 @@ class SweepUpdate(Message):
 
 
 class SweepPane(Pane):
-    TAB_ID, TITLE, FOCUS = "sweep", "Sweep", "#sw-lr"
+    TAB_ID, TITLE, FOCUS = "sweep", "Sweep", "#sw-table"  # not a field: q and the tab keys work
     DEFAULT_CSS = """
     SweepPane #sw-left { width: 34; padding: 0 1 0 0; }
     SweepPane .sw-row { height: 1; }
