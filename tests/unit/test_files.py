@@ -92,8 +92,8 @@ def test_a_new_file_gets_the_umask_mode(tmp_path):
     assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o640
 
 
-def test_dash_is_stdout(capfdbinary, tmp_path):
-    os.chdir(tmp_path)
+def test_dash_is_stdout(capfdbinary, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     write_atomic("-", "hello\n")
     assert capfdbinary.readouterr().out == b"hello\n" and not (tmp_path / "-").exists()
 
