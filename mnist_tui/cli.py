@@ -825,7 +825,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     def show(rows) -> None:
         for r in rows:
-            if r.state in ("complete", "pruned", "fail") and r.number not in printed:
+            if r.state in ("complete", "pruned", "fail", "diverged") and r.number not in printed:
                 printed.add(r.number)
                 if args.json:
                     print(json.dumps({"event": "trial", "number": r.number, "state": r.state,
@@ -864,8 +864,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"best: trial {result['best_trial']} (run {result['best_run_id']}), val "
               f"{result['best_val_acc']:.2%}, test {test:.2%}: "
               f"{_params_words(result['best_params'])}")
-        print(f"{result['complete']} complete, {result['pruned']} pruned, "
-              f"{result['seconds']:.0f} s")
+        print(f"{result['complete']} complete ({result['diverged']} of them diverged), "
+              f"{result['pruned']} pruned, {result['seconds']:.0f} s")
     else:
         print("no trial finished")
     return 0

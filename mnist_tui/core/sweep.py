@@ -212,6 +212,7 @@ def objective(sweep: Sweep, dataset, trial) -> float:
                     raise optuna.TrialPruned(f"pruned at epoch {ev.epoch}")
             elif isinstance(ev, Diverged):
                 status = "diverged"
+                trial.set_user_attr("diverged", True)
                 return 0.0  # a run that blows up is a bad point, not a failed trial
     except BaseException:
         if status == "done":
@@ -272,8 +273,9 @@ def rows(study) -> list[TrialRow]:
     out = []
     for t in study.get_trials(deepcopy=False):
         values = list(t.intermediate_values.values())
+        state = "diverged" if t.user_attrs.get("diverged") else t.state.name.lower()
         out.append(TrialRow(
-            t.number, t.state.name.lower(), dict(t.params),
+            t.number, state, dict(t.params),
             max(values) if values else None, t.user_attrs.get("test_acc"),
             int(t.user_attrs.get("epochs", 0)), t.user_attrs.get("run_id")))
     return out
@@ -333,7 +335,8 @@ def summary(study, started: float | None = None) -> dict:
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
-    out = {"study": study.study_name, "complete": len(done), "pruned": len(pruned)}
+    out = {"study": study.study_name, "complete": len(done), "pruned": len(pruned),
+           "diverged": sum(bool(t.user_attrs.get("diverged")) for t in done)}
     if done:
         best = study.best_trial
         out.update(best_trial=best.number, best_val_acc=best.value,

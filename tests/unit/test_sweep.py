@@ -95,3 +95,19 @@ def test_a_killed_sweep_resumes_where_it_stopped(tiny_dir, tmp_path):
     assert "FAIL" in states  # the killed worker's trial, failed by its stale heartbeat …
     kept = [n for n, s in before if s == "COMPLETE"]
     assert all(dict(after)[n] == "COMPLETE" for n in kept)  # … and nothing finished is redone
+
+
+def test_two_sweep_commands_join_one_study_as_two_machines_would(tiny_dir, tmp_path):
+    argv = _sweep(tiny_dir, tmp_path, "--trials", "6", "--workers", "1", "--epochs", "3",
+                  "--json", study="joined")
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-1500:] for _, e in outs]
+    trials = _trials(tmp_path)
+    assert len({n for n, _ in trials}) == len(trials) >= 6
+    assert sum(s in ("COMPLETE", "PRUNED") for _, s in trials) >= 6
+    ran = [[line for line in out.splitlines() if '"event": "trial"' in line] for out, _ in outs]
+    assert all(ran), "both commands ran trials of the one study"
+    runs = _tagged_runs(tmp_path, "joined")
+    assert sorted(t for t, _ in runs) == sorted(n for n, _ in trials)
