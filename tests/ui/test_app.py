@@ -502,7 +502,9 @@ async def test_the_same_message_is_not_stacked_and_toasts_are_capped(tiny):
         for _ in range(30):
             await pilot.press("s")
         await pilot.pause()
-        assert len(app._notifications) == 1
+        shown = [n.message for n in app._notifications]
+        # one toast, or two if the first expired (5 s) while a slow machine took the 30 keys
+        assert 1 <= len(shown) <= 2 and len(set(shown)) == 1
         for i in range(10):
             app.notify(f"message {i}")
         await pilot.pause()
