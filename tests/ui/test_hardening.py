@@ -271,6 +271,11 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
             if i % 20 == 19:
                 await asyncio.sleep(0.02)  # bursts of 20, as over a slow link
                 assert app.is_running, f"died after key {i}"
+                # Then let the app take the burst in, as a person waits to see the screen: on a
+                # slow machine, 2,000 keys queued at once took over five minutes to drain.
+                deadline = time.monotonic() + 10
+                while app._message_queue.qsize() > 5 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
         await asyncio.sleep(0.5)
         assert app.is_running
         app.main.action_stop()  # so the keys below need not wait on a busy app
