@@ -161,14 +161,22 @@ def storage_for(url: str):
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT, grace_period=GRACE,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-            engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None)
-    except Exception as e:  # SQLAlchemy's errors: a URL that cannot be reached or parsed
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SweepError(f"cannot open the study storage {url}: {reason}") from None
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT, grace_period=GRACE,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=1),
+                engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None)
+        except Exception as e:  # SQLAlchemy's errors: a URL that cannot be reached or parsed
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            # Two sweeps creating one new storage at once: the second trips on the first's
+            # tables ("UNIQUE constraint", "already exists"); a moment later they are there.
+            if attempt < 4 and ("UNIQUE" in reason or "already exists" in reason
+                                or "locked" in reason):
+                time.sleep(0.5 + attempt)
+                continue
+            raise SweepError(f"cannot open the study storage {url}: {reason}") from None
 
 
 def open_study(sweep: Sweep, worker_index: int = 0):

@@ -61,6 +61,25 @@ class SafeCommandPalette(CommandPalette):
         except NoMatches:
             pass
 
+    # Its cursor keys query the command list too: a Down queued while it closes found none.
+    def _action_cursor_down(self) -> None:
+        try:
+            super()._action_cursor_down()
+        except NoMatches:
+            pass
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except NoMatches:
+            pass
+
+    def _action_escape(self) -> None:
+        try:
+            super()._action_escape()
+        except NoMatches:
+            pass
+
 
 class PaletteGuards:
     """App methods (a mixin placed before App): the safe palette, without Quit, the guards,

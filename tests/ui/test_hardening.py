@@ -280,9 +280,14 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
         assert app.is_running
         app.main.action_stop()  # so the keys below need not wait on a busy app
         await wait_for(pilot, lambda: not app.main.state.going)
-        for _ in range(4):  # leave any dialog, the palette and the form
-            await pilot.press("escape")
-        await pilot.press("q")
+        for key in ("escape",) * 4 + ("q",):  # leave any dialog, the palette and the form
+            # Sent as the keys were, and given time: Pilot's press waits at most 30 s for the
+            # screen to settle, which a loaded machine can exceed after 2,000 keys.
+            await _send(app, key)
+            deadline = time.monotonic() + 30
+            while app._message_queue.qsize() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
         deadline = time.monotonic() + 10  # quitting ends the run's process first: on a loaded
         while app.return_code is None and time.monotonic() < deadline:  # machine, a second
             await asyncio.sleep(0.1)

@@ -331,12 +331,16 @@ class MainScreen(Screen):
         """Load the other dataset off the UI thread (downloading it the first time, with
         progress in the status line), then swap it in and start the run."""
         title = INFO[name].title
-        self.app.call_from_thread(self.status.set, note=f"loading {title}…")
+
+        def note(text: str) -> None:  # on the UI thread, and only while the screen is there
+            for bar in self.query("#status"):
+                bar.set(note=text)
+
+        self.app.call_from_thread(note, f"loading {title}…")
 
         def progress(file: str, done: int, total: int) -> None:
             if total:
-                self.app.call_from_thread(
-                    self.status.set, note=f"downloading {title}: {file} {done / total:.0%}")
+                self.app.call_from_thread(note, f"downloading {title}: {file} {done / total:.0%}")
 
         try:
             dataset = data.load(None, progress=progress, dataset=name)
@@ -346,12 +350,14 @@ class MainScreen(Screen):
         self.app.call_from_thread(self._use_dataset, dataset)
 
     def _dataset_failed(self, error: str) -> None:
+        if not self.query("#status"):
+            return  # the app is leaving
         self.notify(error, title="Dataset not loaded", severity="error", timeout=15)
         self.status.set(note=f"still {INFO[self.dataset.name].title}: {error}")
 
     def _use_dataset(self, dataset) -> None:
         """Every pane switches to `dataset` (in a new engine); the old engine's block is freed."""
-        if self.run_state.going:
+        if self.run_state.going or not self.query("#status"):
             return
         old, self.engine = self.engine, Engine(dataset)
         self.dataset = self.app.dataset = self.engine.dataset
@@ -510,6 +516,8 @@ class MainScreen(Screen):
         self.app.push_screen(LoadDialog(), self._load_path)
 
     def _load_path(self, path: str | None) -> None:
+        if not self.query("#status"):
+            return  # the dialog closed as the app was leaving: nothing left to load into
         if path:
             self.status.set(note=f"loading {path}…")
             self._read_checkpoint(path)
