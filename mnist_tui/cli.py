@@ -836,7 +836,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 val = "--" if r.val_acc is None else f"{r.val_acc:.2%}"
                 test = "--" if r.test_acc is None else f"{r.test_acc:.2%}"
                 print(f"trial {r.number:>3}  {r.state:<8}  val {val:>6}  test {test:>6}  "
-                      f"{r.epochs} ep  {_params_words(r.params)}", flush=True)
+                      f"{r.epochs} ep  {sw.params_words(r.params)}", flush=True)
         running = sum(r.state == "running" for r in rows)
         if not args.json:
             _progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
@@ -863,23 +863,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         test = result["best_test_acc"]
         print(f"best: trial {result['best_trial']} (run {result['best_run_id']}), val "
               f"{result['best_val_acc']:.2%}, test {test:.2%}: "
-              f"{_params_words(result['best_params'])}")
+              f"{sw.params_words(result['best_params'])}")
         print(f"{result['complete']} complete ({result['diverged']} of them diverged), "
               f"{result['pruned']} pruned, {result['seconds']:.0f} s")
     else:
         print("no trial finished")
     return 0
-
-
-def _params_words(params: dict) -> str:
-    short = {"lr": "lr", "hidden": "n", "batch_size": "b", "momentum": "m", "weight_decay": "wd"}
-    words = []
-    for k, v in params.items():
-        if k == "optimizer":
-            words.append(str(v))
-        else:
-            words.append(f"{short.get(k, k)}={v:.3g}" if isinstance(v, float) else f"{short.get(k, k)}={v}")
-    return " ".join(words)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

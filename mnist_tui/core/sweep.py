@@ -289,6 +289,18 @@ def rows(study) -> list[TrialRow]:
     return out
 
 
+def params_words(params: dict) -> str:
+    """A trial's values in short words, the same in the CLI and the Sweep tab:
+    'lr=0.0058 n=256 b=64 m=0.824 wd=3.85e-05 adam'."""
+    short = {"lr": "lr", "hidden": "n", "batch_size": "b", "momentum": "m", "weight_decay": "wd"}
+    words = []
+    for k, v in params.items():
+        name = short.get(k, k)
+        words.append(str(v) if k == "optimizer" else
+                     f"{name}={v:.3g}" if isinstance(v, float) else f"{name}={v}")
+    return " ".join(words)
+
+
 def importances(study) -> dict[str, float]:
     """Optuna's parameter importances (fANOVA), once there are enough finished trials."""
     import optuna

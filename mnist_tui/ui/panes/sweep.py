@@ -200,7 +200,7 @@ class SweepPane(Pane):
             table.add_row(str(r.number), r.state,
                           "" if r.val_acc is None else f"{r.val_acc:.2%}",
                           "" if r.test_acc is None else f"{r.test_acc:.2%}", str(r.epochs),
-                          _params(r.params), key=str(r.number))
+                          sw.params_words(r.params), key=str(r.number))
         # best so far, in trial order
         done = sorted((r for r in rows if r.val_acc is not None and r.state == "complete"),
                       key=lambda r: r.number)
@@ -263,14 +263,3 @@ def _axis_value(axis: str, value) -> float | None:
     if axis in ("lr",) and value > 0:
         return math.log10(value)
     return float(value)
-
-
-def _params(params: dict) -> str:
-    short = {"lr": "lr", "hidden": "n", "batch_size": "b", "momentum": "m", "weight_decay": "wd"}
-    out = []
-    for k, v in params.items():
-        if k == "optimizer":
-            out.append(str(v))
-        else:
-            out.append(f"{short.get(k, k)}={v:.3g}" if isinstance(v, float) else f"{short.get(k, k)}={v}")
-    return " ".join(out)
