@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import os
 import signal
 import sys
@@ -54,6 +55,16 @@ def positive_int(text: str) -> int:
     if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
     return int(text)
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1 (got {text!r})")
+    return value
 
 
 def flag(name: str) -> str:
@@ -236,6 +247,29 @@ def build_parser() -> Parser:
     sw.add_argument("--json", action="store_true", help="JSON lines: one per trial, then a summary")
     add_db_flag(sw)
 
+    su = sub.add_parser(
+        "suspects", help="test samples whose label looks wrong, found across your runs",
+        description="Suspect labels: test samples that at least MIN_RUNS different runs in the "
+        "history (other seeds or configs; runs with the same config count once) each get wrong "
+        "with probability >= MIN_CONF, agreeing on the same other class (each run's last "
+        "epoch). Runs that diverged, failed or were lost are left out. Train a few runs with "
+        "different --seed values first. Marks ('label looks wrong', 'model is wrong') given "
+        "here or in the dashboard (Mistakes tab, S) are stored and exported.",
+        epilog="Example: for s in 1 2 3 4 5; do mnist-tui train --seed $s; done; "
+        "mnist-tui suspects --format csv > suspects.csv")
+    su.add_argument("--dataset", choices=cfg.DATASETS, default="mnist",
+                    help="whose runs to use (default: mnist)")
+    su.add_argument("--min-runs", type=positive_int, default=3, metavar="N",
+                    help="runs that must agree (default: 3)")
+    su.add_argument("--min-conf", type=probability, default=0.9, metavar="P",
+                    help="how sure each of them must be, 0-1 (default: 0.9)")
+    su.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                    help="text for people, csv or json for programs (default: text)")
+    su.add_argument("--mark", action="append", default=[], metavar="INDEX=KIND",
+                    help="mark a test sample: KIND is 'label' (label looks wrong), 'model' (model "
+                    "is wrong) or 'none' (take the mark back); may be repeated (default: none)")
+    add_db_flag(su)
+
     sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
                         description="Serve the dashboard over HTTP with textual-serve, one process per "
                         "browser tab. Flags given before 'serve' (--db, --load, --data-dir, the "
@@ -327,6 +361,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:  # a caller (a test, a script) gets its own handlers back
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def calibrate_run(model: Perceptron, config: cfg.TrainConfig, ds: data.Dataset):
+    """Temperature scaling fitted on the run's own validation split (core/calibration.py)."""
+    from .core.calibration import calibrate
+
+    _, val_idx, _ = train.split_indices(ds.n_train, config.val_split, config.seed)
+    return calibrate(model, ds.train_images[val_idx], ds.train_labels[val_idx],
+                     ds.test_images, ds.test_labels)
+
+
+def calibration_words(cal) -> str:
+    return (f"calibration: temperature {cal.temperature:.3f} fitted on the {cal.val_samples} "
+            f"validation samples; ECE on validation {cal.val_ece_before:.2%} -> "
+            f"{cal.val_ece_after:.2%}, on test {cal.before.ece:.2%} -> {cal.after.ece:.2%}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -424,6 +473,15 @@ def _train(args: argparse.Namespace) -> int:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
             print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
                   f"{final.seconds:.1f}s of training", file=out)
+        if config.val_split and final.epochs_done:
+            cal = calibrate_run(model, config, ds)
+            words = calibration_words(cal)
+            if args.json:
+                emit({"event": "calibration", "temperature": cal.temperature,
+                      "val_ece_before": cal.val_ece_before, "val_ece_after": cal.val_ece_after,
+                      "test_ece_before": cal.before.ece, "test_ece_after": cal.after.ece})
+            else:
+                print(words, file=out)
     saved = None
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -633,6 +691,9 @@ def show_run(run: dict) -> str:
     if any(v is not None for v in e.get("val_acc", [])):
         header += "  val acc"
         specs.append(("val_acc", "7.2%"))
+    if any(v is not None for v in e.get("ece", [])):
+        header += "     ECE"
+        specs.append(("ece", "6.2%"))
     lines.append(header)
     for i in range(len(e["epoch"])):
         lines.append("  ".join(number(e[k][i], spec) for k, spec in specs))
@@ -871,6 +932,81 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+MARK_WORDS = {"label": "label looks wrong", "model": "model is wrong", "none": None}
+
+
+def parse_mark(text: str) -> tuple[int, str | None]:
+    index, _, kind = text.partition("=")
+    try:
+        i = int(index)
+    except ValueError:
+        i = -1
+    if i < 0 or kind not in MARK_WORDS:
+        raise ValueError(f"--mark {text!r}: expected INDEX=label, INDEX=model or INDEX=none, "
+                         "e.g. --mark 4176=label")
+    return i, MARK_WORDS[kind]
+
+
+def cmd_suspects(args: argparse.Namespace) -> int:
+    from .core import suspects
+
+    try:
+        marks = [parse_mark(m) for m in args.mark]
+    except ValueError as e:
+        return fail(str(e), EXIT_USAGE)
+    if marks:
+        n_test = 10000  # both datasets' test sets
+        for i, _ in marks:
+            if i >= n_test:
+                return fail(f"--mark {i}: {data.INFO[args.dataset].title} has test samples "
+                            f"0 to {n_test - 1}", EXIT_USAGE)
+        with store.Store(args.db) as db:  # writes only the marks
+            for i, mark in marks:
+                db.set_mark(args.dataset, i, mark)
+    with store.Store(args.db, readonly=True) as db:
+        found, evidence = suspects.find(db, args.dataset, args.min_runs, args.min_conf)
+        path = db.path
+    names = data.class_names(args.dataset)
+    rows = [s.as_dict(names) for s in found]
+    if args.format == "json":
+        sys.stdout.write(json.dumps({
+            "dataset": args.dataset, "min_runs": args.min_runs, "min_conf": args.min_conf,
+            "runs": evidence.run_ids, "suspects": rows}, indent=2) + "\n")
+        return 0
+    if args.format == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        cols = ["index", "label", "runs_say", "agree", "runs", "agreement", "mean_confidence",
+                "mark", "run_ids"]
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([" ".join(map(str, r[c])) if c == "run_ids" else
+                        "" if r[c] is None else r[c] for c in cols])
+        sys.stdout.write(buf.getvalue())
+        return 0
+    n = len(evidence.run_ids)
+    if n < args.min_runs:
+        print(f"{n} usable {data.INFO[args.dataset].title} run{'s' * (n != 1)} in {path}; "
+              f"suspects need at least {args.min_runs} that differ (seed or config). Train more, "
+              f"e.g.: mnist-tui train --seed 1")
+        return 0
+    print(f"{len(found)} suspect label{'s' * (len(found) != 1)} in {data.INFO[args.dataset].title}'s "
+          f"test set: at least {args.min_runs} of {n} runs (#{', #'.join(map(str, evidence.run_ids))}) "
+          f"say the same other class with p >= {args.min_conf:g}")
+    if found:
+        width = max(8, max(len(x) for x in names))
+        print(f"{'sample':>6}  {'label':<{width}}  {'runs say':<{width}}  {'agree':>9}  "
+              f"{'mean p':>6}  mark")
+        for r in rows:
+            print(f"{r['index']:>6}  {r['label_name']:<{width}}  {r['runs_say_name']:<{width}}  "
+                  f"{r['agree']:>3}/{r['runs']:<2} {r['agreement']:>4.0%}  "
+                  f"{r['mean_confidence']:>6.3f}  {r['mark'] or ''}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -912,7 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_global_flags(parser, args)
     commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
-                "runs": cmd_runs, "serve": cmd_serve, "sweep": cmd_sweep, "race": cmd_race}
+                "runs": cmd_runs, "serve": cmd_serve, "sweep": cmd_sweep, "race": cmd_race,
+                "suspects": cmd_suspects}
     try:
         code = commands.get(args.command, cmd_app)(args)
         sys.stdout.flush()  # a full disk or a dead device shows here, not at interpreter exit

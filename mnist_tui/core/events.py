@@ -50,6 +50,7 @@ class EpochEnd:
     dead_fraction: float = 0.0  # hidden units that output 0 for every test image
     val_loss: float | None = None  # on the held-out validation samples (None: no val split)
     val_acc: float | None = None
+    ece: float = 0.0  # expected calibration error of test_proba (core/calibration.py)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished, 
 # The per-epoch columns a checkpoint and the history database keep, in order.
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 # Per-epoch series shown in this session only (not in checkpoints).
-EXTRA_KEYS = ("w1_norm", "w2_norm", "dead", "val_loss", "val_acc")  # val: NaN without a split
+EXTRA_KEYS = ("w1_norm", "w2_norm", "dead", "val_loss", "val_acc", "ece")  # val: NaN without a split
 # Per-progress-report series: x in epochs (fractional), the lr and gradient norms of that batch.
 BATCH_KEYS = ("x", "lr", "dW1", "dW2")
 
@@ -76,7 +76,7 @@ class RunHistory:
                     self.epochs[key].append(float(row[key]))
                 val = [math.nan if v is None else v for v in (event.val_loss, event.val_acc)]
                 for key, value in zip(EXTRA_KEYS, (*event.weight_norms, 100 * event.dead_fraction,
-                                                   *val), strict=True):
+                                                   *val, event.ece), strict=True):
                     self.extras[key].append(float(value))
             elif isinstance(event, LiveChanged):
                 self.live_changes.append(event)

@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -91,12 +91,24 @@ MIGRATIONS = {
             labels BLOB NOT NULL
         );
     """,
+    8: """
+        ALTER TABLE epochs ADD COLUMN ece REAL;
+        ALTER TABLE predictions ADD COLUMN confidence BLOB;
+        CREATE TABLE marks (
+            dataset TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            mark TEXT NOT NULL,
+            marked_at REAL NOT NULL,
+            PRIMARY KEY (dataset, sample)
+        );
+    """,
 }
+MARKS = ("label looks wrong", "model is wrong")  # what a person says of a suspect sample
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
                "seconds", "checkpoint", "confusion", "pid", "host", "study", "trial")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 MAX_JSON_DEPTH = 20
-EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc")  # val: NULL for a run without a split
+EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc", "ece")  # val: NULL for a run without a split
 
 
 class StoreError(Exception):
@@ -119,7 +131,8 @@ class Store:
         self.readonly = readonly
         self.columns: set[str] = set(RUN_COLUMNS)
         self.epoch_columns: set[str] = set(EPOCH_COLUMNS)
-        self.tables: set[str] = {"runs", "epochs", "live_changes", "predictions", "test_labels"}
+        self.tables: set[str] = {"runs", "epochs", "live_changes", "predictions", "test_labels",
+                                 "marks"}
         if readonly:
             self._open_readonly(timeout)
             return
@@ -275,10 +288,14 @@ class Store:
                     (ev.test_acc, ev.elapsed, json.dumps(np.asarray(ev.confusion).tolist()), run_id))
 
     def add_predictions(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
-        """Every test sample's predicted class at this epoch: one byte each (10 kB for MNIST)."""
-        classes = np.asarray(ev.test_proba).argmax(axis=1).astype(np.uint8)
-        self._write("INSERT OR REPLACE INTO predictions (run_id, epoch, classes) VALUES (?, ?, ?)",
-                    (run_id, epoch or ev.epoch, classes.tobytes()))
+        """Every test sample's predicted class at this epoch, one byte each (10 kB for MNIST),
+        and its probability in 1/65535ths (20 kB): what suspect labels are found from."""
+        proba = np.asarray(ev.test_proba)
+        classes = proba.argmax(axis=1).astype(np.uint8)
+        confidence = np.round(proba.max(axis=1).astype(np.float64) * 65535).astype("<u2")
+        self._write("INSERT OR REPLACE INTO predictions (run_id, epoch, classes, confidence) "
+                    "VALUES (?, ?, ?, ?)",
+                    (run_id, epoch or ev.epoch, classes.tobytes(), confidence.tobytes()))
 
     def set_labels(self, run_id: int, labels: np.ndarray) -> None:
         self._write("INSERT OR REPLACE INTO test_labels (run_id, labels) VALUES (?, ?)",
@@ -300,6 +317,44 @@ class Store:
         if not kept:
             return None
         return np.stack(kept), labels
+
+    def final_predictions(self, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(classes (n,) uint8, confidence (n,) float, labels (n,) uint8) of a run's last
+        epoch with confidences stored; None if there is none (or it is damaged)."""
+        if self.db is None or not {"predictions", "test_labels"} <= self.tables:
+            return None
+        try:
+            row = self.db.execute(
+                "SELECT p.classes, p.confidence, t.labels FROM predictions p JOIN test_labels t "
+                "USING (run_id) WHERE run_id = ? AND p.confidence IS NOT NULL "
+                "ORDER BY p.epoch DESC LIMIT 1", (run_id,)).fetchone()
+        except sqlite3.Error:  # an older schema, without the confidence column
+            return None
+        if row is None or not all(isinstance(v, bytes) for v in row):
+            return None
+        classes, labels = np.frombuffer(row[0], np.uint8), np.frombuffer(row[2], np.uint8)
+        conf = np.frombuffer(row[1], "<u2") if len(row[1]) % 2 == 0 else np.zeros(0)
+        if not len(labels) == len(classes) == len(conf):
+            return None
+        return classes, conf / 65535.0, labels
+
+    def marks(self, dataset: str) -> dict[int, str]:
+        """The marks people gave suspect samples of a dataset: {sample index: mark}."""
+        if self.db is None or "marks" not in self.tables:
+            return {}
+        rows = self._write("SELECT sample, mark FROM marks WHERE dataset = ?", (dataset,))
+        return {int(i): clean_text(m) for i, m in rows.fetchall()
+                if isinstance(i, int) and isinstance(m, str)}
+
+    def set_mark(self, dataset: str, sample: int, mark: str | None) -> None:
+        """Mark a sample "label looks wrong" or "model is wrong"; None takes the mark back."""
+        if mark is None:
+            self._write("DELETE FROM marks WHERE dataset = ? AND sample = ?", (dataset, sample))
+            return
+        if mark not in MARKS:
+            raise ValueError(f"a mark is one of: {', '.join(MARKS)}")
+        self._write("INSERT OR REPLACE INTO marks (dataset, sample, mark, marked_at) "
+                    "VALUES (?, ?, ?, ?)", (dataset, int(sample), mark, time.time()))
 
     def add_live_change(self, run_id: int, ev: LiveChanged, epoch: int | None = None) -> None:
         """Record that a live edit took effect at this epoch and batch."""

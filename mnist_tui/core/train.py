@@ -22,6 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .augment import distort
+from .calibration import ece as calibration_error
 from .config import TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
@@ -269,6 +270,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             dead_fraction=dead,
             val_loss=val_loss,
             val_acc=val_acc,
+            ece=calibration_error(proba, data.test_labels),
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
 

@@ -1,0 +1,151 @@
+"""Saliency, nudges, one unit at a time, calibration and time to target, on real MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_tui.core import calibration, data, insight
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.events import EpochEnd
+from mnist_tui.core.model import Perceptron, softmax
+from mnist_tui.core.train import split_indices, train
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_dir(data.PACKAGE_DATA_DIR)
+
+
+@pytest.fixture(scope="module")
+def trained(mnist):
+    """A 32-unit network after 2 epochs on real MNIST, with a 5,000-sample validation split."""
+    config = TrainConfig(hidden=32, epochs=2, val_split=5000, seed=0)
+    model = Perceptron(32, seed=0)
+    ends = [e for e in train(config, mnist, model) if isinstance(e, EpochEnd)]
+    return config, model, ends
+
+
+def test_saliency_is_the_finite_difference_gradient_of_log_p(mnist, trained):
+    _, model32, _ = trained
+    model = Perceptron.from_params(*(p.astype(np.float64) for p in model32.params().values()))
+    x = mnist.test_images[7].astype(np.float64) / 255
+    pred, S, grad = insight.saliency(model, x)
+    assert pred == int(S.argmax()) and S.shape == (10,) and grad.shape == (784,)
+
+    def log_p(v):
+        return float(np.log(softmax(model.forward_cache(v[None])[2])[0, pred]))
+
+    rng = np.random.default_rng(0)
+    h = 1e-6
+    pixels = np.concatenate([np.argsort(-np.abs(grad))[:10], rng.choice(784, 10, replace=False)])
+    for i in pixels:
+        e = np.zeros(784)
+        e[i] = h
+        fd = (log_p(x + e) - log_p(x - e)) / (2 * h)
+        assert fd == pytest.approx(grad[i], rel=1e-5, abs=1e-8), i
+    # and for a class the model does not pick, through input_gradient
+    other = (pred + 1) % 10
+    _, g_other = insight.input_gradient(model, x, other)
+    i = int(np.argmax(np.abs(g_other)))
+    e = np.zeros(784)
+    e[i] = h
+
+    def log_q(v):
+        return float(np.log(softmax(model.forward_cache(v[None])[2])[0, other]))
+
+    assert (log_q(x + e) - log_q(x - e)) / (2 * h) == pytest.approx(g_other[i], rel=1e-5)
+
+
+def test_a_nudge_flips_a_real_test_digit_with_a_small_change(mnist, trained):
+    _, model, _ = trained
+    proba = model.forward(mnist.test_images[:200].astype(np.float32) / 255)
+    i = int(np.flatnonzero(proba.argmax(1) == 4)[0])  # a 4 the model calls 4
+    x = mnist.test_images[i].astype(np.float64) / 255
+    n = insight.nudge(model, x, 9)
+    assert n.flipped_at == len(n.images) - 1 > 0  # stops at the first frame answering 9
+    assert n.proba[0].argmax() == 4 and n.proba[-1].argmax() == 9
+    assert all(n.proba[k].argmax() != 9 for k in range(len(n.proba) - 1))
+    assert 0 <= n.images.min() and n.images.max() <= 1
+    steps = np.linalg.norm(np.diff(n.images, axis=0), axis=1)
+    assert (steps <= insight.NUDGE_STEP + 1e-9).all()
+    assert n.change < np.linalg.norm(x)  # smaller than erasing the digit
+
+
+def test_a_unit_its_top_digits_and_ablation(mnist, trained):
+    _, model, _ = trained
+    A1, Z2 = insight.hidden_activations(model, mnist.test_images)
+    ref = model.forward_cache(mnist.test_images[:50].astype(np.float32) / 255)
+    np.testing.assert_allclose(A1[:50], ref[1], rtol=1e-4, atol=1e-5)
+    u = insight.unit(model, A1, 3)
+    assert u.top.tolist() == np.argsort(-A1[:, 3], kind="stable")[:9].tolist()
+    assert (A1[u.top, 3] >= np.sort(A1[:, 3])[-9]).all()
+    np.testing.assert_array_equal(u.outgoing, model.W2[3])
+    before, after = insight.ablate(model, A1, Z2, mnist.test_labels, [3])
+    # the same as a network whose unit 3 is cut out
+    cut = Perceptron.from_params(model.W1, model.b1, model.W2.copy(), model.b2)
+    cut.W2[3] = 0
+    pred = cut.predict(mnist.test_images.astype(np.float32) / 255)
+    for c in range(10):
+        mask = mnist.test_labels == c
+        assert after[c] == pytest.approx(np.mean(pred[mask] == c), abs=1e-3)
+    assert not np.allclose(before, after)
+    W1 = model.W1.copy()
+    insight.ablate(model, A1, Z2, mnist.test_labels, [3])
+    np.testing.assert_array_equal(W1, model.W1)  # the model itself is untouched
+
+
+def test_revive_reinitialises_only_that_unit():
+    model = Perceptron(16, seed=0)
+    params = {k: v.copy() for k, v in model.params().items()}
+    params["W1"][:, 5] = 0
+    params["b1"][5] = -3
+    insight.revive(params, 5, np.random.default_rng(1))
+    assert params["b1"][5] == 0 and params["W1"][:, 5].std() == pytest.approx(np.sqrt(2 / 784), rel=0.15)
+    others = [j for j in range(16) if j != 5]
+    np.testing.assert_array_equal(params["W1"][:, others], model.W1[:, others])
+    np.testing.assert_array_equal(params["W2"][others], model.W2[others])
+
+
+def test_reliability_and_ece_by_hand():
+    # 4 samples: confidences 0.95 (right), 0.95 (wrong), 0.55 (right), 0.35 (right)
+    proba = np.zeros((4, 10))
+    proba[0, :2] = [0.95, 0.05]
+    proba[1, :2] = [0.95, 0.05]
+    proba[2, :2] = [0.45, 0.55]
+    proba[3, :4] = [0.35, 0.3, 0.2, 0.15]
+    labels = np.array([0, 1, 1, 0])
+    r = calibration.reliability(proba, labels)
+    assert r.count.tolist() == [0, 0, 0, 1, 0, 1, 0, 0, 0, 2]
+    assert r.accuracy[9] == 0.5 and r.confidence[9] == pytest.approx(0.95)
+    # |0.5 - 0.95| * 2/4 + |1 - 0.55| * 1/4 + |1 - 0.35| * 1/4
+    assert r.ece == pytest.approx(0.45 * 0.5 + 0.45 * 0.25 + 0.65 * 0.25)
+
+
+def test_a_temperature_fit_on_the_validation_split_lowers_its_ece(mnist, trained):
+    config, model, ends = trained
+    # the epoch's own ECE is the test set's at T = 1
+    _, val_idx, _ = split_indices(mnist.n_train, config.val_split, config.seed)
+    val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
+    cal = calibration.calibrate(model, val_x, val_y, mnist.test_images, mnist.test_labels)
+    assert ends[-1].ece == pytest.approx(cal.before.ece, abs=1e-6)
+    # An overconfident network: the same one with its logits tripled (as long training does).
+    hot = Perceptron.from_params(model.W1, model.b1, model.W2 * 3, model.b2 * 3)
+    cal = calibration.calibrate(hot, val_x, val_y, mnist.test_images, mnist.test_labels)
+    assert cal.temperature == pytest.approx(3, rel=0.25)
+    assert cal.val_ece_after < cal.val_ece_before / 2
+    assert cal.after.ece < cal.before.ece  # and it carries over to the test set
+    Zv = calibration.logits(hot, val_x)
+    y = val_y.astype(np.int64)
+    for t in (0.8, 0.95, 1.05, 1.25):  # the fitted T is the NLL minimum nearby
+        assert calibration.nll_at(Zv, y, cal.temperature) <= calibration.nll_at(
+            Zv, y, cal.temperature * t) + 1e-12
+    # accuracy never changes
+    assert np.nansum(cal.after.accuracy * cal.after.count) == pytest.approx(
+        np.nansum(cal.before.accuracy * cal.before.count))
+
+
+def test_time_to_target():
+    assert insight.time_to_target([0.9, 0.97, 0.981, 0.99], [1, 2, 3, 4], 0.98) == (3, 6.0)
+    assert insight.time_to_target([0.9, 0.97], [1, 2], 0.98) is None
+    assert insight.flops_per_sample(128) == 2 * (2 * 784 * 128 + 3 * 128 * 10)

@@ -1,0 +1,133 @@
+"""Suspect labels: samples several different runs get confidently wrong, and wrong alike."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from mnist_tui.cli import main
+from mnist_tui.core import suspects
+from mnist_tui.core.checkpoint import load
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.events import EpochEnd
+from mnist_tui.core.store import Store
+
+LABELS = np.array([0, 1, 2, 3, 4, 5], dtype=np.uint8)
+
+
+def fake_epoch(pred, conf, epoch=1):
+    proba = np.full((len(pred), 10), 0.0, np.float32)
+    for i, (c, p) in enumerate(zip(pred, conf, strict=True)):
+        proba[i] = (1 - p) / 9
+        proba[i, c] = p
+    return EpochEnd(epoch, epoch, 0.1, 0.9, 0.1, float(np.mean(np.array(pred) == LABELS)), 0.1, 1.0,
+                    1.0, np.zeros((10, 10), int), proba, ())
+
+
+def add_run(db, seed, pred, conf, status="done", dataset="mnist"):
+    s = Store(db)
+    rid = s.start_run(TrainConfig(seed=seed, dataset=dataset))
+    s.set_labels(rid, LABELS)
+    s.add_predictions(rid, fake_epoch([9] * 6, [0.99] * 6), 1)  # an earlier epoch: ignored
+    s.add_predictions(rid, fake_epoch(pred, conf, 2), 2)
+    s.finish_run(rid, status)
+    s.close()
+    return rid
+
+
+@pytest.fixture
+def history(tmp_path):
+    db = tmp_path / "h.sqlite"
+    # sample 1: four runs say 7, three of them sure  -> suspect (3 agree)
+    # sample 2: three runs sure, but say 7, 7, 8     -> not (only 2 agree)
+    # sample 3: three runs say 5 at p 0.85           -> not sure enough (at 0.9)
+    # sample 0, 4, 5: right
+    runs = [
+        ([0, 7, 7, 5, 4, 5], [0.99, 0.95, 0.97, 0.85, 0.99, 0.99]),
+        ([0, 7, 7, 5, 4, 5], [0.99, 0.91, 0.92, 0.85, 0.99, 0.99]),
+        ([0, 7, 8, 5, 4, 5], [0.99, 0.90, 0.95, 0.85, 0.99, 0.99]),
+        ([0, 7, 2, 3, 4, 5], [0.99, 0.60, 0.99, 0.99, 0.99, 0.99]),
+    ]
+    ids = [add_run(db, seed, *r) for seed, r in enumerate(runs)]
+    # not evidence: the same config again, a diverged run, a Fashion run
+    add_run(db, 0, [0, 7, 7, 5, 4, 5], [0.99] * 6)
+    add_run(db, 9, [0, 7, 7, 5, 4, 5], [0.99] * 6, status="diverged")
+    add_run(db, 8, [0, 7, 7, 5, 4, 5], [0.99] * 6, dataset="fashion")
+    return db, ids
+
+
+def test_suspects_by_hand(history):
+    db, ids = history
+    with Store(db, readonly=True) as s:
+        found, evidence = suspects.find(s)
+        assert [f.index for f in found] == [1]
+        f = found[0]
+        assert (f.label, f.runs_say, f.agree) == (1, 7, 3)
+        # runs counted: the four, plus the newest duplicate of seed 0's config (not the older)
+        assert f.runs == 4 and len(evidence.run_ids) == 4 and ids[0] not in evidence.run_ids
+        assert f.mean_confidence == pytest.approx((0.99 + 0.91 + 0.90) / 3, abs=1e-4)
+        assert [f.index for f in suspects.find(s, min_conf=0.8)[0]] == [1, 3]
+        assert [f.index for f in suspects.find(s, min_runs=2)[0]] == [1, 2]
+        assert suspects.find(s, min_runs=5)[0] == []
+
+
+def test_suspects_cli_formats_and_marks(history, capsys):
+    db, _ = history
+    assert main(["suspects", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "1 suspect label" in out and "3/4" in out
+    assert main(["suspects", "--db", str(db), "--mark", "1=label", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["suspects"][0]["index"] == 1 and doc["suspects"][0]["mark"] == "label looks wrong"
+    assert doc["suspects"][0]["agreement"] == 0.75
+    assert main(["suspects", "--db", str(db), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["index"] == "1" and rows[0]["runs_say"] == "7" and rows[0]["mark"] == "label looks wrong"
+    assert main(["suspects", "--db", str(db), "--mark", "1=none", "--format", "csv"]) == 0
+    assert list(csv.DictReader(io.StringIO(capsys.readouterr().out)))[0]["mark"] == ""
+    for bad in ("x=label", "1=maybe", "-3=label", "10000=model"):
+        assert main(["suspects", "--db", str(db), f"--mark={bad}"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mnist-tui: --mark") and err.count("\n") == 1
+
+
+def test_suspects_with_too_few_runs_say_what_to_do(tmp_path, capsys):
+    assert main(["suspects", "--db", str(tmp_path / "none.sqlite")]) == 0
+    assert "mnist-tui train --seed" in capsys.readouterr().out
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_real_runs_flag_only_what_each_of_them_gets_sure_and_wrong(tmp_path, capsys):
+    """Three short real MNIST runs (different seeds); every suspect reported is checked against
+    the runs' own saved weights."""
+    db = tmp_path / "h.sqlite"
+    models = []
+    for seed in (1, 2, 3):
+        ck = tmp_path / f"s{seed}.npz"
+        assert main(["train", "--hidden", "64", "--epochs", "4", "--seed", str(seed), "--db",
+                     str(db), "--save", str(ck)]) == 0
+        models.append(load(ck)[0])
+    capsys.readouterr()
+    assert main(["suspects", "--db", str(db), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["runs"]) == 3
+    from mnist_tui.core import data
+
+    ds = data.load_dir(data.PACKAGE_DATA_DIR)
+    X = ds.test_images.astype(np.float32) / 255
+    probas = [m.forward(X) for m in models]
+    flagged = {s["index"] for s in doc["suspects"]}
+    for s in doc["suspects"]:
+        assert s["label"] == ds.test_labels[s["index"]] and s["agree"] == 3
+        for p in probas:
+            assert p[s["index"]].argmax() == s["runs_say"] != s["label"]
+            assert p[s["index"]].max() >= 0.9 - 1e-4
+    # and nothing is missed: every sample all three get sure and wrong alike is flagged
+    sure_wrong = [(p.argmax(1) != ds.test_labels) & (p.max(1) >= 0.9 + 1e-4) for p in probas]
+    same = (probas[0].argmax(1) == probas[1].argmax(1)) & (probas[1].argmax(1) == probas[2].argmax(1))
+    expected = set(np.flatnonzero(sure_wrong[0] & sure_wrong[1] & sure_wrong[2] & same).tolist())
+    assert expected <= flagged and len(flagged) > 0
