@@ -138,6 +138,7 @@ def with_ui(config: TrainConfig, ds: data.Dataset, data_dir: str | None, rounds:
 
 
 def run(args: argparse.Namespace) -> dict:
+    args.epochs = args.epochs or 3
     ds = data.load(args.data_dir)
     if args.samples:
         n = min(args.samples, ds.n_train)
@@ -184,7 +185,72 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
+def time_to_target(args: argparse.Namespace) -> dict:
+    """Per seed, the default run (or --hidden/--batch-size/--epochs) trained until the test
+    accuracy first reaches the target at an epoch end: the training seconds to get there
+    (test-set evaluation left out) and the training matmul GFLOPs spent (machine-independent)."""
+    import threading
+
+    from .core.insight import flops_per_sample as flops
+
+    ds = data.load(args.data_dir)
+    base = TrainConfig(hidden=args.hidden, batch_size=args.batch_size,
+                       epochs=args.epochs or TrainConfig.epochs)
+    rows = []
+    for seed in range(args.seeds):
+        config = TrainConfig(**{**base.__dict__, "seed": seed})
+        stop = threading.Event()
+        seconds, samples, row = 0.0, 0, {"seed": seed, "reached": False}
+        for ev in train.train(config, ds, stop=stop):
+            if isinstance(ev, events.EpochEnd):
+                seconds += ev.seconds - ev.eval_seconds
+                samples += ds.n_train
+                row.update(epochs=ev.epoch, test_acc=ev.test_acc)
+                if ev.test_acc >= args.target:
+                    row.update(reached=True, seconds=seconds,
+                               gflops=flops(config.hidden) * samples / 1e9)
+                    stop.set()
+            elif isinstance(ev, events.Diverged):
+                row["diverged"] = ev.message
+        rows.append(row)
+        if not args.json:
+            print(_target_line(row), flush=True)
+    hit = [r for r in rows if r["reached"]]
+    summary = {"target": args.target, "seeds": args.seeds, "reached": len(hit),
+               "config": base.__dict__ | {"seed": "0.." + str(args.seeds - 1)}, "runs": rows}
+    for key in ("seconds", "gflops", "epochs"):
+        values = [r[key] for r in hit]
+        summary[f"{key}_mean"] = statistics.mean(values) if values else None
+        summary[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+    return summary
+
+
+def _target_line(r: dict) -> str:
+    if not r["reached"]:
+        why = r.get("diverged") or f"best of its {r.get('epochs', 0)} epochs: {r.get('test_acc', 0):.2%}"
+        return f"seed {r['seed']}: not reached ({why})"
+    return (f"seed {r['seed']}: {r['seconds']:6.2f} s  {r['gflops']:7.1f} GFLOPs  "
+            f"(epoch {r['epochs']}, test accuracy {r['test_acc']:.2%})")
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.target is not None:
+        r = time_to_target(args)
+        if args.json:
+            print(json.dumps(r))
+            return 0
+        c = TrainConfig(hidden=args.hidden, batch_size=args.batch_size,
+                        epochs=args.epochs or TrainConfig.epochs)
+        if r["reached"]:
+            print(f"time to {r['target']:.2%} test accuracy, 784-{c.hidden}-10 {c.optimizer} lr "
+                  f"{c.lr:g} {c.schedule} over {c.epochs} epochs, batch {c.batch_size}: "
+                  f"{r['seconds_mean']:.2f} ± {r['seconds_std']:.2f} s of training, "
+                  f"{r['gflops_mean']:.1f} ± {r['gflops_std']:.1f} GFLOPs, epoch "
+                  f"{r['epochs_mean']:.1f} ± {r['epochs_std']:.1f} (mean ± std of {r['reached']} "
+                  f"of {r['seeds']} seeds that reached it; checked at each epoch's end)")
+        else:
+            print(f"no seed reached {r['target']:.2%} in {c.epochs} epochs: try more --epochs")
+        return 0
     r = run(args)
     if args.json:
         print(json.dumps(r))

@@ -67,6 +67,13 @@ def probability(text: str) -> float:
     return value
 
 
+def target_accuracy(text: str) -> float:
+    value = probability(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a target accuracy is above 0 and at most 1 (got {text!r})")
+    return value
+
+
 def flag(name: str) -> str:
     return FLAG_NAMES.get(name, "--" + name)
 
@@ -301,8 +308,15 @@ def build_parser() -> Parser:
                    help="hidden units n (default: 128)")
     b.add_argument("--batch-size", dest="batch_size", type=_field_type("batch_size"), default=64,
                    help="batch size (default: 64)")
-    b.add_argument("--epochs", type=_field_type("epochs"), default=3,
-                   help="epochs to time; the median is reported (default: 3)")
+    b.add_argument("--epochs", type=_field_type("epochs"), default=None,
+                   help="epochs to time; the median is reported (default: 3; with --target, "
+                   "the training default, 10)")
+    b.add_argument("--target", type=target_accuracy, default=None, metavar="ACC",
+                   help="time to target instead: train each seed until the test accuracy first "
+                   "reaches ACC (0-1, e.g. 0.98) and report the training seconds and GFLOPs to "
+                   "get there, per seed and as mean ± std (default: off)")
+    b.add_argument("--seeds", type=positive_int, default=5, metavar="N",
+                   help="with --target, seeds 0..N-1 (default: 5)")
     b.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="train on the first N samples only, for a quick smoke run (default: all)")
     b.add_argument("--with-ui", action="store_true",

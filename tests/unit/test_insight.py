@@ -149,3 +149,29 @@ def test_time_to_target():
     assert insight.time_to_target([0.9, 0.97, 0.981, 0.99], [1, 2, 3, 4], 0.98) == (3, 6.0)
     assert insight.time_to_target([0.9, 0.97], [1, 2], 0.98) is None
     assert insight.flops_per_sample(128) == 2 * (2 * 784 * 128 + 3 * 128 * 10)
+
+
+def test_bench_time_to_target(tiny_dir, capsys):
+    import json
+    import statistics
+
+    from mnist_tui.cli import main
+
+    assert main(["bench", "--target", "0.5", "--seeds", "3", "--hidden", "16", "--epochs", "6",
+                 "--data-dir", str(tiny_dir), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [row["seed"] for row in r["runs"]] == [0, 1, 2]
+    hit = [row for row in r["runs"] if row["reached"]]
+    assert hit and r["reached"] == len(hit)
+    for row in hit:
+        assert row["test_acc"] >= 0.5
+        # every epoch trains all 600 samples: GFLOPs = FLOPs per sample x samples x epochs
+        assert row["gflops"] == pytest.approx(insight.flops_per_sample(16) * 600 * row["epochs"] / 1e9)
+    assert r["seconds_mean"] == pytest.approx(statistics.mean(row["seconds"] for row in hit))
+    assert main(["bench", "--target", "1", "--seeds", "1", "--hidden", "4", "--epochs", "1",
+                 "--data-dir", str(tiny_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0: not reached" in out and "no seed reached 100.00%" in out
+    with pytest.raises(SystemExit):
+        main(["bench", "--target", "1.5"])
+    assert "0 to 1" in capsys.readouterr().err
