@@ -118,3 +118,33 @@ def marked_processes(marker: str) -> list[int]:
         if f"MNIST_TUI_TEST_MARK={marker}".encode() in env.split(b"\0") and state != "Z":
             found.append(int(entry))
     return found
+
+
+# --- a fake run history: 6 test samples, labels 0..5 (tests of suspect labels) ---
+
+FAKE_LABELS = np.array([0, 1, 2, 3, 4, 5], dtype=np.uint8)
+
+
+def fake_epoch(pred, conf, epoch=1):
+    from mnist_tui.core.events import EpochEnd
+
+    proba = np.full((len(pred), 10), 0.0, np.float32)
+    for i, (c, p) in enumerate(zip(pred, conf, strict=True)):
+        proba[i] = (1 - p) / 9
+        proba[i, c] = p
+    return EpochEnd(epoch, epoch, 0.1, 0.9, 0.1, float(np.mean(np.array(pred) == FAKE_LABELS)), 0.1, 1.0,
+                    1.0, np.zeros((10, 10), int), proba, ())
+
+
+def add_fake_run(db, seed, pred, conf, status="done", dataset="mnist"):
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.store import Store
+
+    s = Store(db)
+    rid = s.start_run(TrainConfig(seed=seed, dataset=dataset))
+    s.set_labels(rid, FAKE_LABELS)
+    s.add_predictions(rid, fake_epoch([9] * 6, [0.99] * 6), 1)  # an earlier epoch: ignored
+    s.add_predictions(rid, fake_epoch(pred, conf, 2), 2)
+    s.finish_run(rid, status)
+    s.close()
+    return rid

@@ -12,31 +12,9 @@ import pytest
 from mnist_tui.cli import main
 from mnist_tui.core import suspects
 from mnist_tui.core.checkpoint import load
-from mnist_tui.core.config import TrainConfig
-from mnist_tui.core.events import EpochEnd
 from mnist_tui.core.store import Store
 
-LABELS = np.array([0, 1, 2, 3, 4, 5], dtype=np.uint8)
-
-
-def fake_epoch(pred, conf, epoch=1):
-    proba = np.full((len(pred), 10), 0.0, np.float32)
-    for i, (c, p) in enumerate(zip(pred, conf, strict=True)):
-        proba[i] = (1 - p) / 9
-        proba[i, c] = p
-    return EpochEnd(epoch, epoch, 0.1, 0.9, 0.1, float(np.mean(np.array(pred) == LABELS)), 0.1, 1.0,
-                    1.0, np.zeros((10, 10), int), proba, ())
-
-
-def add_run(db, seed, pred, conf, status="done", dataset="mnist"):
-    s = Store(db)
-    rid = s.start_run(TrainConfig(seed=seed, dataset=dataset))
-    s.set_labels(rid, LABELS)
-    s.add_predictions(rid, fake_epoch([9] * 6, [0.99] * 6), 1)  # an earlier epoch: ignored
-    s.add_predictions(rid, fake_epoch(pred, conf, 2), 2)
-    s.finish_run(rid, status)
-    s.close()
-    return rid
+from helpers import add_fake_run as add_run  # noqa: E402
 
 
 @pytest.fixture

@@ -473,6 +473,18 @@ class MainScreen(Screen):
         pane.show(self.history)
         pane.focus_content()
 
+    def on_mistakes_view_to_draw(self, event: MistakesView.ToDraw) -> None:
+        i, ds = event.index, self.dataset
+        label = int(ds.test_labels[i])
+        self.pane(DrawPane).set_sample(ds.test_images[i], label, f"test #{i}")
+        self.action_show_tab("draw")
+        self.status.set(note=f"test #{i} in Draw: n then a class key nudges it toward that class")
+
+    def on_mistakes_view_show_suspects(self) -> None:
+        from .suspects import SuspectsScreen
+
+        self.app.push_screen(SuspectsScreen(self.db_path, self.dataset))
+
     def on_confusion_table_cell_chosen(self, event: ConfusionTable.CellChosen) -> None:
         self.pane(MistakesPane).set_filter(event.true_class, event.pred_class)
         self.action_show_tab("mistakes")

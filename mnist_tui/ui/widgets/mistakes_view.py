@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Select, Static
@@ -22,7 +25,18 @@ class MistakesView(Vertical, can_focus=True):
     BINDINGS = [
         Binding("right,j", "step(1)", "Next", key_display="→/j"),
         Binding("left,k", "step(-1)", "Prev", key_display="←/k"),
+        Binding("n", "to_draw", "Nudge in Draw"),
+        Binding("S", "suspects", "Suspects"),
     ]
+
+    @dataclass
+    class ToDraw(Message):
+        """Open this test sample in the Draw tab, to nudge it toward another class."""
+
+        index: int
+
+    class ShowSuspects(Message):
+        """Open the suspect labels found across the history's runs."""
 
     def class_options(self) -> list[tuple[str, int]]:
         names = getattr(getattr(self.app, "dataset", None), "classes", None)
@@ -102,6 +116,16 @@ class MistakesView(Vertical, can_focus=True):
         if len(self.indices):
             self.position = (self.position + delta) % len(self.indices)
             self.refresh_view()
+
+    def action_to_draw(self) -> None:
+        if self.current is None:
+            self.app.notify("No sample here to nudge: wait for an epoch, or change the filter.",
+                            severity="warning")
+            return
+        self.post_message(self.ToDraw(self.current))
+
+    def action_suspects(self) -> None:
+        self.post_message(self.ShowSuspects())
 
     @property
     def current(self) -> int | None:

@@ -1,0 +1,107 @@
+"""The insight views in the app, on real MNIST: Draw's model view, saliency and nudges; a
+Mistakes sample nudged in Draw; suspects with marks; one unit at a time; calibration; a ghost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import wait_for
+
+from mnist_tui.core import data, insight
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.store import Store
+from mnist_tui.ui.app import make_app
+from mnist_tui.ui.widgets.signed_image import SignedImage
+
+REAL = TrainConfig(hidden=32, epochs=1, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_dir(data.PACKAGE_DATA_DIR)
+
+
+async def run_once(app, pilot):
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.main.state == "done", timeout=60)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_draw_shows_the_models_view_and_saliency_and_nudges(mnist, size):
+    app = make_app(mnist, config=REAL, progress_interval=0)
+    async with app.run_test(size=size) as pilot:
+        await run_once(app, pilot)
+        await pilot.press("7")
+        draw = app.query_one("#draw")
+        await pilot.press("n")
+        assert "draw something first" in str(app.query_one("#draw-help").render())
+        for key in ("space", "down", "space", "down", "space", "down", "space", "right", "space"):
+            await pilot.press(key)
+        x = draw.image()
+        assert x.any() and x.shape == (784,)
+        sal = app.query_one("#draw-saliency", SignedImage)
+        pred, _, grad = insight.saliency(app.main.model, x)
+        np.testing.assert_allclose(sal.values, grad.astype(np.float32), rtol=1e-5)
+        assert f"why {pred}" in sal.render().plain
+        if size[0] < 114:  # narrow: v swaps the model's view for the saliency
+            assert not sal.display or sal.region.width == 0
+            await pilot.press("v")
+            await pilot.pause()
+            assert sal.region.width > 0
+            await pilot.press("v")
+        target = (pred + 3) % 10
+        await pilot.press("n", str(target))
+        await wait_for(pilot, lambda: draw._timer is None and draw.last_nudge is not None)
+        assert app.main.query_one("TabbedContent").active == "draw"  # the digit was not a tab key
+        n = draw.last_nudge
+        assert n.target == target and n.flipped_at == len(n.images) - 1
+        assert "now" in str(app.query_one("#draw-help").render())
+        assert app.main.model.predict(draw.image()[None].astype(np.float32)) == target
+        # the digit keys switch tabs again afterwards
+        await pilot.press("1")
+        assert app.main.query_one("TabbedContent").active == "train"
+
+
+async def test_a_mistake_opens_in_draw_and_can_be_nudged(mnist):
+    app = make_app(mnist, config=REAL, progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_once(app, pilot)
+        await pilot.press("4")
+        view = app.query_one("#mistakes-view")
+        i = view.current
+        await pilot.press("n")
+        assert app.main.query_one("TabbedContent").active == "draw"
+        draw = app.query_one("#draw")
+        np.testing.assert_array_equal((draw.image() * 255).round(), mnist.test_images[i])
+        label = int(mnist.test_labels[i])
+        await pilot.press("n", str(label))  # what would it take to make it right?
+        await wait_for(pilot, lambda: draw._timer is None and draw.last_nudge is not None)
+        assert draw.last_nudge.proba[-1].argmax() == label
+        assert f"test #{i}" in draw.source_name
+
+
+async def test_suspects_screen_lists_and_marks(tmp_path, mnist):
+    from helpers import add_fake_run as add_run
+
+    db = tmp_path / "h.sqlite"
+    for seed in range(3):
+        add_run(db, seed, [0, 7, 2, 3, 4, 5], [0.99, 0.95, 0.99, 0.99, 0.99, 0.99])
+    app = make_app(mnist, config=REAL, db_path=str(db))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4", "S")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SuspectsScreen"
+                       and app.screen.found)
+        table = app.screen.query_one("DataTable")
+        assert table.row_count == 1 and "1 suspect label" in str(
+            app.screen.query_one("#suspects-head").render())
+        await pilot.press("l")
+        with Store(db, readonly=True) as s:
+            assert s.marks("mnist") == {1: "label looks wrong"}
+        await pilot.press("m")
+        with Store(db, readonly=True) as s:
+            assert s.marks("mnist") == {1: "model is wrong"}
+        await pilot.press("u")
+        with Store(db, readonly=True) as s:
+            assert s.marks("mnist") == {}
+        await pilot.press("escape")
+        assert app.screen is app.main
