@@ -174,6 +174,9 @@ def _obey(conn: Connection, stop: threading.Event, pause: threading.Event,
             setattr(live, args[0], args[1])
         elif command == "weights":
             snapshot.set()
+        elif command == "revive":
+            live.revive.append(int(args[0]))
+            snapshot.set()  # wakes a paused run; the new weights come back at once
 
 
 _ATTACHED: list[SharedMemory] = []
@@ -268,6 +271,11 @@ class RunHandle:
     def request_weights(self) -> None:
         """Ask for a `Weights` event at the next batch boundary (also while paused)."""
         self._send("weights")
+
+    def revive(self, unit: int) -> None:
+        """Re-initialise hidden unit `unit` at the next batch boundary (also while paused); a
+        LiveChanged("revive") and the new weights follow."""
+        self._send("revive", int(unit))
 
     def _send(self, *command) -> None:
         with self._lock:

@@ -27,7 +27,8 @@ from .config import TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
 from .metrics import accuracy, confusion_matrix, nll
-from .model import Perceptron, Workspace, softmax
+from .insight import revive
+from .model import Perceptron, Workspace, flat_views, softmax
 from .optim import make as make_optimizer
 from .resources import EVAL_CHUNK, blas_threads
 
@@ -72,6 +73,7 @@ class Live:
     def __init__(self, lr: float | None = None, momentum: float | None = None):
         self.lr = lr
         self.momentum = momentum
+        self.revive: list[int] = []  # hidden units to re-initialise at the next batch boundary
 
 
 @dataclass
@@ -175,6 +177,11 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 pauses.wait()
                 if pauses.snapshot.is_set():
                     pauses.snapshot.clear()
+                    while live.revive:
+                        j = live.revive.pop(0)
+                        if 0 <= j < model.n_hidden:
+                            revive_unit(model, rule, j, np.random.default_rng([config.seed, 4, j, epoch, b]))
+                            yield LiveChanged(epoch, b + 1, "revive", float(j))
                     yield weights_of(model, epoch - 1, b)
                     continue
                 break
@@ -273,6 +280,15 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             ece=calibration_error(proba, data.test_labels),
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
+
+
+def revive_unit(model: Perceptron, rule, j: int, rng: np.random.Generator) -> None:
+    """Re-initialise hidden unit j (core/insight.py) and forget the optimizer's memory of it
+    (its momentum, or Adam's m and v), so it starts afresh."""
+    revive(model.params(), j, rng)
+    for buf in rule.buffers:
+        views = flat_views(buf, model.n_hidden)
+        views["W1"][:, j], views["b1"][j], views["W2"][j] = 0, 0, 0
 
 
 def weights_of(model: Perceptron, epoch: int, batch: int) -> Weights:

@@ -105,3 +105,41 @@ async def test_suspects_screen_lists_and_marks(tmp_path, mnist):
             assert s.marks("mnist") == {}
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+async def test_one_unit_at_a_time_ablate_and_revive(mnist):
+    app = make_app(mnist, config=TrainConfig(hidden=32, epochs=50, batch_size=64),
+                   progress_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.history.weights is not None, timeout=60)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.main.state == "paused")
+        w = app.main.history.weights
+        app.main.handle.request_weights()  # the weights where it paused, not the last epoch's
+        await wait_for(pilot, lambda: app.main.history.weights is not w)
+        await pilot.press("6", "down", "down", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "UnitScreen"
+                       and app.screen.A1 is not None)
+        screen = app.screen
+        assert screen.j == 2
+        model = screen.model
+        A1, Z2 = insight.hidden_activations(model, mnist.test_images)
+        assert "unit 2 of 32" in str(screen.query_one("#unit-head").render())
+        await pilot.press("a")
+        before, after = insight.ablate(model, A1, Z2, mnist.test_labels, [2])
+        text = str(screen.query_one("#unit-ablation").render())
+        assert f"{before[0]:6.1%}→{after[0]:6.1%}" in text
+        top = insight.unit(model, A1, 2).top
+        assert f"#{top[0]} " in str(screen.query_one("#unit-top9").render())
+        old = model.W1[:, 2].copy()
+        await pilot.press("v")
+        await wait_for(pilot, lambda: not np.array_equal(screen.model.W1[:, 2], old)
+                       and screen.A1 is not None)
+        np.testing.assert_array_equal(screen.model.W1[:, 3], model.W1[:, 3])
+        assert app.main.state == "paused"
+        assert any(c.name == "revive" for c in app.main.history.live_changes)
+        await pilot.press("right")
+        assert screen.j == 3
+        await pilot.press("escape")
+        assert app.screen is app.main

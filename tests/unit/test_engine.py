@@ -204,3 +204,37 @@ def test_the_shared_dataset_keeps_its_name(tiny):
     fashion = dataclasses.replace(tiny, name="fashion")
     with Engine(fashion) as engine:
         assert engine.dataset.name == "fashion" and attach(engine.shared).name == "fashion"
+
+
+def test_revive_a_unit_of_a_paused_run(engine):
+    """A paused run re-initialises one hidden unit on request: a LiveChanged("revive") and the
+    new weights come back while it stays paused; only that unit changed."""
+    got = []
+    handle = engine.start(LONG, on_event=got.append, progress_interval=0.02)
+    deadline = time.monotonic() + 30
+    while not any(isinstance(e, BatchProgress) for e in got):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    handle.pause()
+    time.sleep(0.3)
+    handle.request_weights()
+    while not isinstance(got[-1], Weights):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    before = got[-1]
+    handle.revive(3)
+    while not isinstance(got[-1], Weights) or got[-1] is before:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    after = got[-1]
+    change = got[-2]
+    assert isinstance(change, LiveChanged) and (change.name, change.value) == ("revive", 3.0)
+    others = [j for j in range(before.W1.shape[1]) if j != 3]
+    np.testing.assert_array_equal(after.W1[:, others], before.W1[:, others])
+    np.testing.assert_array_equal(after.W2[others], before.W2[others])
+    assert not np.array_equal(after.W1[:, 3], before.W1[:, 3]) and after.b1[3] == 0
+    n = len(got)
+    time.sleep(0.4)
+    assert len(got) == n  # still paused
+    handle.stop()
+    assert handle.join(10)

@@ -99,6 +99,7 @@ class DrawPane(Pane):
         self._stop_animation()
         self.source = np.asarray(image, np.float64).ravel() / 255
         self.source_label, self.source_name, self.last_nudge = int(label), name, None
+        self.query_one(DrawCanvas).set_ink(self.source)  # drawing on it edits it further
         self.predict()
 
     # --- what the model sees, and why ----------------------------------------------------
@@ -173,6 +174,7 @@ class DrawPane(Pane):
         if last:
             self._stop_animation()
             self.source = n.images[-1]
+            self.query_one(DrawCanvas).set_ink(self.source)
             self.source_name = self.source_name or "your drawing"
             goal = self.class_name(n.target)
             if n.flipped_at is not None:

@@ -298,6 +298,7 @@ class MainScreen(Screen):
         if self.run_state is RunState.TRAINING and self.handle:
             self.handle.pause()
             self.run_state = RunState.PAUSED
+            self.handle.request_weights()  # every view then shows the network where it paused
         elif self.run_state is RunState.PAUSED and self.handle:
             self.handle.resume()
             self.run_state = RunState.TRAINING
@@ -472,6 +473,13 @@ class MainScreen(Screen):
         pane = self.query_one(f"#{tab}")
         pane.show(self.history)
         pane.focus_content()
+
+    def on_weights_grid_unit_chosen(self, event) -> None:
+        if self.model is None:
+            return
+        from .unit import UnitScreen
+
+        self.app.push_screen(UnitScreen(self, event.unit))
 
     def on_mistakes_view_to_draw(self, event: MistakesView.ToDraw) -> None:
         i, ds = event.index, self.dataset

@@ -94,6 +94,11 @@ class DrawCanvas(Widget, can_focus=True):
     def action_erase(self) -> None:
         self.brush(*self.cursor, erase=True)
 
+    def set_ink(self, ink: np.ndarray) -> None:
+        """Show this image (28, 28) in [0, 1] to draw on further; no Changed message."""
+        self.ink = np.clip(np.asarray(ink, np.float32).reshape(28, 28), 0, 1).copy()
+        self.refresh()
+
     def action_clear(self) -> None:
         self.ink[:] = 0
         self.refresh()

@@ -17,9 +17,13 @@ class SignedImage(Widget):
     def __init__(self, title: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.title, self.values, self.caption = title, None, ""
+        self.scale = 1
 
-    def show(self, values: np.ndarray | None, title: str | None = None, caption: str = "") -> None:
+    def show(self, values: np.ndarray | None, title: str | None = None, caption: str = "",
+             scale: int = 1) -> None:
+        """scale 2: each pixel a whole cell two columns wide (56x28), else half-blocks (28x14)."""
         self.values = None if values is None else np.asarray(values, np.float32).ravel()
+        self.scale = scale
         if title is not None:
             self.title = title
         self.caption = caption
@@ -33,6 +37,16 @@ class SignedImage(Widget):
             return out
         cells, shades = signed_cells(self.values)
         plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
+        if self.scale == 2:
+            for r in range(28):
+                for c in range(28):
+                    if plain:
+                        out.append(shades[r // 2][c] * 2)
+                    else:
+                        out.append("  ", Style(bgcolor=cells[r // 2][c][r % 2]))
+                out.append("\n")
+            out.append(self.caption, style="dim")
+            return out
         for r in range(14):
             if plain:
                 out.append(shades[r])

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from dataclasses import dataclass
+
+from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.widget import Widget
 
 from ...core.render import signed_cells
@@ -19,12 +23,22 @@ class WeightsGrid(Widget, can_focus=True):
     BINDINGS = [
         Binding("right,]", "page(1)", "Next units", key_display="→/]"),
         Binding("left,[", "page(-1)", "Prev units", key_display="←/["),
+        Binding("down", "select(1)", "Next unit", show=False),
+        Binding("up", "select(-1)", "Prev unit", show=False),
+        Binding("enter", "choose", "Open unit", key_display="⏎"),
     ]
+
+    @dataclass
+    class UnitChosen(Message):
+        """Open this hidden unit on its own (UnitScreen)."""
+
+        unit: int
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.W1: np.ndarray | None = None
         self.first = 0
+        self.selected = 0  # the unit Enter opens; ↑/↓ move it
 
     @property
     def per_page(self) -> int:
@@ -37,6 +51,32 @@ class WeightsGrid(Widget, can_focus=True):
         self.first = min(self.first, max(0, self.W1.shape[1] - 1))
         self.refresh()
 
+    def action_select(self, delta: int) -> None:
+        if self.W1 is None:
+            return
+        n = self.W1.shape[1]
+        self.selected = (self.selected + delta) % n
+        if not self.first <= self.selected < self.first + self.per_page:
+            self.first = (self.selected // self.per_page) * self.per_page
+        self.refresh()
+
+    def action_choose(self) -> None:
+        if self.W1 is not None:
+            self.post_message(self.UnitChosen(self.selected))
+
+    def on_click(self, event: events.Click) -> None:
+        if self.W1 is None:
+            return
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        cols = max(1, self.size.width // CELL_W)
+        unit = self.first + ((offset.y - 1) // CELL_H) * cols + offset.x // CELL_W
+        if unit < min(self.W1.shape[1], self.first + self.per_page):
+            self.selected = unit
+            self.refresh()
+            self.post_message(self.UnitChosen(unit))
+
     def action_page(self, delta: int) -> None:
         if self.W1 is None:
             return
@@ -44,6 +84,7 @@ class WeightsGrid(Widget, can_focus=True):
         self.first = (self.first + delta * self.per_page) % (((n - 1) // self.per_page + 1) * self.per_page)
         if self.first >= n:
             self.first = 0 if delta > 0 else ((n - 1) // self.per_page) * self.per_page
+        self.selected = self.first
         self.refresh()
 
     def render(self) -> Text:
@@ -55,8 +96,8 @@ class WeightsGrid(Widget, can_focus=True):
         plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
         out = Text(no_wrap=True, overflow="crop")
         last = units[-1] + 1 if units else 0
-        out.append(f"units {self.first}–{last - 1} of {n}  ·  red +, blue − (no colour: dark +, light −)"
-                   f"  ·  ←/→ page\n", style="dim")
+        out.append(f"units {self.first}–{last - 1} of {n} · ←/→ page · ↑/↓ ⏎ or click: one unit"
+                   f" · red +, blue − (no colour: dark +, light −)\n", style="dim")
         for start in range(0, len(units), cols):
             row_units = units[start : start + cols]
             images = [signed_cells(self.W1[:, u]) for u in row_units]
@@ -69,5 +110,10 @@ class WeightsGrid(Widget, can_focus=True):
                             out.append("▀", Style(color=top, bgcolor=bottom))
                     out.append(" ")
                 out.append("\n")
-            out.append("".join(f"unit {u:<{CELL_W - 5}}" for u in row_units) + "\n", style="dim")
+            for u in row_units:
+                if u == self.selected:
+                    out.append(f"▶unit {u:<{CELL_W - 6}}", style="bold reverse")
+                else:
+                    out.append(f"unit {u:<{CELL_W - 5}}", style="dim")
+            out.append("\n")
         return out
