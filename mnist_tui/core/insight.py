@@ -181,3 +181,40 @@ def time_to_target(accs, seconds, target: float) -> tuple[int, float] | None:
         if acc is not None and acc >= target:
             return epoch, total
     return None
+
+
+# --- a ghost to race --------------------------------------------------------------------------
+
+GHOST_TARGETS = {"mnist": 0.98, "fashion": 0.88}  # a good run's accuracy, reached mid-run
+
+
+@dataclass(frozen=True)
+class Ghost:
+    """The history's fastest run to `target` on this machine: its curve, to race against."""
+
+    run_id: int
+    target: float
+    epochs: list[int]
+    test_acc: list[float]
+    reached_epoch: int
+    reached_seconds: float  # epoch seconds summed (evaluation included), to the first hit
+
+
+def fastest_to_target(store, dataset: str, target: float | None = None,
+                      host: str | None = None) -> Ghost | None:
+    """Of the stored runs of `dataset` recorded on `host` (default: this machine), the one that
+    first reached `target` test accuracy in the fewest seconds; None if none did."""
+    import socket
+
+    target = GHOST_TARGETS.get(dataset, 0.9) if target is None else target
+    host = socket.gethostname() if host is None else host
+    best = None
+    for run in store.runs():
+        config = run.get("config") if isinstance(run.get("config"), dict) else {}
+        if run.get("host") != host or config.get("dataset", "mnist") != dataset:
+            continue
+        series = store.epoch_series(run["id"])
+        hit = time_to_target(series["test_acc"], series["seconds"], target)
+        if hit and (best is None or hit[1] < best.reached_seconds):
+            best = Ghost(run["id"], target, series["epoch"], series["test_acc"], *hit)
+    return best

@@ -393,6 +393,17 @@ class Store:
             out.append(run)
         return out
 
+    def epoch_series(self, run_id: int) -> dict[str, list]:
+        """A run's epoch numbers, test accuracies and epoch seconds (rows with all three)."""
+        if self.db is None or "epochs" not in self.tables:
+            return {"epoch": [], "test_acc": [], "seconds": []}
+        rows = self._write("SELECT epoch, test_acc, seconds FROM epochs WHERE run_id = ? "
+                           "ORDER BY epoch", (run_id,)).fetchall()
+        rows = [r for r in rows if isinstance(r[0], int) and all(
+            isinstance(v, (int, float)) and math.isfinite(v) for v in r[1:])]
+        return {"epoch": [r[0] for r in rows], "test_acc": [float(r[1]) for r in rows],
+                "seconds": [float(r[2]) for r in rows]}
+
     def run(self, run_id: int) -> dict:
         """One run with its epochs (a dict of lists) and confusion matrix; KeyError if absent."""
         if self.db is None or "runs" not in self.tables:
@@ -503,6 +514,7 @@ def clean_run(row: dict) -> dict:
     run["confusion"] = confusion
     run["study"] = clean_text(row["study"]) if row.get("study") is not None else None
     run["trial"] = row.get("trial") if isinstance(row.get("trial"), int) else None
+    run["host"] = clean_text(row["host"]) if isinstance(row.get("host"), str) else None
     return run
 
 

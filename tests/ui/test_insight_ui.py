@@ -143,3 +143,60 @@ async def test_one_unit_at_a_time_ablate_and_revive(mnist):
         assert screen.j == 3
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+async def test_calibration_tab_shows_reliability_ece_and_fits_a_temperature(mnist):
+    from mnist_tui.core import calibration
+    from mnist_tui.core.train import split_indices
+
+    config = TrainConfig(hidden=32, epochs=2, batch_size=64, val_split=5000)
+    app = make_app(mnist, config=config, progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_once(app, pilot)
+        await pilot.press("0")
+        assert app.main.query_one("TabbedContent").active == "calib"
+        rel = app.query_one("#reliability-chart")
+        r = calibration.reliability(app.main.history.last_epoch.test_proba, mnist.test_labels)
+        np.testing.assert_allclose(rel.series["now"].ys, 100 * r.accuracy[r.count > 0])
+        ece = app.query_one("#ece-chart")
+        assert ece.series["ece"].ys == pytest.approx(
+            [100 * v for v in app.main.history.extra_series()[1]["ece"]])
+        assert len(ece.series["ece"].ys) == 2
+        await pilot.press("t")
+        pane = app.query_one("#calib")
+        await wait_for(pilot, lambda: pane.fitted is not None)
+        _, val_idx, _ = split_indices(mnist.n_train, 5000, config.seed)
+        want = calibration.calibrate(app.main.model, mnist.train_images[val_idx],
+                                     mnist.train_labels[val_idx], mnist.test_images,
+                                     mnist.test_labels)
+        assert pane.fitted.temperature == pytest.approx(want.temperature)
+        assert "fitted" in rel.series and f"T = {want.temperature:.3f}" in str(
+            app.query_one("#calib-text").render())
+
+
+async def test_calibration_without_a_split_says_what_to_do(mnist):
+    app = make_app(mnist, config=REAL, progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_once(app, pilot)
+        await pilot.press("0", "t")
+        await pilot.pause()
+        assert any("val split" in n.message for n in app._notifications)
+        assert app.query_one("#calib").fitted is None
+
+
+async def test_the_ghost_of_the_fastest_run_is_raced(tmp_path, mnist):
+    db = tmp_path / "h.sqlite"
+    s = Store(db)
+    rid = s.start_run(TrainConfig())
+    for e, (a, t) in enumerate([(0.97, 1.0), (0.982, 1.0), (0.985, 1.0)], 1):
+        s._write("INSERT INTO epochs (run_id, epoch, test_acc, seconds) VALUES (?, ?, ?, ?)",
+                 (rid, e, a, t))
+    s.close()
+    app = make_app(mnist, config=REAL, progress_interval=0, db_path=str(db))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_once(app, pilot)
+        acc = app.query_one("#acc-chart")
+        await wait_for(pilot, lambda: "ghost" in acc.series)
+        assert acc.series["ghost"].ys == pytest.approx([97.0, 98.2, 98.5])
+        assert acc.series["ghost"].faint
+        assert f"ghost #{rid}: 98% @ 2 in 2.0s" in str(app.query_one("#summary").render())

@@ -175,3 +175,35 @@ def test_bench_time_to_target(tiny_dir, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--target", "1.5"])
     assert "0 to 1" in capsys.readouterr().err
+
+
+def test_the_ghost_is_the_fastest_stored_run_to_the_target_on_this_machine(tmp_path):
+    import socket
+
+    from mnist_tui.core.store import Store
+
+    db = tmp_path / "h.sqlite"
+    s = Store(db)
+
+    def run(accs, secs, dataset="mnist", host=None):
+        rid = s.start_run(TrainConfig(dataset=dataset))
+        for e, (a, t) in enumerate(zip(accs, secs, strict=True), 1):
+            s._write("INSERT INTO epochs (run_id, epoch, test_acc, seconds) VALUES (?, ?, ?, ?)",
+                     (rid, e, a, t))
+        if host:
+            s._write("UPDATE runs SET host = ? WHERE id = ?", (host, rid))
+        return rid
+
+    run([0.97, 0.981], [1.0, 1.0])  # 2.0 s
+    fast = run([0.96, 0.975, 0.985], [0.5, 0.5, 0.5])  # 1.5 s
+    run([0.99], [0.1], host="elsewhere")  # another machine
+    run([0.99], [0.1], dataset="fashion")  # another dataset
+    run([0.5, 0.6], [0.1, 0.1])  # never reached
+    s.close()
+    with Store(db, readonly=True) as r:
+        g = insight.fastest_to_target(r, "mnist")
+        assert (g.run_id, g.reached_epoch, g.reached_seconds, g.target) == (fast, 3, 1.5, 0.98)
+        assert g.test_acc == [0.96, 0.975, 0.985]
+        assert insight.fastest_to_target(r, "mnist", host="elsewhere").reached_seconds == 0.1
+        assert insight.fastest_to_target(r, "mnist", target=0.999) is None
+    assert socket.gethostname()

@@ -1,5 +1,6 @@
 """One TabPane per tab. Each owns its layout, CSS and keys, and one `show(history)` that redraws."""
 
+from .calibration import CalibrationPane
 from .digits import DigitsPane
 from .draw import DrawPane
 from .matrix import MatrixPane
@@ -11,8 +12,8 @@ from .train import TrainPane
 from .weights import WeightsPane
 
 PANES = (TrainPane, MatrixPane, DigitsPane, MistakesPane, NetworkPane, WeightsPane, DrawPane,
-         RunsPane, SweepPane)
+         RunsPane, SweepPane, CalibrationPane)
 TABS = tuple(p.TAB_ID for p in PANES)
 
-__all__ = ["PANES", "TABS", "DigitsPane", "DrawPane", "MatrixPane", "MistakesPane", "NetworkPane",
+__all__ = ["PANES", "TABS", "CalibrationPane", "DigitsPane", "DrawPane", "MatrixPane", "MistakesPane", "NetworkPane",
            "RunsPane", "SweepPane", "TrainPane", "WeightsPane"]

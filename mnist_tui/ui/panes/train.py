@@ -46,6 +46,7 @@ class TrainPane(Pane):
         self.config = config  # of the run shown (for the summary)
         self.smoothing = DEFAULT_SMOOTHING
         self.overlays: dict[int, dict] = {}  # stored runs drawn over the curves, by run id
+        self.ghost = None  # core.insight.Ghost: the history's fastest run to the target
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -104,6 +105,13 @@ class TrainPane(Pane):
             acc.set_series("val", x, [100 * a for a in extras["val_acc"]], color="green")
         elif "val" in acc.series:
             acc.remove_series("val")
+        g = self.ghost
+        if g is not None:
+            acc.set_series("ghost", [history.offset + e for e in g.epochs],
+                           [100 * a for a in g.test_acc], faint=True,
+                           label=f"ghost #{g.run_id}: {g.target:.0%} in {g.reached_seconds:.1f}s")
+        elif "ghost" in acc.series:
+            acc.remove_series("ghost")
         for i, (run_id, run) in enumerate(self.overlays.items()):
             color, e = OVERLAY_COLORS[i % len(OVERLAY_COLORS)], run["epochs"]
             loss.set_series(f"#{run_id}", *_known(e["epoch"], e["test_loss"]), color=color)
@@ -131,6 +139,16 @@ class TrainPane(Pane):
             i = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
             lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
+        g = self.ghost
+        if g is not None:
+            from ...core.insight import time_to_target
+
+            mine = time_to_target(h["test_acc"], h["seconds"], g.target)
+            lines.append(f"ghost #{g.run_id}: {g.target:.0%} @ {g.reached_epoch} in "
+                         f"{g.reached_seconds:.1f}s")
+            if mine:
+                won = "beat it" if mine[1] < g.reached_seconds else "behind"
+                lines.append(f"you: @ {mine[0]} in {mine[1]:.1f}s, {won}")
         self.query_one("#summary", Static).update("\n".join(lines))
 
 

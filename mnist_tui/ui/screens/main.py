@@ -33,6 +33,7 @@ from ..messages import MERGEABLE, HistoryStatus, RunEvent
 from ..panes import (
     PANES,
     TABS,
+    CalibrationPane,
     DigitsPane,
     DrawPane,
     MatrixPane,
@@ -82,8 +83,8 @@ class MainScreen(Screen):
         Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
         Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
         Binding("escape", "leave_form", "Leave form", show=False),
-        *(Binding(str(i), f"show_tab('{tab}')", tab.title(), show=False)
-          for i, tab in enumerate(TABS, start=1)),
+        *(Binding(str(i % 10), f"show_tab('{tab}')", tab.title(), show=False)
+          for i, tab in enumerate(TABS, start=1)),  # 1-9, then 0 for the tenth
     ]
     run_state: reactive[RunState] = reactive(RunState.IDLE, init=False)
 
@@ -126,7 +127,8 @@ class MainScreen(Screen):
         panes = (TrainPane(1, self.dataset, self.config), MatrixPane(2), DigitsPane(3, self.dataset),
                  MistakesPane(4, self.dataset),
                  NetworkPane(5, self.config.batch_size, self.config.hidden), WeightsPane(6),
-                 DrawPane(7), RunsPane(8), SweepPane(9, self.engine, self.db_path))
+                 DrawPane(7), RunsPane(8), SweepPane(9, self.engine, self.db_path),
+                 CalibrationPane(0))
         assert tuple(type(p) for p in panes) == PANES
         with TabbedContent(initial="train"):
             yield from panes
@@ -231,6 +233,8 @@ class MainScreen(Screen):
         self.status.set(epoch=history.offset + 1, epochs=history.planned, fraction=0.0, rate=0.0,
                         elapsed=0.0, eta=None, note="starting…")
         self.show_all()
+        self.pane(TrainPane).ghost = None
+        self._find_ghost(config.dataset, self.run_id)
         try:
             self.handle = self.engine.start(config, model=model,
                                             on_event=self._receiver(self.run_id, config, history),
@@ -260,6 +264,25 @@ class MainScreen(Screen):
             self.post_message(RunEvent(run_id, event))
 
         return receive
+
+    @work(thread=True, exclusive=True, group="ghost", exit_on_error=False)
+    def _find_ghost(self, dataset: str, run_id: int) -> None:
+        """The history's fastest run on this machine to the dataset's target, to race (off the
+        UI thread: it reads every stored run's epochs)."""
+        from ...core.insight import fastest_to_target
+
+        try:
+            with Store(self.db_path, readonly=True) as db:
+                ghost = fastest_to_target(db, dataset)
+        except StoreError:
+            return
+        self.app.call_from_thread(self._set_ghost, ghost, run_id)
+
+    def _set_ghost(self, ghost, run_id: int) -> None:
+        if ghost is None or run_id != self.run_id or not self.query(TrainPane):
+            return
+        self.pane(TrainPane).ghost = ghost
+        self.pane(TrainPane).show(self.history)
 
     def on_run_event(self, message: RunEvent) -> None:
         if message.run_id != self.run_id:

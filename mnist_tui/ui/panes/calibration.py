@@ -1,0 +1,128 @@
+"""Tab 0, Calib: is the network as sure as it is right? (core/calibration.py)
+
+Left, the reliability diagram of the latest epoch: the test samples in 10 confidence bins, each
+bin's mean confidence against its accuracy; a calibrated network sits on the diagonal. Right,
+the expected calibration error (ECE) of every epoch. `t` fits a temperature on the run's
+validation split (a run needs --val-split) and draws the diagram again after it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from ...core import calibration
+from ...core.history import RunHistory
+from ...core.train import split_indices
+from ..widgets.metric_chart import MetricChart
+from .base import Pane
+
+
+class CalibrationPane(Pane):
+    TAB_ID, TITLE, FOCUS = "calib", "Calib", "#calib-fit"
+    DEFAULT_CSS = """
+    CalibrationPane #calib-charts { height: 1fr; }
+    CalibrationPane MetricChart { width: 1fr; height: 1fr; }
+    CalibrationPane #calib-bottom { height: auto; }
+    CalibrationPane #calib-fit { margin: 0 1 0 0; min-width: 10; }
+    CalibrationPane #calib-text { width: 1fr; height: auto; color: $text-muted; }
+    """
+    BINDINGS = [Binding("t", "fit", "Fit temperature")]
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self._shown = None
+        self.fitted: calibration.Calibration | None = None
+        self._fitted_for = None  # the Weights the temperature was fitted to
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="calib-charts"):
+            yield MetricChart("reliability", "accuracy %", xlabel="confidence %",
+                              id="reliability-chart")
+            yield MetricChart("ECE", "%", id="ece-chart")
+        with Horizontal(id="calib-bottom"):
+            yield Button("Fit T (t)", id="calib-fit", compact=True, action="fit_here")
+            yield Static("", id="calib-text")
+
+    def show(self, history: RunHistory) -> None:
+        ev = history.last_epoch
+        rel = self.query_one("#reliability-chart", MetricChart)
+        ece = self.query_one("#ece-chart", MetricChart)
+        labels = self.app.dataset.test_labels
+        if ev is not None and ev is not self._shown:
+            self._shown = ev
+            r = calibration.reliability(ev.test_proba, labels)
+            rel.set_series("perfect", [0, 100], [0, 100], faint=True, label="ideal")
+            keep = r.count > 0
+            rel.set_series("now", 100 * r.confidence[keep], 100 * r.accuracy[keep], color="red",
+                           label="T=1")
+            x, extras = history.extra_series()
+            ece.set_series("ece", x, [100 * v for v in extras["ece"]], color="yellow",
+                           label="test ECE")
+            if self.fitted is not None and self._fitted_for is not history.weights:
+                rel.remove_series("fitted")  # an old fit, for other weights
+                self.fitted = None
+            self._describe(r)
+        elif ev is None:
+            self._describe(None)
+        rel.set_x_range(0, 100)
+        ece.set_x_range(0, max(1.0, ece.data_x_max(), float(history.planned)))
+        for chart in (rel, ece):
+            chart.replot()
+
+    def _describe(self, r) -> None:
+        text = self.query_one("#calib-text", Static)
+        if r is None:
+            text.update("no epoch yet: train, and each epoch's calibration shows here")
+            return
+        busiest = int(np.argmax(r.count))
+        words = (f"ECE {r.ece:.2%} this epoch (mean |accuracy − confidence| over 10 bins, "
+                 f"weighted). Most samples ({r.count[busiest]:,}) are {busiest * 10}–"
+                 f"{busiest * 10 + 10}% sure, and {r.accuracy[busiest]:.1%} right.")
+        if self.fitted is not None:
+            c = self.fitted
+            words += (f"\nT = {c.temperature:.3f}, fitted on {c.val_samples:,} validation "
+                      f"samples: validation ECE {c.val_ece_before:.2%} → {c.val_ece_after:.2%}, "
+                      f"test ECE {c.before.ece:.2%} → {c.after.ece:.2%}")
+        text.update(words)
+
+    def action_fit_here(self) -> None:
+        self.action_fit()
+
+    def action_fit(self) -> None:
+        main = self.screen
+        config, model = getattr(main, "run_config", None), getattr(main, "model", None)
+        if model is None or main.history.last_epoch is None:
+            self.app.notify("Train at least one epoch first.", severity="warning")
+            return
+        if not config.val_split:
+            self.app.notify("A temperature is fitted on a validation split, and this run has "
+                            "none: set 'val split' in the form (e.g. 5000), then train again.",
+                            title="No validation split", severity="warning", timeout=8)
+            return
+        self.query_one("#calib-text", Static).update("fitting a temperature…")
+        self._fit(model, config, main.history.weights)
+
+    @work(thread=True, exclusive=True, group="calibration", exit_on_error=False)
+    def _fit(self, model, config, weights) -> None:
+        ds = self.app.dataset
+        _, val_idx, _ = split_indices(ds.n_train, config.val_split, config.seed)
+        result = calibration.calibrate(model, ds.train_images[val_idx], ds.train_labels[val_idx],
+                                       ds.test_images, ds.test_labels)
+        self.app.call_from_thread(self._fitted, result, weights)
+
+    def _fitted(self, result: calibration.Calibration, weights) -> None:
+        if not self.is_attached:
+            return
+        self.fitted, self._fitted_for = result, weights
+        rel = self.query_one("#reliability-chart", MetricChart)
+        a = result.after
+        keep = a.count > 0
+        rel.set_series("fitted", 100 * a.confidence[keep], 100 * a.accuracy[keep], color="green",
+                       label=f"T={result.temperature:.2f}")
+        rel.replot()
+        self._describe(result.before)
