@@ -6,10 +6,9 @@ import sys
 
 import mnist_tui.core
 
-CORE_MODULES = ("augment", "checkpoint", "config", "data", "draw", "engine", "events", "files",
-                "compare", "forgetting", "history", "metrics", "model", "optim", "race", "render",
-                "resources", "sweep",
-                "store", "train")
+CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
+                "engine", "events", "files", "forgetting", "history", "insight", "metrics", "model",
+                "optim", "race", "render", "resources", "store", "suspects", "sweep", "train")
 
 
 def test_the_list_names_every_core_module():
