@@ -1012,11 +1012,11 @@ def cmd_suspects(args: argparse.Namespace) -> int:
           f"say the same other class with p >= {args.min_conf:g}")
     if found:
         width = max(8, max(len(x) for x in names))
-        print(f"{'sample':>6}  {'label':<{width}}  {'runs say':<{width}}  {'agree':>9}  "
+        print(f"{'sample':>6}  {'label':<{width}}  {'runs say':<{width}}  {'agree':<11} "
               f"{'mean p':>6}  mark")
         for r in rows:
             print(f"{r['index']:>6}  {r['label_name']:<{width}}  {r['runs_say_name']:<{width}}  "
-                  f"{r['agree']:>3}/{r['runs']:<2} {r['agreement']:>4.0%}  "
+                  f"{str(r['agree']) + '/' + str(r['runs']) + ' ' + format(r['agreement'], '.0%'):<11} "
                   f"{r['mean_confidence']:>6.3f}  {r['mark'] or ''}")
     return 0
 

@@ -17,6 +17,9 @@ from ...core.store import MARKS, Store, StoreError
 from ..widgets.digit_view import DigitView
 
 
+SHORT = {MARKS[0]: "label wrong", MARKS[1]: "model wrong"}
+
+
 class SuspectsScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -28,8 +31,8 @@ class SuspectsScreen(Screen):
     SuspectsScreen #suspects-head { height: auto; padding: 0 1; color: $text-muted; }
     SuspectsScreen Horizontal { height: 1fr; }
     SuspectsScreen DataTable { width: 1fr; min-width: 40; }
-    SuspectsScreen #suspect-side { width: 50; padding: 0 1; }
-    SuspectsScreen.-narrow #suspect-side { width: 32; }
+    SuspectsScreen #suspect-side { width: 53; padding: 0 1; }
+    SuspectsScreen.-slim #suspect-side { width: 32; }
     """
 
     def __init__(self, db_path, dataset: Dataset) -> None:
@@ -48,15 +51,20 @@ class SuspectsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("sample", "label", "runs say", "agree", "mean p", "mark")
+        for name, key in (("sample", "sample"), ("label", "label"), ("says", "says"),
+                          ("mark", "mark"), ("agree", "agree"), ("mean p", "p")):
+            table.add_column(name, key=key)
         self.query_one("#suspect-digit", DigitView).show(None, None, None)
         self.on_resize()
         self.load()
 
     def on_resize(self, event=None) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
-        self.query_one(DigitView).set_class(self.size.width < 100, "-bars-only")
-        self.query_one(DigitView).bars_only = self.size.width < 100
+        narrow = (event.size if event is not None else self.app.size).width < 100
+        self.set_class(narrow, "-slim")
+        digit = self.query_one(DigitView)
+        digit.set_class(narrow, "-bars-only")
+        digit.bars_only = narrow
+        self._show_current()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
@@ -90,9 +98,9 @@ class SuspectsScreen(Screen):
         table.clear()
         names = self.dataset.classes
         for s in found:
-            table.add_row(str(s.index), names[s.label], names[s.runs_say],
+            table.add_row(str(s.index), names[s.label], names[s.runs_say], SHORT.get(s.mark, ""),
                           f"{s.agree}/{s.runs} {s.agreement:.0%}", f"{s.mean_confidence:.3f}",
-                          s.mark or "", key=str(s.index))
+                          key=str(s.index))
         table.focus()
         self._show_current()
 
@@ -114,7 +122,7 @@ class SuspectsScreen(Screen):
         proba = np.zeros(10)
         proba[s.runs_say] = s.mean_confidence
         digit.show(self.dataset.test_images[s.index], proba, s.label,
-                   caption=f"test #{s.index}: mean p of the runs")
+                   caption=f"#{s.index}: the runs' mean p")
         self.query_one("#suspect-runs", Static).update(
             "runs: " + ", ".join(f"#{r}" for r in s.run_ids))
 
@@ -132,5 +140,5 @@ class SuspectsScreen(Screen):
         row = self.query_one(DataTable).cursor_row
         self.found[row] = suspects.Suspect(**{**s.__dict__, "mark": mark})
         table = self.query_one(DataTable)
-        table.update_cell(str(s.index), table.ordered_columns[5].key, mark or "")
+        table.update_cell(str(s.index), "mark", SHORT.get(mark, ""))
         self.notify(f"test #{s.index}: {mark or 'mark taken back'}", timeout=2)
