@@ -137,10 +137,11 @@ def build_parser() -> Parser:
         description="Watch and steer a from-scratch NumPy perceptron learning MNIST, in the "
         "terminal. With no command, opens the dashboard.",
         epilog="Commands: train (headless), runs (list, show, export past runs), serve (the "
-        "dashboard in a browser), sweep (search hyperparameters with Optuna), download (fetch "
-        "the data), bench (speed figures). "
+        "dashboard in a browser), race (2-4 values of one field at once), sweep (search "
+        "hyperparameters with Optuna), suspects (test labels that look wrong), download (fetch "
+        "the data), bench (speed figures; --target for time to an accuracy). "
         "'mnist-tui COMMAND --help' explains each. In the dashboard: s start, p pause, x stop, "
-        "f form, w/l save/load, 1-8 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
+        "f form, w/l save/load, 1-9 and 0 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
         "(data directory), MNIST_TUI_OFFLINE=1 (never download), NO_COLOR (no colour).",
     )
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")

@@ -37,6 +37,9 @@ class SignedImage(Widget):
             return out
         cells, shades = signed_cells(self.values)
         plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
+        caption = self.caption
+        if plain:  # shades stand for the colours: dark +, light −
+            caption = caption.replace("red", "dark").replace("blue", "light")
         if self.scale == 2:
             for r in range(28):
                 for c in range(28):
@@ -45,7 +48,7 @@ class SignedImage(Widget):
                     else:
                         out.append("  ", Style(bgcolor=cells[r // 2][c][r % 2]))
                 out.append("\n")
-            out.append(self.caption, style="dim")
+            out.append(caption, style="dim")
             return out
         for r in range(14):
             if plain:
@@ -54,5 +57,5 @@ class SignedImage(Widget):
                 for top, bottom in cells[r]:
                     out.append("▀", Style(color=top, bgcolor=bottom))
             out.append("\n")
-        out.append(self.caption, style="dim")
+        out.append(caption, style="dim")
         return out
