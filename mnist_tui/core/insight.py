@@ -201,7 +201,7 @@ class Ghost:
 
 
 def fastest_to_target(store, dataset: str, target: float | None = None,
-                      host: str | None = None) -> Ghost | None:
+                      host: str | None = None, exclude: int | None = None) -> Ghost | None:
     """Of the stored runs of `dataset` recorded on `host` (default: this machine), the one that
     first reached `target` test accuracy in the fewest seconds; None if none did."""
     import socket
@@ -211,7 +211,7 @@ def fastest_to_target(store, dataset: str, target: float | None = None,
     best = None
     for run in store.runs():
         config = run.get("config") if isinstance(run.get("config"), dict) else {}
-        if run.get("host") != host or config.get("dataset", "mnist") != dataset:
+        if run["id"] == exclude or run.get("host") != host or config.get("dataset", "mnist") != dataset:
             continue
         series = store.epoch_series(run["id"])
         hit = time_to_target(series["test_acc"], series["seconds"], target)

@@ -39,3 +39,11 @@ class HistoryStatus(Message):
     run_id: int
     db_run_id: int | None
     error: str | None
+
+
+@dataclass
+class GhostFound(Message):
+    """The history's fastest run to the target (core.insight.Ghost), found for run `run_id`."""
+
+    run_id: int
+    ghost: object

@@ -20,7 +20,7 @@ from mnist_tui.ui.panes import TrainPane
 from mnist_tui.ui.widgets.metric_chart import MetricChart
 
 QUICK = TrainConfig(hidden=8, epochs=2, batch_size=32, lr=0.05)
-LONG = TrainConfig(hidden=8, epochs=500, batch_size=16, lr=0.05)  # still going when looked at
+LONG = TrainConfig(hidden=8, epochs=1000, batch_size=2, lr=0.05)  # still going when looked at (minutes)
 
 
 def quick_app(tiny, tmp_path, config=QUICK, **kw):

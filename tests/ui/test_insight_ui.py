@@ -200,3 +200,20 @@ async def test_the_ghost_of_the_fastest_run_is_raced(tmp_path, mnist):
         assert acc.series["ghost"].ys == pytest.approx([97.0, 98.2, 98.5])
         assert acc.series["ghost"].faint
         assert f"ghost #{rid}: 98% @ 2 in 2.0s" in str(app.query_one("#summary").render())
+
+
+async def test_revive_needs_a_paused_run_and_says_so(mnist):
+    app = make_app(mnist, config=REAL, progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_once(app, pilot)
+        await pilot.press("6", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "UnitScreen"
+                       and app.screen.A1 is not None)
+        W1 = app.screen.model.W1.copy()
+        await pilot.press("v")
+        await pilot.pause()
+        assert any("paused run" in n.message for n in app._notifications)
+        np.testing.assert_array_equal(app.main.model.W1, W1)
+        for key in ("left", "a", "a", "right", "right", "escape"):  # any key, no crash
+            await pilot.press(key)
+        assert app.screen is app.main

@@ -29,7 +29,7 @@ from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
 from ...core.resources import check_run
 from ...core.store import Recorder, Store, StoreError
 from ...core.train import Live
-from ..messages import MERGEABLE, HistoryStatus, RunEvent
+from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
     PANES,
     TABS,
@@ -234,7 +234,6 @@ class MainScreen(Screen):
                         elapsed=0.0, eta=None, note="starting…")
         self.show_all()
         self.pane(TrainPane).ghost = None
-        self._find_ghost(config.dataset, self.run_id)
         try:
             self.handle = self.engine.start(config, model=model,
                                             on_event=self._receiver(self.run_id, config, history),
@@ -252,6 +251,9 @@ class MainScreen(Screen):
                 # Its own connection, in this thread: a locked database slows it, never the UI.
                 recorder = Recorder(self.db_path, config, labels=self.dataset.test_labels)
                 self.post_message(HistoryStatus(run_id, recorder.run_id, recorder.error))
+                # The ghost to race, read here (the reader thread) before this run has an epoch.
+                self.post_message(GhostFound(run_id, find_ghost(self.db_path, config.dataset,
+                                                                recorder.run_id)))
             history.add(event)
             if recorder is not None:
                 if isinstance(event, LiveChanged):
@@ -265,23 +267,10 @@ class MainScreen(Screen):
 
         return receive
 
-    @work(thread=True, exclusive=True, group="ghost", exit_on_error=False)
-    def _find_ghost(self, dataset: str, run_id: int) -> None:
-        """The history's fastest run on this machine to the dataset's target, to race (off the
-        UI thread: it reads every stored run's epochs)."""
-        from ...core.insight import fastest_to_target
-
-        try:
-            with Store(self.db_path, readonly=True) as db:
-                ghost = fastest_to_target(db, dataset)
-        except StoreError:
+    def on_ghost_found(self, message: GhostFound) -> None:
+        if message.ghost is None or message.run_id != self.run_id or not self.query(TrainPane):
             return
-        self.app.call_from_thread(self._set_ghost, ghost, run_id)
-
-    def _set_ghost(self, ghost, run_id: int) -> None:
-        if ghost is None or run_id != self.run_id or not self.query(TrainPane):
-            return
-        self.pane(TrainPane).ghost = ghost
+        self.pane(TrainPane).ghost = message.ghost
         self.pane(TrainPane).show(self.history)
 
     def on_run_event(self, message: RunEvent) -> None:
@@ -652,6 +641,18 @@ class MainScreen(Screen):
         self.pane(TrainPane).overlays.pop(event.run_id, None)
         self._reload_runs()
         self.pane(TrainPane).show(self.history)
+
+
+def find_ghost(db_path, dataset: str, exclude: int | None):
+    """The history's fastest run on this machine to the dataset's target (not run `exclude`),
+    or None; never raises (a locked or damaged history just means no ghost)."""
+    from ...core.insight import fastest_to_target
+
+    try:
+        with Store(db_path, readonly=True) as db:
+            return fastest_to_target(db, dataset, exclude=exclude)
+    except (StoreError, OSError):
+        return None
 
 
 def outcome_state(event: Finished | Diverged | Failed) -> RunState:

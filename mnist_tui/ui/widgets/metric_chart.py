@@ -150,7 +150,10 @@ class MetricChart(Vertical):
         self.plotted_points = 0
         drawn: list[tuple[np.ndarray, np.ndarray]] = []
         ordered = sorted(self.series.items(), key=lambda kv: not kv[1].faint)  # faint first
-        for index, (name, s) in enumerate(ordered):
+        solid = 0  # markers go to the solid series in order; faint ones all get "·"
+        for name, s in ordered:
+            index = solid
+            solid += not s.faint
             x, y = downsample(np.asarray(s.xs, float), np.asarray(s.ys, float), max_points)
             if self.log_y:
                 keep = y > 0
