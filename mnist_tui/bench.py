@@ -137,13 +137,19 @@ def with_ui(config: TrainConfig, ds: data.Dataset, data_dir: str | None, rounds:
     return rows
 
 
-def run(args: argparse.Namespace) -> dict:
-    args.epochs = args.epochs or 3
+def load(args: argparse.Namespace) -> data.Dataset:
+    """The data, cut to the first --samples training samples if asked (a quick smoke run)."""
     ds = data.load(args.data_dir)
-    if args.samples:
+    if getattr(args, "samples", None):
         n = min(args.samples, ds.n_train)
         ds = data.Dataset(ds.train_images[:n], ds.train_labels[:n], ds.test_images, ds.test_labels,
                           ds.source)
+    return ds
+
+
+def run(args: argparse.Namespace) -> dict:
+    args.epochs = args.epochs or 3
+    ds = load(args)
     config = TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train),
                          epochs=args.epochs, schedule="constant", lr=0.05)
     peak = matmul_peak_gflops()
@@ -233,7 +239,44 @@ def _target_line(r: dict) -> str:
             f"(epoch {r['epochs']}, test accuracy {r['test_acc']:.2%})")
 
 
+def optimizer_costs(args: argparse.Namespace) -> dict:
+    """Each optimizer's epoch seconds on the default run (its default lr), `rounds` rounds of
+    2 epochs each, the optimizers in a rotated order every round; per optimizer the median
+    epoch and the median of its per-round ratio to momentum (with quartiles)."""
+    from .core.config import DEFAULT_LR, OPTIMIZERS
+
+    ds = load(args)
+    seconds: dict[str, list[float]] = {o: [] for o in OPTIMIZERS}
+    for r in range(args.rounds):
+        order = OPTIMIZERS[r % len(OPTIMIZERS):] + OPTIMIZERS[: r % len(OPTIMIZERS)]
+        for opt in order:
+            config = TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train), epochs=2,
+                                 optimizer=opt, lr=DEFAULT_LR[opt])
+            seconds[opt].append(statistics.median(headless_epochs(config, ds)[0]))
+        if not args.json:
+            print(f"round {r + 1}/{args.rounds}: " + "  ".join(
+                f"{o} {seconds[o][-1]:.3f}s" for o in OPTIMIZERS), flush=True)
+    out = {}
+    for opt in OPTIMIZERS:
+        ratios = [a / m for a, m in zip(seconds[opt], seconds["momentum"], strict=True)]
+        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        out[opt] = {"epoch_seconds": statistics.median(seconds[opt]),
+                    "vs_momentum": statistics.median(ratios), "quartiles": [q[0], q[2]]}
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.optimizers:
+        r = optimizer_costs(args)
+        if args.json:
+            print(json.dumps(r))
+            return 0
+        print(f"784-{args.hidden}-10, batch {args.batch_size}, each optimizer at its default lr; "
+              f"epoch seconds (evaluation included), medians of {args.rounds} rounds")
+        for opt, row in r.items():
+            print(f"  {opt:<9} {row['epoch_seconds']:.3f} s  x{row['vs_momentum']:.3f} momentum's "
+                  f"(quartiles {row['quartiles'][0]:.3f}-{row['quartiles'][1]:.3f})")
+        return 0
     if args.target is not None:
         r = time_to_target(args)
         if args.json:

@@ -318,6 +318,9 @@ def build_parser() -> Parser:
                    "get there, per seed and as mean ± std (default: off)")
     b.add_argument("--seeds", type=positive_int, default=5, metavar="N",
                    help="with --target, seeds 0..N-1 (default: 5)")
+    b.add_argument("--optimizers", action="store_true",
+                   help="each optimizer's epoch time on the default run and its ratio to "
+                   "momentum's, --rounds rounds back to back, medians (default: off)")
     b.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="train on the first N samples only, for a quick smoke run (default: all)")
     b.add_argument("--with-ui", action="store_true",

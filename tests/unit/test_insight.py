@@ -207,3 +207,17 @@ def test_the_ghost_is_the_fastest_stored_run_to_the_target_on_this_machine(tmp_p
         assert insight.fastest_to_target(r, "mnist", host="elsewhere").reached_seconds == 0.1
         assert insight.fastest_to_target(r, "mnist", target=0.999) is None
     assert socket.gethostname()
+
+
+def test_bench_optimizers_reports_each_against_momentum(tiny_dir, capsys):
+    import json
+
+    from mnist_tui.cli import main
+    from mnist_tui.core.config import OPTIMIZERS
+
+    assert main(["bench", "--optimizers", "--rounds", "2", "--hidden", "8", "--samples", "100",
+                 "--data-dir", str(tiny_dir), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r) == set(OPTIMIZERS) and r["momentum"]["vs_momentum"] == 1.0
+    for row in r.values():
+        assert row["epoch_seconds"] > 0 and row["quartiles"][0] <= row["quartiles"][1]
