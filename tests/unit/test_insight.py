@@ -221,3 +221,36 @@ def test_bench_optimizers_reports_each_against_momentum(tiny_dir, capsys):
     assert set(r) == set(OPTIMIZERS) and r["momentum"]["vs_momentum"] == 1.0
     for row in r.values():
         assert row["epoch_seconds"] > 0 and row["quartiles"][0] <= row["quartiles"][1]
+
+
+def test_units_cli_lists_every_unit_and_one_in_full(tiny_dir, tmp_path, capsys):
+    import json
+
+    from mnist_tui.cli import main
+    from mnist_tui.core import checkpoint
+    from mnist_tui.core.data import load_dir
+
+    ck = tmp_path / "r.npz"
+    assert main(["train", "--data-dir", str(tiny_dir), "--hidden", "6", "--epochs", "2",
+                 "--save", str(ck), "--db", str(tmp_path / "h.sqlite")]) == 0
+    capsys.readouterr()
+    model = checkpoint.load(ck)[0]
+    ds = load_dir(tiny_dir)
+    A1, Z2 = insight.hidden_activations(model, ds.test_images)
+    assert main(["units", str(ck), "--data-dir", str(tiny_dir), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["unit"] for r in rows] == list(range(6))
+    for r in rows:
+        before, after = insight.ablate(model, A1, Z2, ds.test_labels, [r["unit"]])
+        assert r["ablation_mean_change"] == pytest.approx(np.nanmean(after - before), abs=1e-5)
+        assert r["dead"] == (not (A1[:, r["unit"]] > 0).any())
+    assert main(["units", str(ck), "--data-dir", str(tiny_dir), "--unit", "2", "--format", "json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert [t["index"] for t in one["top_digits"]] == insight.unit(model, A1, 2).top.tolist()
+    assert one["outgoing"]["0"] == pytest.approx(float(model.W2[2, 0]))
+    assert main(["units", str(ck), "--data-dir", str(tiny_dir), "--sort", "ablation"]) == 0
+    assert "silenced one at a time" in capsys.readouterr().out
+    assert main(["units", str(ck), "--data-dir", str(tiny_dir), "--unit", "6"]) == 2
+    assert capsys.readouterr().err.strip() == f"mnist-tui: --unit 6: {ck} has units 0 to 5"
+    assert main(["units", str(tmp_path / "missing.npz")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
