@@ -141,7 +141,8 @@ def build_parser() -> Parser:
         epilog="Commands: train (headless), runs (list, show, export past runs), serve (the "
         "dashboard in a browser), race (2-4 values of one field at once), sweep (search "
         "hyperparameters with Optuna), suspects (test labels that look wrong), units (each "
-        "hidden unit of a checkpoint, silenced one at a time), download (fetch "
+        "hidden unit of a checkpoint, silenced one at a time), explain (a sample's saliency "
+        "and nudge), download (fetch "
         "the data), bench (speed figures; --target for time to an accuracy). "
         "'mnist-tui COMMAND --help' explains each. In the dashboard: s start, p pause, x stop, "
         "f form, w/l save/load, 1-9 and 0 tabs, q quit, ctrl+p palette. Environment: MNIST_TUI_DATA "
@@ -299,6 +300,24 @@ def build_parser() -> Parser:
     un.add_argument("--format", choices=("text", "json"), default="text",
                     help="text for people, json for programs (default: text)")
     un.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                    help="as for train (default: the same search order)")
+
+    ex = sub.add_parser(
+        "explain", help="why a checkpoint answers what it does for a test sample, and what would "
+        "change it", description="For one test sample and a saved checkpoint: the model's "
+        "probabilities, the saliency of its answer (the gradient of log p(class) with respect "
+        "to each pixel), and with --nudge CLASS the smallest change the gradient walk finds "
+        "that makes the model answer CLASS (as n then a class key does on the Draw tab).",
+        epilog="Example: mnist-tui explain run.npz --sample 2654 --nudge 6")
+    ex.add_argument("checkpoint", help="a .npz checkpoint")
+    ex.add_argument("--sample", type=int, required=True, metavar="I",
+                    help="test sample index, 0 to 9999")
+    ex.add_argument("--nudge", type=int, default=None, metavar="CLASS",
+                    help="walk the image toward this class (0-9) until the answer flips")
+    ex.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text (with the images in shade characters) or json, with the "
+                    "saliency and the nudged image as 784 numbers (default: text)")
+    ex.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
                     help="as for train (default: the same search order)")
 
     sv = sub.add_parser("serve", help="serve the dashboard to a browser (textual-serve)",
@@ -1048,6 +1067,58 @@ def cmd_suspects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .core import insight, render
+
+    model, config, _ = checkpoint.load(args.checkpoint)
+    if args.nudge is not None and not 0 <= args.nudge <= 9:
+        return fail(f"--nudge {args.nudge}: a class is 0 to 9", EXIT_USAGE)
+    ds = load_data(getattr(args, "data_dir", None), config.dataset)
+    if not 0 <= args.sample < ds.n_test:
+        return fail(f"--sample {args.sample}: the test set has samples 0 to {ds.n_test - 1}",
+                    EXIT_USAGE)
+    names = data.class_names(config.dataset)
+    x = ds.test_images[args.sample].astype(np.float64) / 255
+    label = int(ds.test_labels[args.sample])
+    pred, proba, grad = insight.saliency(model, x)
+    out = {"sample": args.sample, "label": names[label], "predicted": names[pred],
+           "probabilities": {names[c]: float(p) for c, p in enumerate(proba)}}
+    n = insight.nudge(model, x, args.nudge) if args.nudge is not None else None
+    if n is not None:
+        out["nudge"] = {"target": names[n.target], "flipped_at_step": n.flipped_at,
+                        "steps": len(n.images) - 1, "pixels_changed": n.pixels_changed,
+                        "l2_change": n.change,
+                        "probabilities": {names[c]: float(p) for c, p in enumerate(n.proba[-1])}}
+    if args.format == "json":
+        out["saliency"] = [float(v) for v in grad]
+        if n is not None:
+            out["nudge"]["image"] = [float(v) for v in n.images[-1]]
+        sys.stdout.write(json.dumps(out) + "\n")
+        return 0
+    print(f"test #{args.sample}: labelled {names[label]}, the model says {names[pred]} "
+          f"({proba[pred]:.1%})" + ("" if pred == label else f"; {names[label]} gets "
+                                    f"{proba[label]:.1%}"))
+    seen = render.shade_rows((x * 255).round().astype(np.uint8))
+    _, sal = render.signed_cells(grad)
+    print(f"{'as the model sees it':<30}saliency of {names[pred]} (dense ▓█: more ink raises it, light ░: lowers it)")
+    for a, b in zip(seen, sal, strict=True):
+        print(f"{a}  {b}")
+    if n is not None:
+        goal = names[n.target]
+        if n.flipped_at is None:
+            print(f"nudge toward {goal}: not reached in {len(n.images) - 1} steps "
+                  f"(L2 {n.change:.2f})")
+        elif n.flipped_at == 0:
+            print(f"nudge toward {goal}: the model already says {goal}")
+        else:
+            print(f"nudge toward {goal}: the model says {goal} ({n.proba[-1][n.target]:.1%}) after "
+                  f"{n.flipped_at} steps: {n.pixels_changed} pixels changed by more than 0.1, "
+                  f"L2 change {n.change:.2f}")
+            for row in render.shade_rows((n.images[-1] * 255).round().astype(np.uint8)):
+                print(row)
+    return 0
+
+
 def cmd_units(args: argparse.Namespace) -> int:
     from .core import insight
 
@@ -1161,7 +1232,8 @@ def main(argv: list[str] | None = None) -> int:
     check_global_flags(parser, args)
     commands = {"train": cmd_train, "download": cmd_download, "bench": cmd_bench,
                 "runs": cmd_runs, "serve": cmd_serve, "sweep": cmd_sweep, "race": cmd_race,
-                "suspects": cmd_suspects, "units": cmd_units}
+                "suspects": cmd_suspects, "units": cmd_units,
+                "explain": cmd_explain}
     try:
         code = commands.get(args.command, cmd_app)(args)
         sys.stdout.flush()  # a full disk or a dead device shows here, not at interpreter exit

@@ -254,3 +254,33 @@ def test_units_cli_lists_every_unit_and_one_in_full(tiny_dir, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"mnist-tui: --unit 6: {ck} has units 0 to 5"
     assert main(["units", str(tmp_path / "missing.npz")]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_explain_cli_gives_the_saliency_and_a_nudge(tiny_dir, tmp_path, capsys):
+    import json
+
+    from mnist_tui.cli import main
+    from mnist_tui.core import checkpoint
+    from mnist_tui.core.data import load_dir
+
+    ck = tmp_path / "r.npz"
+    assert main(["train", "--data-dir", str(tiny_dir), "--hidden", "16", "--epochs", "3",
+                 "--save", str(ck), "--db", str(tmp_path / "h.sqlite")]) == 0
+    capsys.readouterr()
+    model, ds = checkpoint.load(ck)[0], load_dir(tiny_dir)
+    x = ds.test_images[5].astype(np.float64) / 255
+    pred, proba, grad = insight.saliency(model, x)
+    target = (pred + 1) % 10
+    assert main(["explain", str(ck), "--sample", "5", "--nudge", str(target), "--data-dir",
+                 str(tiny_dir), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(out["saliency"], grad, rtol=1e-6)
+    assert out["predicted"] == str(pred) and out["label"] == str(ds.test_labels[5])
+    n = insight.nudge(model, x, target)
+    assert out["nudge"]["steps"] == len(n.images) - 1 and out["nudge"]["flipped_at_step"] == n.flipped_at
+    assert main(["explain", str(ck), "--sample", "5", "--nudge", str(target), "--data-dir",
+                 str(tiny_dir)]) == 0
+    assert "saliency of" in capsys.readouterr().out
+    for bad in (["--sample", "200"], ["--sample", "1", "--nudge", "10"]):
+        assert main(["explain", str(ck), "--data-dir", str(tiny_dir), *bad]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
