@@ -200,6 +200,10 @@ async def test_the_ghost_of_the_fastest_run_is_raced(tmp_path, mnist):
         assert acc.series["ghost"].ys == pytest.approx([97.0, 98.2, 98.5])
         assert acc.series["ghost"].faint
         assert f"ghost #{rid}: 98% @ 2 in 2.0s" in str(app.query_one("#summary").render())
+        await pilot.press("g")
+        assert "ghost" not in acc.series and "hidden" in app.main.status.note
+        await pilot.press("g")
+        assert "ghost" in acc.series
 
 
 async def test_revive_needs_a_paused_run_and_says_so(mnist):

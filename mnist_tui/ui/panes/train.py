@@ -47,6 +47,7 @@ class TrainPane(Pane):
         self.smoothing = DEFAULT_SMOOTHING
         self.overlays: dict[int, dict] = {}  # stored runs drawn over the curves, by run id
         self.ghost = None  # core.insight.Ghost: the history's fastest run to the target
+        self.show_ghost = True  # g toggles it
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -105,7 +106,7 @@ class TrainPane(Pane):
             acc.set_series("val", x, [100 * a for a in extras["val_acc"]], color="green")
         elif "val" in acc.series:
             acc.remove_series("val")
-        g = self.ghost
+        g = self.ghost if self.show_ghost else None
         if g is not None:
             acc.set_series("ghost", [history.offset + e for e in g.epochs],
                            [100 * a for a in g.test_acc], faint=True,
@@ -139,7 +140,7 @@ class TrainPane(Pane):
             i = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
             lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
-        g = self.ghost
+        g = self.ghost if self.show_ghost else None
         if g is not None:
             from ...core.insight import time_to_target
 

@@ -80,6 +80,7 @@ class MainScreen(Screen):
         Binding("w", "save", "Save"),
         Binding("l", "load", "Load"),
         Binding("r", "race_field", "Race", show=False),
+        Binding("g", "toggle_ghost", "Ghost", show=False),
         Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
         Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
         Binding("escape", "leave_form", "Leave form", show=False),
@@ -466,6 +467,18 @@ class MainScreen(Screen):
 
     def action_leave_form(self) -> None:
         self.set_focus(None)
+
+    def action_toggle_ghost(self) -> None:
+        pane = self.pane(TrainPane)
+        pane.show_ghost = not pane.show_ghost
+        pane.show(self.history)
+        g = pane.ghost
+        if g is None:
+            note = "no ghost: no run in the history on this machine reached the target yet"
+        else:
+            note = (f"ghost #{g.run_id} {'shown' if pane.show_ghost else 'hidden'} (g): "
+                    f"{g.target:.0%} in {g.reached_seconds:.1f}s")
+        self.status.set(note=note)
 
     def action_smoothing(self, step: int) -> None:
         value = self.pane(TrainPane).step_smoothing(step)
