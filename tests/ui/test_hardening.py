@@ -255,7 +255,7 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
     import random
 
     rng = random.Random(7)
-    keys = (list("spxfwl[]0123456789.e-abcz ")
+    keys = (list("spxfwl[]0123456789.e-abcz nSgtvmujk")
             + ["enter", "escape", "tab", "backspace", "up", "down", "left", "right", "ctrl+p",
                "shift+tab", "pageup", "pagedown", "home", "end", "delete"] * 2)
     app = make_app(tiny, config=TrainConfig(hidden=16, epochs=40, batch_size=16),
@@ -299,6 +299,41 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
             deadline = time.monotonic() + 30
             while app.return_code is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-        assert app.return_code == 0, f"q did not quit; focused: {app.focused!r}, screen: {app.screen!r}"
+        assert app.return_code == 0, f"q did not quit; focused: {app.focused!r}, screen: {app.screen!r} stack {app.screen_stack!r} closing {getattr(app.screen, 'closing', None)} value {getattr(app.focused, 'value', None)!r}"
     assert app.return_code == 0
     assert app.main.run_over(2.0)
+
+
+async def test_a_load_dialog_answer_queued_behind_another_screen_does_not_wedge_it(tiny, tmp_path):
+    """Random keys found it (seed 8): Enter in the Load dialog, then ctrl+p in the same burst.
+    The dialog's Submitted message was handled with the palette on top; dismiss() pops the top
+    screen, so the palette went, the dialog stayed, marked closing, and ignored every key after:
+    q typed into its field and the app could not be left."""
+    from textual.widgets import Input
+
+    from mnist_tui.ui.screens.load_dialog import LoadDialog
+
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("l")
+        dialog = app.screen
+        assert isinstance(dialog, LoadDialog)
+        field = dialog.query_one("#load-path", Input)
+        field.value = "nothing-here.npz"
+        app.action_command_palette()  # another screen on top, as ctrl+p in the burst did
+        await pilot.pause()
+        on_top = app.screen
+        assert on_top is not dialog
+        dialog.post_message(Input.Submitted(field, field.value))  # the queued Enter
+        await pilot.pause(0.2)
+        assert app.screen is on_top  # the palette is not popped by the dialog's answer
+        await pilot.press("escape")  # the palette closes
+        await pilot.pause(0.2)
+        assert app.screen is dialog and not dialog.closing
+        await pilot.press("escape")  # and the dialog still answers its keys
+        await pilot.pause(0.2)
+        assert app.screen is app.main
+        await pilot.press("q")
+        await pilot.pause(0.5)
+    assert app.return_code == 0

@@ -49,6 +49,9 @@ class LoadDialog(ModalScreen[str | None]):
     def _close(self, result: str | None) -> None:
         # Once only: a second Enter or an Escape in the same burst of keys would dismiss the
         # dialog again, and a second result for one dialog raised InvalidStateError.
-        if not self.closing:
+        # And only while on top: dismiss() pops the top screen, so an answer handled with the
+        # palette above (Enter then ctrl+p in one burst) closed the palette and left this
+        # dialog marked closing, deaf to every key after. Such an answer is dropped.
+        if not self.closing and self.app.screen is self:
             self.closing = True
             self.dismiss(result)

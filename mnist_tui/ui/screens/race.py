@@ -204,4 +204,5 @@ class RaceScreen(Screen):
             self.notify("The race is still running: x stops it, then Esc goes back.",
                         severity="warning")
             return
-        self.app.pop_screen()
+        if self.app.screen is self:  # pop_screen pops the top one, whichever it is
+            self.app.pop_screen()
