@@ -1100,7 +1100,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                                     f"{proba[label]:.1%}"))
     seen = render.shade_rows((x * 255).round().astype(np.uint8))
     _, sal = render.signed_cells(grad)
-    print(f"{'as the model sees it':<30}saliency of {names[pred]} (dense ▓█: more ink raises it, light ░: lowers it)")
+    print(f"{'as the model sees it':<30}saliency of {names[pred]} "
+          "(dense ▓█: more ink raises it, light ░: lowers it)")
     for a, b in zip(seen, sal, strict=True):
         print(f"{a}  {b}")
     if n is not None:
@@ -1148,9 +1149,9 @@ def cmd_units(args: argparse.Namespace) -> int:
             row["outgoing"] = {names[c]: float(w) for c, w in enumerate(u.outgoing)}
             row["ablation"] = {names[c]: {"with": float(base[c]), "silenced": float(after[c])}
                                for c in range(len(base))}
-            row["histogram"] = dict(zip(("counts", "edges"), (
-                v.tolist() for v in np.histogram(u.activations[u.activations > 0], bins=10)))) \
-                if not u.dead else {"counts": [], "edges": []}
+            active = u.activations[u.activations > 0]
+            counts, edges = np.histogram(active, bins=10) if len(active) else ([], [])
+            row["histogram"] = {"counts": list(map(int, counts)), "edges": list(map(float, edges))}
         return row
 
     if args.unit is not None:

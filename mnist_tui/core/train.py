@@ -26,8 +26,8 @@ from .calibration import ece as calibration_error
 from .config import TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
-from .metrics import accuracy, confusion_matrix, nll
 from .insight import revive
+from .metrics import accuracy, confusion_matrix, nll
 from .model import Perceptron, Workspace, flat_views, softmax
 from .optim import make as make_optimizer
 from .resources import EVAL_CHUNK, blas_threads

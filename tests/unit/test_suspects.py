@@ -8,13 +8,12 @@ import json
 
 import numpy as np
 import pytest
+from helpers import add_fake_run as add_run  # noqa: E402
 
 from mnist_tui.cli import main
 from mnist_tui.core import suspects
 from mnist_tui.core.checkpoint import load
 from mnist_tui.core.store import Store
-
-from helpers import add_fake_run as add_run  # noqa: E402
 
 
 @pytest.fixture

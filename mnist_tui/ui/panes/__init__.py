@@ -15,5 +15,5 @@ PANES = (TrainPane, MatrixPane, DigitsPane, MistakesPane, NetworkPane, WeightsPa
          RunsPane, SweepPane, CalibrationPane)
 TABS = tuple(p.TAB_ID for p in PANES)
 
-__all__ = ["PANES", "TABS", "CalibrationPane", "DigitsPane", "DrawPane", "MatrixPane", "MistakesPane", "NetworkPane",
-           "RunsPane", "SweepPane", "TrainPane", "WeightsPane"]
+__all__ = ["PANES", "TABS", "CalibrationPane", "DigitsPane", "DrawPane", "MatrixPane",
+           "MistakesPane", "NetworkPane", "RunsPane", "SweepPane", "TrainPane", "WeightsPane"]

@@ -16,7 +16,6 @@ from ...core.data import INFO, Dataset
 from ...core.store import MARKS, Store, StoreError
 from ..widgets.digit_view import DigitView
 
-
 SHORT = {MARKS[0]: "label wrong", MARKS[1]: "model wrong"}
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rich.style import Style
 from rich.text import Text
-from dataclasses import dataclass
-
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
