@@ -145,11 +145,13 @@ class TrainPane(Pane):
             from ...core.insight import time_to_target
 
             mine = time_to_target(h["test_acc"], h["seconds"], g.target)
-            lines.append(f"ghost #{g.run_id}: {g.target:.0%} @ {g.reached_epoch} in "
-                         f"{g.reached_seconds:.1f}s")
-            if mine:
-                won = "beat it" if mine[1] < g.reached_seconds else "behind"
-                lines.append(f"you: @ {mine[0]} in {mine[1]:.1f}s, {won}")
+            if mine:  # one line: the left column has few rows at 24
+                mark = "ahead" if mine[1] < g.reached_seconds else "behind"
+                lines.append(f"to {g.target:.0%}: ghost {g.reached_seconds:.1f}s, you "
+                             f"{mine[1]:.1f}s, {mark}")
+            else:
+                lines.append(f"ghost #{g.run_id}: {g.target:.0%} @ {g.reached_epoch} in "
+                             f"{g.reached_seconds:.1f}s")
         self.query_one("#summary", Static).update("\n".join(lines))
 
 

@@ -58,7 +58,7 @@ class SuspectsScreen(Screen):
         self.load()
 
     def on_resize(self, event=None) -> None:
-        narrow = (event.size if event is not None else self.app.size).width < 100
+        narrow = (event.size if event is not None else self.app.size).width < 120
         self.set_class(narrow, "-slim")
         digit = self.query_one(DigitView)
         digit.set_class(narrow, "-bars-only")
@@ -121,7 +121,7 @@ class SuspectsScreen(Screen):
         proba = np.zeros(10)
         proba[s.runs_say] = s.mean_confidence
         digit.show(self.dataset.test_images[s.index], proba, s.label,
-                   caption=f"#{s.index}: the runs' mean p")
+                   caption=f"#{s.index} runs' mean p")
         self.query_one("#suspect-runs", Static).update(
             "runs: " + ", ".join(f"#{r}" for r in s.run_ids))
 
