@@ -423,6 +423,27 @@ def cmd_train(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
+def race_line(history: RunHistory, config: cfg.TrainConfig, db_path, run_id) -> str:
+    """This run's time to the dataset's target against the history's fastest on this machine
+    (the dashboard's ghost), or "" if neither reached it."""
+    from .core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
+
+    target = GHOST_TARGETS.get(config.dataset, 0.9)
+    mine = time_to_target(history["test_acc"], history["seconds"], target)
+    try:
+        with store.Store(db_path, readonly=True) as db:
+            ghost = fastest_to_target(db, config.dataset, target, exclude=run_id)
+    except store.StoreError:
+        ghost = None
+    words = []
+    if mine:
+        words.append(f"time to {target:.0%}: {mine[1]:.1f}s over {mine[0]} epochs")
+    if ghost:
+        words.append(f"the fastest before on this machine: run {ghost.run_id}, "
+                     f"{ghost.reached_seconds:.1f}s over {ghost.reached_epoch} epochs")
+    return "; ".join(words)
+
+
 def calibrate_run(model: Perceptron, config: cfg.TrainConfig, ds: data.Dataset):
     """Temperature scaling fitted on the run's own validation split (core/calibration.py)."""
     from .core.calibration import calibrate
@@ -542,6 +563,10 @@ def _train(args: argparse.Namespace) -> int:
                       "test_ece_before": cal.before.ece, "test_ece_after": cal.after.ece})
             else:
                 print(words, file=out)
+        if not args.json:
+            line = race_line(history, config, args.db, recorder.run_id)
+            if line:
+                print(line, file=out)
     saved = None
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

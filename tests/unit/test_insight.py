@@ -284,3 +284,16 @@ def test_explain_cli_gives_the_saliency_and_a_nudge(tiny_dir, tmp_path, capsys):
     for bad in (["--sample", "200"], ["--sample", "1", "--nudge", "10"]):
         assert main(["explain", str(ck), "--data-dir", str(tiny_dir), *bad]) == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_train_says_its_time_to_target_and_the_fastest_before(tiny_dir, tmp_path, capsys):
+    from mnist_tui.cli import main
+
+    db = str(tmp_path / "h.sqlite")
+    argv = ["train", "--data-dir", str(tiny_dir), "--hidden", "16", "--epochs", "4", "--db", db]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()[-1]
+    assert first.startswith("time to 98%: ") and "fastest before" not in first  # not itself
+    assert main(argv) == 0
+    second = capsys.readouterr().out.splitlines()[-1]
+    assert "the fastest before on this machine: run 1, " in second
