@@ -437,10 +437,12 @@ def race_line(history: RunHistory, config: cfg.TrainConfig, db_path, run_id) -> 
         ghost = None
     words = []
     if mine:
-        words.append(f"time to {target:.0%}: {mine[1]:.1f}s over {mine[0]} epochs")
+        words.append(f"time to {target:.0%}: {mine[1]:.1f}s over {mine[0]} epoch"
+                     + "s" * (mine[0] != 1))
     if ghost:
         words.append(f"the fastest before on this machine: run {ghost.run_id}, "
-                     f"{ghost.reached_seconds:.1f}s over {ghost.reached_epoch} epochs")
+                     f"{ghost.reached_seconds:.1f}s over {ghost.reached_epoch} epoch"
+                     + "s" * (ghost.reached_epoch != 1))
     return "; ".join(words)
 
 
