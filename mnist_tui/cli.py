@@ -382,7 +382,8 @@ def build_parser() -> Parser:
 # --- progress display -----------------------------------------------------------------------
 
 
-def _progress_line(text: str, stream=sys.stderr) -> None:
+def _progress_line(text: str, stream=None) -> None:
+    stream = sys.stderr if stream is None else stream  # looked up now: it may have been replaced
     if stream.isatty():
         stream.write("\r\x1b[2K" + text)
         stream.flush()

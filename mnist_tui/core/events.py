@@ -51,6 +51,9 @@ class EpochEnd:
     val_loss: float | None = None  # on the held-out validation samples (None: no val split)
     val_acc: float | None = None
     ece: float = 0.0  # expected calibration error of test_proba (core/calibration.py)
+    # The reliability diagram behind it: rows mean confidence, accuracy (NaN in empty bins)
+    # and samples, for the 10 confidence bins; (3, 10) float64, read-only.
+    reliability: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

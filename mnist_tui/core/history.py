@@ -40,6 +40,7 @@ class RunHistory:
         self.loss_y: list[float] = []
         self.live_changes: list[LiveChanged] = []
         self.predictions: list[np.ndarray] = []  # each epoch's predicted class per test sample
+        self.reliability: list[np.ndarray | None] = []  # each epoch's (3, 10) reliability bins
         self.planned = 0  # epochs this run means to reach, offset included
         self.progress: BatchProgress | None = None
         self.last_epoch: EpochEnd | None = None
@@ -71,6 +72,7 @@ class RunHistory:
             elif isinstance(event, EpochEnd):
                 self.last_epoch = event
                 self.predictions.append(np.asarray(event.test_proba).argmax(axis=1).astype(np.uint8))
+                self.reliability.append(event.reliability)
                 row = self.epoch_row(event)
                 for key in EPOCH_KEYS:
                     self.epochs[key].append(float(row[key]))
@@ -130,6 +132,14 @@ class RunHistory:
         """(epochs of this run, n test samples) uint8, or None before the first epoch."""
         with self.lock:
             return np.stack(self.predictions) if self.predictions else None
+
+    def reliability_series(self) -> list[tuple[int, np.ndarray]]:
+        """(epoch number, (3, 10) bins) of this run's epochs that carry a reliability diagram."""
+        with self.lock:
+            n = len(self.reliability)
+            epochs = self.epochs["epoch"][len(self.epochs["epoch"]) - n:]
+            return [(int(e), r) for e, r in zip(epochs, self.reliability, strict=True)
+                    if r is not None]
 
     def __len__(self) -> int:
         return len(self.epochs["epoch"])

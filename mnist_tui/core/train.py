@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .augment import distort
-from .calibration import ece as calibration_error
+from .calibration import reliability
 from .config import TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
@@ -255,6 +255,9 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             t_eval += time.perf_counter() - t_val
         pred = proba.argmax(axis=1)
         test_acc = accuracy(pred, data.test_labels)
+        rel = reliability(proba, data.test_labels)
+        bins = np.stack([rel.confidence, rel.accuracy, rel.count.astype(np.float64)])
+        bins.flags.writeable = False
         cm = confusion_matrix(data.test_labels, pred)
         proba.flags.writeable = False
         cm.flags.writeable = False
@@ -277,7 +280,8 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
             dead_fraction=dead,
             val_loss=val_loss,
             val_acc=val_acc,
-            ece=calibration_error(proba, data.test_labels),
+            ece=rel.ece,
+            reliability=bins,
         )
     yield Finished(config.epochs, test_acc, _elapsed(t_start, pauses), stopped=False)
 

@@ -162,6 +162,14 @@ async def test_calibration_tab_shows_reliability_ece_and_fits_a_temperature(mnis
         assert ece.series["ece"].ys == pytest.approx(
             [100 * v for v in app.main.history.extra_series()[1]["ece"]])
         assert len(ece.series["ece"].ys) == 2
+        # each epoch's diagram: left goes back to epoch 1, right returns to the latest
+        (e1, bins1), (e2, _) = app.main.history.reliability_series()
+        assert (e1, e2) == (1, 2)
+        await pilot.press("left")
+        np.testing.assert_allclose(rel.series["now"].ys, 100 * bins1[1][bins1[2] > 0])
+        assert "epoch 1 (←/→ of 2)" in str(app.query_one("#calib-text").render())
+        await pilot.press("right")
+        np.testing.assert_allclose(rel.series["now"].ys, 100 * r.accuracy[r.count > 0])
         await pilot.press("t")
         pane = app.query_one("#calib")
         await wait_for(pilot, lambda: pane.fitted is not None)

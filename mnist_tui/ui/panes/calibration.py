@@ -31,13 +31,19 @@ class CalibrationPane(Pane):
     CalibrationPane #calib-fit { margin: 0 1 0 0; min-width: 10; }
     CalibrationPane #calib-text { width: 1fr; height: auto; color: $text-muted; }
     """
-    BINDINGS = [Binding("t", "fit", "Fit temperature")]
+    BINDINGS = [
+        Binding("t", "fit", "Fit temperature"),
+        Binding("left", "epoch(-1)", "Prev epoch", key_display="←"),
+        Binding("right", "epoch(1)", "Next epoch", key_display="→"),
+    ]
 
     def __init__(self, number: int) -> None:
         super().__init__(number)
         self._shown = None
         self.fitted: calibration.Calibration | None = None
         self._fitted_for = None  # the Weights the temperature was fitted to
+        self.chosen: int | None = None  # index into the run's epochs; None follows the latest
+        self._history: RunHistory | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="calib-charts"):
@@ -49,40 +55,60 @@ class CalibrationPane(Pane):
             yield Static("", id="calib-text")
 
     def show(self, history: RunHistory) -> None:
+        self._history = history
         ev = history.last_epoch
         rel = self.query_one("#reliability-chart", MetricChart)
         ece = self.query_one("#ece-chart", MetricChart)
-        labels = self.app.dataset.test_labels
-        if ev is not None and ev is not self._shown:
-            self._shown = ev
-            r = calibration.reliability(ev.test_proba, labels)
+        series = history.reliability_series()
+        if series:
+            i = len(series) - 1 if self.chosen is None else min(self.chosen, len(series) - 1)
+            epoch, bins = series[i]
+            conf, acc, count = bins
+            keep = count > 0
             rel.set_series("perfect", [0, 100], [0, 100], faint=True, label="ideal")
-            keep = r.count > 0
-            rel.set_series("now", 100 * r.confidence[keep], 100 * r.accuracy[keep], color="red",
-                           label="T=1")
+            rel.set_series("now", 100 * conf[keep], 100 * acc[keep], color="red",
+                           label=f"epoch {epoch}" + (" (latest)" if i == len(series) - 1 else ""))
             x, extras = history.extra_series()
             ece.set_series("ece", x, [100 * v for v in extras["ece"]], color="yellow",
                            label="test ECE")
             if self.fitted is not None and self._fitted_for is not history.weights:
                 rel.remove_series("fitted")  # an old fit, for other weights
                 self.fitted = None
-            self._describe(r)
-        elif ev is None:
+            if ev is not self._shown or self.chosen is not None:
+                self._shown = ev
+            self._describe(calibration.Reliability(conf, acc, count.astype(int),
+                                                   _ece(conf, acc, count)), epoch, len(series))
+        else:
+            for chart in (rel, ece):
+                for name in list(chart.series):
+                    chart.remove_series(name)
             self._describe(None)
         rel.set_x_range(0, 100)
         ece.set_x_range(0, max(1.0, ece.data_x_max(), float(history.planned)))
         for chart in (rel, ece):
             chart.replot()
 
-    def _describe(self, r) -> None:
+    def action_epoch(self, step: int) -> None:
+        if self._history is None:
+            return
+        n = len(self._history.reliability_series())
+        if not n:
+            return
+        i = n - 1 if self.chosen is None else self.chosen
+        i = max(0, min(n - 1, i + step))
+        self.chosen = None if i == n - 1 else i  # at the end it follows new epochs again
+        self.show(self._history)
+
+    def _describe(self, r, epoch: int = 0, epochs: int = 0) -> None:
         text = self.query_one("#calib-text", Static)
         if r is None:
             text.update("no epoch yet: train, and each epoch's calibration shows here")
             return
         busiest = int(np.argmax(r.count))
-        words = (f"ECE {r.ece:.2%} this epoch (mean |accuracy − confidence| over 10 bins, "
-                 f"weighted). Most samples ({r.count[busiest]:,}) are {busiest * 10}–"
-                 f"{busiest * 10 + 10}% sure, and {r.accuracy[busiest]:.1%} right.")
+        words = (f"epoch {epoch} (←/→ of {epochs}): ECE {r.ece:.2%} (mean |accuracy − "
+                 f"confidence| over 10 bins, weighted). Most samples ({r.count[busiest]:,}) "
+                 f"are {busiest * 10}–{busiest * 10 + 10}% sure, and {r.accuracy[busiest]:.1%} "
+                 "right.")
         if self.fitted is not None:
             c = self.fitted
             words += (f"\nT = {c.temperature:.3f}, fitted on {c.val_samples:,} validation "
@@ -125,4 +151,11 @@ class CalibrationPane(Pane):
         rel.set_series("fitted", 100 * a.confidence[keep], 100 * a.accuracy[keep], color="green",
                        label=f"T={result.temperature:.2f}")
         rel.replot()
-        self._describe(result.before)
+        if self._history is not None:
+            self.show(self._history)
+
+
+def _ece(conf: np.ndarray, acc: np.ndarray, count: np.ndarray) -> float:
+    """The ECE from a diagram's bins: Σ (n_b / n) |acc_b − conf_b| over the non-empty bins."""
+    keep = count > 0
+    return float((count[keep] * np.abs(acc[keep] - conf[keep])).sum() / max(1.0, count.sum()))
