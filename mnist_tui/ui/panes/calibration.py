@@ -67,7 +67,7 @@ class CalibrationPane(Pane):
             keep = count > 0
             rel.set_series("perfect", [0, 100], [0, 100], faint=True, label="ideal")
             rel.set_series("now", 100 * conf[keep], 100 * acc[keep], color="red",
-                           label=f"epoch {epoch}" + (" (latest)" if i == len(series) - 1 else ""))
+                           label=f"epoch {epoch}")
             x, extras = history.extra_series()
             ece.set_series("ece", x, [100 * v for v in extras["ece"]], color="yellow",
                            label="test ECE")
