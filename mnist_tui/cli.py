@@ -770,6 +770,10 @@ def show_run(run: dict) -> str:
                      f"{f['forgotten']} forgotten at the end; {f['forgetting events']} "
                      "forgetting events")
     for ch in run.get("live_changes", []):
+        if ch["name"] == "revive":
+            lines.append(f"hidden unit {number(ch['value'], 'g')} revived (re-initialised) at "
+                         f"epoch {ch['epoch']}, batch {ch['batch']}")
+            continue
         lines.append(f"live change: {ch['name']} = {number(ch['value'], 'g')} from epoch "
                      f"{ch['epoch']}, batch {ch['batch']}")
     lines.append("")
