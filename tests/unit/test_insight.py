@@ -297,3 +297,19 @@ def test_train_says_its_time_to_target_and_the_fastest_before(tiny_dir, tmp_path
     assert main(argv) == 0
     second = capsys.readouterr().out.splitlines()[-1]
     assert "the fastest before on this machine: run 1, " in second
+
+
+def test_runs_show_names_a_revive(tmp_path, capsys):
+    from mnist_tui.cli import main
+    from mnist_tui.core.events import LiveChanged
+    from mnist_tui.core.store import Store
+
+    db = tmp_path / "h.sqlite"
+    with Store(db) as s:
+        rid = s.start_run(TrainConfig())
+        s.add_live_change(rid, LiveChanged(3, 120, "revive", 7.0))
+        s.add_live_change(rid, LiveChanged(4, 1, "lr", 0.01))
+    assert main(["runs", "show", str(rid), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "hidden unit 7 revived (re-initialised) at epoch 3, batch 120" in out
+    assert "live change: lr = 0.01 from epoch 4, batch 1" in out
