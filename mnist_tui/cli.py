@@ -271,12 +271,16 @@ def build_parser() -> Parser:
         "mnist-tui suspects --format csv > suspects.csv")
     su.add_argument("--dataset", choices=cfg.DATASETS, default="mnist",
                     help="whose runs to use (default: mnist)")
-    su.add_argument("--min-runs", type=positive_int, default=3, metavar="N",
+    su.add_argument("--min-runs", "--runs", dest="min_runs", type=positive_int, default=3,
+                    metavar="N",
                     help="runs that must agree (default: 3)")
-    su.add_argument("--min-conf", type=probability, default=0.9, metavar="P",
+    su.add_argument("--min-conf", "--min-confidence", "--confidence", dest="min_conf",
+                    type=probability, default=0.9, metavar="P",
                     help="how sure each of them must be, 0-1 (default: 0.9)")
     su.add_argument("--format", choices=("text", "csv", "json"), default="text",
                     help="text for people, csv or json for programs (default: text)")
+    su.add_argument("--output", metavar="PATH",
+                    help="write the list here, atomically ('-' is stdout) (default: stdout)")
     su.add_argument("--mark", action="append", default=[], metavar="INDEX=KIND",
                     help="mark a test sample: KIND is 'label' (label looks wrong), 'model' (model "
                     "is wrong) or 'none' (take the mark back); may be repeated (default: none)")
@@ -1046,6 +1050,8 @@ def cmd_suspects(args: argparse.Namespace) -> int:
         marks = [parse_mark(m) for m in args.mark]
     except ValueError as e:
         return fail(str(e), EXIT_USAGE)
+    if args.output not in (None, "-"):
+        check_target(args.output)  # a bad path is one line now, before anything is written
     if marks:
         n_test = 10000  # both datasets' test sets
         for i, _ in marks:
@@ -1060,11 +1066,16 @@ def cmd_suspects(args: argparse.Namespace) -> int:
         path = db.path
     names = data.class_names(args.dataset)
     rows = [s.as_dict(names) for s in found]
+    write_atomic(args.output or "-", suspects_text(args, found, rows, evidence, path, names))
+    return 0
+
+
+def suspects_text(args, found, rows, evidence, path, names) -> str:
+    """The suspect list as args.format asks: text for people, csv or json for programs."""
     if args.format == "json":
-        sys.stdout.write(json.dumps({
+        return json.dumps({
             "dataset": args.dataset, "min_runs": args.min_runs, "min_conf": args.min_conf,
-            "runs": evidence.run_ids, "suspects": rows}, indent=2) + "\n")
-        return 0
+            "runs": evidence.run_ids, "suspects": rows}, indent=2) + "\n"
     if args.format == "csv":
         import csv
         import io
@@ -1077,26 +1088,25 @@ def cmd_suspects(args: argparse.Namespace) -> int:
         for r in rows:
             w.writerow([" ".join(map(str, r[c])) if c == "run_ids" else
                         "" if r[c] is None else r[c] for c in cols])
-        sys.stdout.write(buf.getvalue())
-        return 0
-    n = len(evidence.run_ids)
+        return buf.getvalue()
+    n, title = len(evidence.run_ids), data.INFO[args.dataset].title
     if n < args.min_runs:
-        print(f"{n} usable {data.INFO[args.dataset].title} run{'s' * (n != 1)} in {path}; "
-              f"suspects need at least {args.min_runs} that differ (seed or config). Train more, "
-              f"e.g.: mnist-tui train --seed 1")
-        return 0
-    print(f"{len(found)} suspect label{'s' * (len(found) != 1)} in {data.INFO[args.dataset].title}'s "
-          f"test set: at least {args.min_runs} of {n} runs (#{', #'.join(map(str, evidence.run_ids))}) "
-          f"say the same other class with p >= {args.min_conf:g}")
+        return (f"{n} usable {title} run{'s' * (n != 1)} in {path}; suspects need at least "
+                f"{args.min_runs} that differ (seed or config). Train more, e.g.: mnist-tui "
+                "train --seed 1\n")
+    lines = [f"{len(found)} suspect label{'s' * (len(found) != 1)} in {title}'s test set: at "
+             f"least {args.min_runs} of {n} runs (#{', #'.join(map(str, evidence.run_ids))}) "
+             f"say the same other class with p >= {args.min_conf:g}"]
     if found:
         width = max(8, max(len(x) for x in names))
-        print(f"{'sample':>6}  {'label':<{width}}  {'runs say':<{width}}  {'agree':<11} "
-              f"{'mean p':>6}  mark")
+        lines.append(f"{'sample':>6}  {'label':<{width}}  {'runs say':<{width}}  "
+                     f"{'agree':<11} {'mean p':>6}  mark")
         for r in rows:
-            print(f"{r['index']:>6}  {r['label_name']:<{width}}  {r['runs_say_name']:<{width}}  "
-                  f"{str(r['agree']) + '/' + str(r['runs']) + ' ' + format(r['agreement'], '.0%'):<11} "
-                  f"{r['mean_confidence']:>6.3f}  {r['mark'] or ''}")
-    return 0
+            agree = f"{r['agree']}/{r['runs']} {r['agreement']:.0%}"
+            lines.append(f"{r['index']:>6}  {r['label_name']:<{width}}  "
+                         f"{r['runs_say_name']:<{width}}  {agree:<11} "
+                         f"{r['mean_confidence']:>6.3f}  {r['mark'] or ''}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

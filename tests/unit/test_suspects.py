@@ -108,3 +108,15 @@ def test_real_runs_flag_only_what_each_of_them_gets_sure_and_wrong(tmp_path, cap
     same = (probas[0].argmax(1) == probas[1].argmax(1)) & (probas[1].argmax(1) == probas[2].argmax(1))
     expected = set(np.flatnonzero(sure_wrong[0] & sure_wrong[1] & sure_wrong[2] & same).tolist())
     assert expected <= flagged and len(flagged) > 0
+
+
+def test_suspects_output_to_a_file(history, tmp_path, capsys):
+    db, _ = history
+    out = tmp_path / "s.csv"
+    assert main(["suspects", "--db", str(db), "--format", "csv", "--output", str(out),
+                 "--runs", "3", "--confidence", "0.9"]) == 0
+    assert capsys.readouterr().out == ""
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["index"] for r in rows] == ["1"]
+    assert main(["suspects", "--db", str(db), "--output", str(tmp_path / "no" / "dir.csv")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
