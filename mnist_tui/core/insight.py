@@ -27,6 +27,7 @@ from .resources import EVAL_CHUNK
 
 NUDGE_STEP = 0.5  # L2 length of one nudge step, in pixels of full ink (x in [0, 1])
 NUDGE_MAX_STEPS = 60
+BISECTIONS = 12  # along the last step, to land just past the decision boundary
 
 
 def input_gradient(model: Perceptron, x: np.ndarray, cls: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,8 +79,9 @@ class Nudge:
 def nudge(model: Perceptron, x: np.ndarray, target: int, step: float = NUDGE_STEP,
           max_steps: int = NUDGE_MAX_STEPS) -> Nudge:
     """Gradient ascent on log S[target] in the input, a fixed L2 step at a time, each image kept
-    in [0, 1]; it stops at the first image the model answers `target` (the smallest change
-    this walk finds), or after `max_steps`."""
+    in [0, 1]; it stops at the first image the model answers `target`, moved back along the
+    last step to just past the boundary (the smallest change this walk finds), or after
+    `max_steps`."""
     x = np.clip(np.asarray(x, dtype=np.float64).ravel(), 0, 1)
     images, probas = [x.copy()], []
     for _ in range(max_steps + 1):
@@ -93,6 +95,18 @@ def nudge(model: Perceptron, x: np.ndarray, target: int, step: float = NUDGE_STE
         x = np.clip(x + step * grad / norm, 0, 1)
         images.append(x.copy())
     images = images[: len(probas)]
+    if len(images) > 1 and probas[-1].argmax() == target:
+        # The last step overshot the boundary by up to a whole step: bisect along it for the
+        # first point the model answers `target`, so the change shown is no larger than needed.
+        a, b = images[-2], images[-1]
+        lo, hi = 0.0, 1.0
+        for _ in range(BISECTIONS):
+            mid = (lo + hi) / 2
+            S = model.forward((a + mid * (b - a)).reshape(1, -1).astype(model.dtype))[0]
+            lo, hi = (lo, mid) if S.argmax() == target else (mid, hi)
+        images[-1] = a + hi * (b - a)
+        probas[-1] = np.asarray(model.forward(images[-1].reshape(1, -1).astype(model.dtype))[0],
+                                dtype=np.float64)
     return Nudge(target, np.array(images), np.array(probas))
 
 

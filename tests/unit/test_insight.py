@@ -313,3 +313,14 @@ def test_runs_show_names_a_revive(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "hidden unit 7 revived (re-initialised) at epoch 3, batch 120" in out
     assert "live change: lr = 0.01 from epoch 4, batch 1" in out
+
+
+def test_a_nudge_ends_just_past_the_boundary(mnist, trained):
+    _, model, _ = trained
+    x = mnist.test_images[0].astype(np.float64) / 255  # a 7
+    n = insight.nudge(model, x, 3)
+    assert n.proba[-1].argmax() == 3 and len(n.images) > 1
+    before, last = n.images[-2], n.images[-1]
+    # 1% less of the last step and the answer is not yet 3
+    back = before + 0.99 * (last - before)
+    assert model.forward(back[None].astype(np.float32))[0].argmax() != 3
