@@ -11,8 +11,8 @@ without it:
   `SafeCommandPalette` runs the same worker, and a palette that is gone just stops gathering.
 - Enter twice within ~50 ms in the palette (Ctrl-P, Enter, Enter) dismisses it twice, and the
   second pop of the last screen raised ScreenStackError. `PaletteGuards.pop_screen` ignores a
-  pop with nothing left to pop, and `_on_key` ignores keys still queued once the app has exited
-  (checking its bindings raised ScreenStackError with no screen left).
+  pop with nothing left to pop, and `_on_key` and `on_event` ignore keys still queued once the
+  app has exited (looking at the screen for them raised ScreenStackError with none left).
 """
 
 from __future__ import annotations
@@ -120,6 +120,16 @@ class PaletteGuards:
         if len(self.screen_stack) <= 1:  # dismissed twice: nothing left to pop
             return AwaitComplete().call_next(self)
         return super().pop_screen()
+
+    async def on_event(self, event) -> None:
+        # A key still queued while the app closes (q, then q again, on a slow machine): App's
+        # on_event looks at `self.screen` for every key, and with no screen left that raised
+        # ScreenStackError, which ended the app as a crash. Such a key has nowhere to go.
+        from textual import events
+
+        if isinstance(event, events.Key) and not self._screen_stack:
+            return
+        await super().on_event(event)
 
     async def _on_key(self, event) -> None:
         # Textual calls the `_on_key` of every class in the MRO, so App._on_key runs after this

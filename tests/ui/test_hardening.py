@@ -339,3 +339,22 @@ async def test_a_load_dialog_answer_queued_behind_another_screen_does_not_wedge_
         await pilot.press("q")
         await pilot.pause(0.5)
     assert app.return_code == 0
+
+
+async def test_a_key_still_queued_when_the_screens_are_gone_is_dropped(tiny, tmp_path):
+    """The random-key test's second q arrived while the app was closing: App.on_event looked
+    at `self.screen` for the key, and with no screen left raised ScreenStackError, which
+    run_test (and a real terminal) reported as the app's crash."""
+    from textual import events
+
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        stack = list(app._screen_stack)
+        app._screen_stack.clear()  # as while exiting
+        try:
+            await app.on_event(events.Key("q", "q"))
+        finally:
+            app._screen_stack.extend(stack)
+        await pilot.press("q")
+    assert app.return_code == 0
