@@ -53,6 +53,19 @@ def _trials(tmp_path):
         con.close()
 
 
+def _beating(tmp_path) -> bool:
+    """A RUNNING trial with a heartbeat recorded."""
+    con = sqlite3.connect(tmp_path / "s.db")
+    try:
+        return bool(con.execute(
+            "SELECT 1 FROM trials t JOIN trial_heartbeats h USING (trial_id) "
+            "WHERE t.state = 'RUNNING'").fetchall())
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        con.close()
+
+
 def _tagged_runs(tmp_path, study):
     con = sqlite3.connect(tmp_path / "h.sqlite")
     rows = con.execute("SELECT trial, status FROM runs WHERE study = ?", (study,)).fetchall()
@@ -82,8 +95,11 @@ def test_a_killed_sweep_resumes_where_it_stopped(tiny_dir, tmp_path):
                          start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        # Killed once a trial has finished and another has beaten its heart: Optuna never
+        # fails a RUNNING trial that has no heartbeat yet (killed between its ask and the
+        # heartbeat thread's first beat), and a resume then waits for it for ever (noted).
         if (tmp_path / "s.db").exists() and any(s == "COMPLETE" for _, s in _trials(tmp_path)) \
-                and any(s == "RUNNING" for _, s in _trials(tmp_path)):
+                and _beating(tmp_path):
             break
         time.sleep(0.3)
     os.killpg(p.pid, signal.SIGKILL)  # the sweep and its worker, with no chance to clean up
