@@ -110,6 +110,21 @@ class PaletteGuards:
         if self.use_command_palette and not SafeCommandPalette.is_open(self):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
 
+    def search_themes(self) -> None:
+        """Textual's theme search, in the guarded palette: Textual's own (the palette's
+        "Theme" command opens it) crashed the app when a key closed it mid-search, as the
+        main palette did (random keys, seed 7, under load)."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(SafeCommandPalette(providers=[ThemeProvider],
+                                            placeholder="Search for themes…"))
+
+    def search_commands(self, commands, placeholder: str = "Search for commands…"):
+        from textual.command import SimpleProvider
+
+        return self.push_screen(SafeCommandPalette(
+            providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder))
+
     def get_system_commands(self, screen):
         """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
         for command in super().get_system_commands(screen):
