@@ -43,8 +43,14 @@ def reliability(proba: np.ndarray, labels: np.ndarray, bins: int = BINS) -> Reli
     sum_right = np.bincount(b, weights=right, minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf, acc = sum_conf / count, sum_right / count
-    ece = float(np.abs(sum_right - sum_conf).sum() / max(1, len(conf)))
-    return Reliability(mean_conf, acc, count, ece)
+    return Reliability(mean_conf, acc, count, ece_of_bins(mean_conf, acc, count))
+
+
+def ece_of_bins(confidence: np.ndarray, accuracy: np.ndarray, count: np.ndarray) -> float:
+    """Σ_b (n_b / n) |acc_b − conf_b| over the non-empty bins of a reliability diagram."""
+    keep = count > 0
+    return float((count[keep] * np.abs(accuracy[keep] - confidence[keep])).sum()
+                 / max(1.0, float(count.sum())))
 
 
 def ece(proba: np.ndarray, labels: np.ndarray) -> float:

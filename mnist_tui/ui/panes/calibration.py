@@ -77,7 +77,8 @@ class CalibrationPane(Pane):
             if ev is not self._shown or self.chosen is not None:
                 self._shown = ev
             self._describe(calibration.Reliability(conf, acc, count.astype(int),
-                                                   _ece(conf, acc, count)), epoch, len(series))
+                                                   calibration.ece_of_bins(conf, acc, count)),
+                           epoch, len(series))
         else:
             for chart in (rel, ece):
                 for name in list(chart.series):
@@ -154,8 +155,3 @@ class CalibrationPane(Pane):
         if self._history is not None:
             self.show(self._history)
 
-
-def _ece(conf: np.ndarray, acc: np.ndarray, count: np.ndarray) -> float:
-    """The ECE from a diagram's bins: Σ (n_b / n) |acc_b − conf_b| over the non-empty bins."""
-    keep = count > 0
-    return float((count[keep] * np.abs(acc[keep] - conf[keep])).sum() / max(1.0, count.sum()))
