@@ -122,6 +122,17 @@ def default_path(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "mnist-tui" / "runs.sqlite"
 
 
+def make_folder(path: str | os.PathLike) -> Path:
+    """Make the folder a database file `path` goes in, with its parents, as the user's umask
+    allows (a fresh account has no $XDG_DATA_HOME/mnist-tui yet); StoreError says why not."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"{folder}: cannot make the folder ({e.strerror or e})") from None
+    return folder
+
+
 class Store:
     """One connection to the history database; use one Store per thread."""
 
@@ -136,8 +147,8 @@ class Store:
         if readonly:
             self._open_readonly(timeout)
             return
+        make_folder(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{self.path}: cannot open the run history ({e})") from None

@@ -161,6 +161,7 @@ def storage_for(url: str):
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    _make_sqlite_folder(url)
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(
@@ -177,6 +178,23 @@ def storage_for(url: str):
                 time.sleep(0.5 + attempt)
                 continue
             raise SweepError(f"cannot open the study storage {url}: {reason}") from None
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """A SQLite storage's folder is made if missing (a fresh account's first sweep)."""
+    from sqlalchemy.engine import make_url
+
+    from .store import StoreError, make_folder
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a bad URL is reported by Optuna's own open, below
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        try:
+            make_folder(parsed.database)
+        except StoreError as e:
+            raise SweepError(f"cannot open the study storage {url}: {e}") from None
 
 
 def open_study(sweep: Sweep, worker_index: int = 0):
