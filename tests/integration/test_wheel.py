@@ -58,9 +58,12 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _run(argv: list[str], env, cwd, timeout: float = 240) -> subprocess.CompletedProcess:
+    started = time.monotonic()
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, (argv, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    print(f"{Path(argv[0]).name} {' '.join(argv[1:])[:40]}: "
+          f"{time.monotonic() - started:.1f} s")
     return proc
 
 
@@ -98,7 +101,9 @@ def _dashboard_in_a_pty(mnist_tui: Path, env, cwd) -> bytes:
 
 
 def test_the_wheel_in_a_fresh_venv_trains_sweeps_and_draws_offline(tmp_path):
+    started = time.monotonic()
     bindir = _install_wheel(tmp_path / "build")
+    print(f"wheel built and installed: {time.monotonic() - started:.1f} s")
     away = tmp_path / "elsewhere"  # not the clone: nothing can be found relative to it
     away.mkdir()
     env = _env(tmp_path / "home")
@@ -113,4 +118,6 @@ def test_the_wheel_in_a_fresh_venv_trains_sweeps_and_draws_offline(tmp_path):
     assert "no runs yet" not in listing.lower() and "1" in listing, listing
     sweep = _run([str(mnist_tui), "sweep", "--trials", "1", "--epochs", "1"], env, away)
     assert "best: trial 0" in sweep.stdout, (sweep.stdout, sweep.stderr)
+    started = time.monotonic()
     _dashboard_in_a_pty(mnist_tui, env, away)
+    print(f"dashboard drawn and quit in a pty: {time.monotonic() - started:.1f} s")
