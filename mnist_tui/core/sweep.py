@@ -188,7 +188,7 @@ def _make_sqlite_folder(url: str) -> None:
 
     try:
         parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - a bad URL is reported by Optuna's own open, below
+    except Exception:  # a URL SQLAlchemy cannot parse is reported by the open below
         return
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         try:
