@@ -20,7 +20,7 @@ import uuid
 import aiohttp
 import psutil
 import pytest
-from helpers import marked_processes
+from helpers import marked_processes, write_dataset
 
 RSS_LIMIT = 600 * 2**20  # a session at the largest size it can have stays far below this
 
@@ -70,11 +70,22 @@ class Served:
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def served(tiny_dir):
-    server = Served(tiny_dir)
+@pytest.fixture(scope="module")
+def served(tiny, tmp_path_factory):
+    """One server for the module (starting one is seconds of CI's time)."""
+    server = Served(write_dataset(tmp_path_factory.mktemp("tiny"), tiny))
     yield server
     server.close()
+
+
+async def _new_app(served: Served, before: set[int], seconds: float = 30) -> int:
+    """The app process a new tab started (earlier tabs' apps may still be ending)."""
+    deadline = time.monotonic() + seconds
+    while not (new := set(served.apps()) - before):
+        assert time.monotonic() < deadline, "no app started"
+        await asyncio.sleep(0.1)
+    (app,) = new
+    return app
 
 
 async def _until_drawn(ws, seconds: float = 60) -> bytes:
@@ -146,15 +157,16 @@ def test_a_30000x30000_session_stays_small(served, how):
     async def tab() -> int:
         async with aiohttp.ClientSession() as http:
             size = (30000, 30000) if how == "url" else (80, 24)
+            before = set(served.apps())
             async with http.ws_connect(served.url(*size)) as ws:
                 await _until_drawn(ws)
                 if how == "resize":
                     await ws.send_json(["resize", {"width": 30000, "height": 30000}])
-                (app,) = served.apps()
+                app = await _new_app(served, before)
                 with open(f"/proc/{app}/limits") as f:
                     limit = next(line for line in f if line.startswith("Max data size"))
                 assert limit.split()[3] == str(SESSION_MEMORY), limit  # bounded, even if not clamped
-                return await _peak_rss([app], ws, 15)
+                return await _peak_rss([app], ws, 8)
 
     from mnist_tui.serve import SESSION_MEMORY
 
@@ -165,7 +177,7 @@ def test_a_30000x30000_session_stays_small(served, how):
 
 @pytest.mark.parametrize("how", ["url", "resize"])
 def test_a_negative_size_leaves_the_tabs_app_alive(served, how):
-    async def tab() -> tuple[bool, bytes]:
+    async def tab() -> bytes:
         async with aiohttp.ClientSession() as http:
             size = (-5, -3) if how == "url" else (80, 24)
             async with http.ws_connect(served.url(*size)) as ws:
@@ -182,13 +194,13 @@ def test_a_negative_size_leaves_the_tabs_app_alive(served, how):
                     if msg.type != aiohttp.WSMsgType.BINARY:
                         break
                     out += msg.data
-                return bool(served.apps()), out
+                return out
 
-    alive, out = asyncio.run(tab())
-    assert alive and b"Matrix" in out, out[-500:]
+    out = asyncio.run(tab())
+    assert b"Matrix" in out, out[-500:]
 
 
-def test_closed_tabs_free_their_slots_at_once(served):
+def test_closed_tabs_free_their_slots_at_once(tiny_dir):
     """4 tabs (the cap) open and close within a second; the next 4 are all accepted."""
     async def tabs() -> list[bytes]:
         async with aiohttp.ClientSession() as http:
@@ -196,17 +208,22 @@ def test_closed_tabs_free_their_slots_at_once(served):
             await asyncio.sleep(0.5)
             for ws in first:
                 await ws.close()
-            answers = []
-            for _ in range(4):
-                ws = await http.ws_connect(served.url(80, 24))
-                msg = await asyncio.wait_for(ws.receive(), 30)
-                answers.append(msg.data if msg.type == aiohttp.WSMsgType.BINARY else b"")
-                first.append(ws)
-            for ws in first:
+            second = [await http.ws_connect(served.url(80, 24)) for _ in range(4)]
+
+            async def first_output(ws) -> bytes:  # a refusal, or the app's first frame
+                msg = await asyncio.wait_for(ws.receive(), 60)
+                return msg.data if msg.type == aiohttp.WSMsgType.BINARY else b""
+
+            answers = await asyncio.gather(*(first_output(ws) for ws in second))
+            for ws in second:
                 await ws.close()
             return answers
 
-    answers = asyncio.run(tabs())
+    served = Served(tiny_dir)  # its own: no earlier tab's app is still ending here
+    try:
+        answers = asyncio.run(tabs())
+    finally:
+        served.close()
     refused = [a for a in answers if b"already runs" in a]
     assert not refused, refused[0]
 
