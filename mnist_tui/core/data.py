@@ -99,7 +99,6 @@ ROWS = COLS = 28
 PIXELS = ROWS * COLS
 
 
-
 def package_data_dir() -> Path:
     """The MNIST copy shipped inside the package, `mnist_tui/data/mnist`: a wheel holds the
     files (pyproject's force-include); a source checkout or an editable install reaches the
@@ -296,7 +295,11 @@ def load_dir(directory: Path, dataset: str = "mnist", verified: bool = False) ->
         if path.name.endswith(".gz"):
             raw = read_gz(path)
             if verified:
-                verify(path, raw, info.files[name])
+                try:
+                    verify(path, raw, info.files[name])
+                except DataError as e:
+                    raise DataError(f"{e}: the copy installed with mnist-tui is damaged; "
+                                    "reinstall it") from None
         else:
             raw = read_raw(path)
             try:

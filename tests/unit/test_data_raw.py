@@ -75,3 +75,17 @@ def test_train_on_a_data_dir_of_unpacked_files_as_a_user_does(tmp_path, raw_byte
                        capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "epoch" in r.stdout.lower() and "Traceback" not in r.stderr
+
+
+def test_a_damaged_shipped_copy_is_refused_by_its_sha256(tmp_path, raw_bytes, monkeypatch):
+    import gzip
+
+    shipped = tmp_path / "site-packages" / "mnist_tui" / "data" / "mnist"
+    shipped.mkdir(parents=True)
+    for name, blob in raw_bytes.items():
+        if name == "t10k-labels-idx1-ubyte.gz":
+            blob = blob[:-1] + bytes([(blob[-1] + 1) % 10])  # a valid file, the wrong bytes
+        (shipped / name).write_bytes(gzip.compress(blob, compresslevel=1))
+    monkeypatch.setattr(data, "PACKAGE_DATA_DIR", shipped)
+    with pytest.raises(DataError, match="SHA-256 mismatch.*damaged; reinstall"):
+        data.load(env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_TUI_OFFLINE": "1"})
