@@ -161,7 +161,7 @@ def storage_for(url: str):
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    _make_sqlite_folder(url)
+    _check_sqlite_folder(url)
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(
@@ -180,21 +180,31 @@ def storage_for(url: str):
             raise SweepError(f"cannot open the study storage {url}: {reason}") from None
 
 
-def _make_sqlite_folder(url: str) -> None:
-    """A SQLite storage's folder is made if missing (a fresh account's first sweep)."""
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite storage whose folder is missing is named as such (SQLite says only "unable to
+    open database file"). A folder named by the user is not made: a typo would make one."""
     from sqlalchemy.engine import make_url
-
-    from .store import StoreError, make_folder
 
     try:
         parsed = make_url(url)
     except Exception:  # a URL SQLAlchemy cannot parse is reported by the open below
         return
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        try:
-            make_folder(parsed.database)
-        except StoreError as e:
-            raise SweepError(f"cannot open the study storage {url}: {e}") from None
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise SweepError(f"cannot open the study storage {url}: the folder {folder} does "
+                             "not exist")
+
+
+def _make_default_folder(db_path: str | os.PathLike | None) -> None:
+    """The default storage lives beside the run history: make their folder (a fresh account's
+    first sweep), with the user's umask, or say why it cannot be made."""
+    from .store import StoreError, default_path, make_folder
+
+    try:
+        make_folder(Path(db_path) if db_path else default_path())
+    except StoreError as e:
+        raise SweepError(f"cannot open the study storage: {e}") from None
 
 
 def open_study(sweep: Sweep, worker_index: int = 0):
@@ -203,6 +213,8 @@ def open_study(sweep: Sweep, worker_index: int = 0):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not sweep.storage:
+        _make_default_folder(sweep.db_path)
     storage = storage_for(sweep.storage or default_storage(sweep.db_path))
     try:
         return optuna.create_study(
