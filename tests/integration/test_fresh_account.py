@@ -110,3 +110,16 @@ async def test_the_dashboard_on_an_empty_data_home_records_its_first_run(tiny, t
     con = sqlite3.connect(home / "mnist-tui" / "runs.sqlite")
     assert con.execute("SELECT count(*) FROM epochs").fetchone()[0] >= 1
     con.close()
+
+
+def test_a_storage_named_in_a_missing_folder_is_one_line_and_makes_no_folder(tiny_dir, tmp_path, capsys):
+    """Only the default storage's folder is made: a --storage with a typo must not make one."""
+    from mnist_tui.cli import main
+
+    missing = tmp_path / "typo" / "deeper"
+    code = main(["sweep", "--data-dir", str(tiny_dir), "--storage", f"sqlite:///{missing}/s.db",
+                 "--val-split", "100", "--hidden", "8", "--batch-size", "16"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"the folder {missing} does not exist" in err
+    assert not (tmp_path / "typo").exists()
