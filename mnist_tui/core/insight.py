@@ -227,8 +227,8 @@ def fastest_to_target(store, dataset: str, target: float | None = None,
         config = run.get("config") if isinstance(run.get("config"), dict) else {}
         if run["id"] == exclude or run.get("host") != host or config.get("dataset", "mnist") != dataset:
             continue
-        if (run.get("best_test_acc") or 0.0) < target:
-            continue  # never reached it (its best is stored): its epochs need not be read
+        if run.get("best_test_acc") is not None and run["best_test_acc"] < target:
+            continue  # its stored best never reached the target: its epochs need not be read
         series = store.epoch_series(run["id"])
         hit = time_to_target(series["test_acc"], series["seconds"], target)
         if hit and (best is None or hit[1] < best.reached_seconds):

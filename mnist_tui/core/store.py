@@ -402,8 +402,8 @@ class Store:
                  else "0")
         # The page's ids first (the id index alone), then only their rows and epoch counts.
         page = ("" if limit is None else
-                f"WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT {int(limit)} "
-                f"OFFSET {max(0, int(offset))}) ")
+                f"WHERE id IN (SELECT id FROM runs ORDER BY id DESC "
+                f"LIMIT {max(0, min(int(limit), 2**62))} OFFSET {max(0, min(int(offset), 2**62))}) ")
         names = RUN_COLUMNS if confusion else [n for n in RUN_COLUMNS if n != "confusion"]
         rows = self._write(f"SELECT {self._select(names)}, {count} FROM runs {page}"
                            "ORDER BY id DESC").fetchall()

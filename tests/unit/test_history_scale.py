@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from mnist_tui.core import insight, suspects
 from mnist_tui.core.store import Store
 
@@ -82,3 +84,29 @@ def test_the_ghost_reads_epochs_only_of_runs_that_reached_the_target(big_history
         ghost = insight.fastest_to_target(db, "mnist", target=0.99, host=socket.gethostname())
         reached = sum(1 for r in db.runs(confusion=False) if (r["best_test_acc"] or 0) >= 0.99)
     assert ghost is not None and len(reads) == reached and 0 < reached < 10_000
+
+
+def test_runs_list_pages_with_limit_and_offset(big_history, capsys):
+    from mnist_tui.cli import main
+
+    assert main(["runs", "list", "--db", str(big_history), "--limit", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["10000", "9999", "9998"]
+    assert "--offset 3" in err and "of 10000" in err  # the way on, on stderr: stdout stays rows
+    assert main(["runs", "list", "--db", str(big_history), "--limit", "5", "--offset", "9998"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["2", "1"] and err == ""
+    assert main(["runs", "list", "--db", str(big_history), "--offset", "10000"]) == 0
+    assert "no runs past the 10000 newest" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["runs", "list", "--db", str(big_history), "--limit", "0"])
+    assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_runs_list_without_a_limit_still_lists_every_run(big_history, capsys):
+    from mnist_tui.cli import main
+
+    assert main(["runs", "list", "--db", str(big_history)]) == 0
+    out, err = capsys.readouterr()
+    ids = [int(line.split()[0]) for line in out.splitlines()[1:]]
+    assert ids == list(range(10_000, 0, -1)) and err == ""
