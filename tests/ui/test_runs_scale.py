@@ -98,6 +98,7 @@ async def test_paging_reaches_the_oldest_runs_and_back(tiny, history):
         await pilot.press("ctrl+end")
         await wait_for(pilot, lambda: view.current["id"] == 1)
         assert [r["id"] for r in view.runs] == list(range(PAGE, 0, -1))  # the last page
+        assert "runs 9901–10000 of 10000" in str(app.query_one("#runs-position").render())
         assert table.cursor_row == PAGE - 1
         # up past the top of this page: the previous page comes, the cursor on the next run
         for _ in range(PAGE - 1):

@@ -161,6 +161,8 @@ class RunsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield RunsTable(cursor_type="row", zebra_stripes=True, id="runs-table")
+        # Where the page is in a long history; hidden while every run fits in one page.
+        yield Static(id="runs-position", classes="-hidden")
         yield Static("space: mark (overlay) · c: compare · R: race the marked · a: config to "
                      "form · d d: delete",
                      id="runs-help")
@@ -236,11 +238,11 @@ class RunsView(Vertical):
             )
         if runs:
             table.move_cursor(row=max(0, min(row, len(runs) - 1)))
+        position = self.query_one("#runs-position", Static)
+        position.set_class(self.total <= len(runs), "-hidden")
         if self.total > len(runs):
-            table.border_subtitle = (f"{self.page_start + 1}–{self.page_start + len(runs)} of {self.total}"
-                                     " · ctrl+home/end: newest/oldest")
-        else:
-            table.border_subtitle = None
+            position.update(f"runs {self.page_start + 1}–{self.page_start + len(runs)} of "
+                            f"{self.total}, newest first · ctrl+home/ctrl+end: newest/oldest")
         help_line = self.query_one("#runs-help", Static)
         if error:
             help_line.update(Text(f"run history unavailable: {error}", style="bold red"))
