@@ -600,33 +600,55 @@ class MainScreen(Screen):
     # --- the run history database ---------------------------------------------------------------
 
     def _reload_runs(self) -> None:
-        try:
-            with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                self.pane(RunsPane).set_runs(db.runs())
-        except StoreError as e:
-            self.pane(RunsPane).set_runs([], error=str(e))
+        """The Runs tab reads its page again, in a worker (the history may hold 10,000 runs)."""
+        self.pane(RunsPane).query_one(RunsView).load(self.db_path)
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
-        overlays = {}
+        """Draw the marked runs over the curves: the ones already drawn stay, a new one's
+        epochs are read in a worker; the table is not read again (a mark changes one cell)."""
+        pane = self.pane(TrainPane)
+        kept = {i: run for i, run in pane.overlays.items() if i in event.run_ids}
+        missing = sorted(event.run_ids - kept.keys())
+        if not missing:
+            pane.overlays = kept
+            pane.show(self.history)
+            return
+        self._read_overlays(event.run_ids, kept, missing)
+
+    @work(thread=True, exclusive=True, group="overlays", exit_on_error=False)
+    def _read_overlays(self, wanted: frozenset, kept: dict, missing: list[int]) -> None:
         try:
             with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                overlays = {i: db.run(i) for i in sorted(event.run_ids)}
+                read = {i: db.run(i, forgetting=False) for i in missing}
         except (StoreError, KeyError) as e:
-            self.notify(f"Cannot read the run history: {e}", severity="error")
-        self.pane(TrainPane).overlays = overlays
-        self._reload_runs()
-        self.pane(TrainPane).show(self.history)
+            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
+                                      severity="error")
+            read = {}
+        self.app.call_from_thread(self._overlays_read, wanted, {**kept, **read})
+
+    def _overlays_read(self, wanted: frozenset, overlays: dict) -> None:
+        view = self.pane(RunsPane).query_one(RunsView)
+        if frozenset(view.overlay) != wanted:
+            return  # marked again meanwhile: that newer change reads what it needs
+        pane = self.pane(TrainPane)
+        pane.overlays = dict(sorted(overlays.items()))
+        pane.show(self.history)
 
     def on_runs_view_compare(self, event: RunsView.Compare) -> None:
+        self._read_compare(event.run_ids)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _read_compare(self, run_ids: tuple[int, ...]) -> None:
         from .compare import CompareScreen
 
         try:
             with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                runs = [db.run(i) for i in event.run_ids]
+                runs = [db.run(i, forgetting=False) for i in run_ids]
         except (StoreError, KeyError) as e:
-            self.notify(f"Cannot read the run history: {e}", severity="error")
+            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
+                                      severity="error")
             return
-        self.app.push_screen(CompareScreen(runs))
+        self.app.call_from_thread(self.app.push_screen, CompareScreen(runs))
 
     def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
         try:
