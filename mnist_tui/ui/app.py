@@ -23,13 +23,13 @@ from ..core.engine import Engine
 from ..core.model import Perceptron
 from .panes import TABS
 from .screens.main import MainScreen
-from .textual_fixes import PaletteGuards
+from .textual_fixes import KeysInOrder, PaletteGuards
 
 __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
-class MnistApp(PaletteGuards, App):
+class MnistApp(KeysInOrder, PaletteGuards, App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too

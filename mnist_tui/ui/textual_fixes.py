@@ -13,15 +13,27 @@ without it:
   second pop of the last screen raised ScreenStackError. `PaletteGuards.pop_screen` ignores a
   pop with nothing left to pop, and `_on_key` and `on_event` ignore keys still queued once the
   app has exited (looking at the screen for them raised ScreenStackError with none left).
+
+And one gap that is not a crash: keys apply out of the order typed. Textual hands each key to
+the focused widget's queue, from there to its parent's, and runs the non-priority bindings
+(Tab's focus move, the app's one-letter keys) only when the key has bubbled back to the App;
+meanwhile the App has already handed the rest of the burst to the widget that was focused
+then. `64<Tab>3` in one read gave `643`, `f<Tab>` lost the Tab. `KeysInOrder` hands a key
+along the same chain, node by node, in the App's own task, so that each key, bindings and
+focus moves included, has been applied before the next one is looked at.
 """
 
 from __future__ import annotations
 
-from textual import work
+import asyncio
+
+from textual import events, work
 from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
+
+FOCUS_WAIT = 0.5  # seconds a key waits, at most, for the field a key before it focused
 
 _move_page = OptionList._move_page
 
@@ -79,6 +91,55 @@ class SafeCommandPalette(CommandPalette):
             super()._action_escape()
         except NoMatches:
             pass
+
+
+class KeysInOrder:
+    """App methods (a mixin placed before App): every key is applied before the next one.
+
+    App.on_event's key branch, except that the key goes through the focus chain (the focused
+    widget, its ancestors, the screen, the App) here, awaited, instead of being posted to the
+    focused widget's queue to bubble from queue to queue. The handlers run as Textual runs
+    them (each in its node's context, the same flags for stop and prevent_default), only
+    without the App's queue racing ahead of them."""
+
+    async def on_event(self, event) -> None:
+        if (isinstance(event, events.Key) and not event.is_forwarded and self._screen_stack
+                and not (self.screen.maximized is not None and event.key == "escape"
+                         and self.escape_to_minimize)):
+            self.app_focus = True
+            if self.focused:
+                self.screen._clear_tooltip()
+            focused = self.focused
+            if not await self._check_bindings(event.key, priority=True):
+                await self._deliver_key(event)
+            if self.focused is not focused and isinstance(self.focused, Input):
+                # The key moved the focus to a field: the field handles its Focus event (it
+                # selects its text then, so typing replaces it) before the next key. Only a
+                # field is waited for: a table's queue may hold a redraw of its whole tab.
+                caught_up = asyncio.Event()
+                if self.focused.call_later(caught_up.set):
+                    try:
+                        await asyncio.wait_for(caught_up.wait(), FOCUS_WAIT)
+                    except TimeoutError:
+                        pass  # a busy widget: the keys go on rather than wait for ever
+            return
+        await super().on_event(event)
+
+    async def _deliver_key(self, event: events.Key) -> None:
+        event._set_forwarded()
+        event.bubble = False  # this loop does the bubbling
+        node = self.focused or self.screen
+        while node is not self:
+            if not node.check_message_enabled(event):
+                return  # a disabled widget: Textual drops the key there too
+            with node._context():
+                await node._dispatch_message(event)
+            if event._stop_propagation or not (node.is_parent_active and node.is_attached):
+                return
+            node = node._parent
+            if node is None:
+                return
+        await super().on_event(event)  # the App's own handlers: the non-priority bindings
 
 
 class PaletteGuards:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from ...core import checkpoint, data
 from ...core.config import TrainConfig, from_dict
@@ -52,6 +52,21 @@ from ..widgets.status_bar import StatusBar
 from .load_dialog import LoadDialog
 
 CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
+
+
+class FocusGuardedTabs(TabbedContent):
+    """TabbedContent, except that a focus that has already moved on does not activate a tab.
+
+    TabbedContent activates a pane when a widget in it is focused, by a message that arrives
+    after the focus: by then a later key of the same burst may have opened another tab and
+    focused its content. Activating the old pane then set two tabs re-activating each other,
+    at 100% CPU, for ever (`8 9` in one burst)."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()  # stale: the focus is elsewhere now
+            event.prevent_default()  # Textual runs the base class's handler too, unless this
 
 
 class RunState(str, enum.Enum):
@@ -108,6 +123,7 @@ class MainScreen(Screen):
         self._weights_asked = None  # the weights we had when a save asked for fresh ones
         self._drawn_version = -1
         self._model_of = (None, None)  # (a Weights event, the Perceptron made from it)
+        self._tab_opened = "train"  # the tab last drawn and focused by _opened
 
     @property
     def state(self) -> RunState:
@@ -131,7 +147,7 @@ class MainScreen(Screen):
                  DrawPane(7), RunsPane(8), SweepPane(9, self.engine, self.db_path),
                  CalibrationPane(0))
         assert tuple(type(p) for p in panes) == PANES
-        with TabbedContent(initial="train"):
+        with FocusGuardedTabs(initial="train"):
             yield from panes
         yield StatusBar(id="status")
         # The palette (ctrl+p) still works; its footer entry would push Quit off at 80 columns.
@@ -394,7 +410,7 @@ class MainScreen(Screen):
 
     def action_race_field(self) -> None:
         self.action_show_tab("train")
-        self.query_one("#race", Input).focus()
+        self.set_focus(self.query_one("#race", Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "race":
@@ -437,6 +453,10 @@ class MainScreen(Screen):
                 return
         from .race import RaceScreen
 
+        # The race text is spent, and the focus leaves its field: back from the race, Esc
+        # used to land in the field again (8 typed into it, Enter raced the same again).
+        self.query_one("#race", Input).value = ""
+        self.focus_tab_content()
         self.app.push_screen(RaceScreen(self.engine, configs, field, db_path=self.db_path,
                                         progress_interval=self.progress_interval))
 
@@ -462,11 +482,20 @@ class MainScreen(Screen):
 
     def action_edit_form(self) -> None:
         """Go to the Train tab with the cursor in the form's first field."""
-        self.query_one(TabbedContent).active = "train"
+        self.action_show_tab("train")
         self.form.focus_first()
 
     def action_leave_form(self) -> None:
-        self.set_focus(None)
+        """Leave a field for the shown tab's content, so the tab's keys (and the footer's)
+        work again; never for nowhere."""
+        self.focus_tab_content()
+
+    def focus_tab_content(self) -> None:
+        tabbed = self.query_one(TabbedContent)
+        if tabbed.active:
+            self.query_one(f"#{tabbed.active}").focus_content()
+        else:
+            self.set_focus(None)
 
     def action_toggle_ghost(self) -> None:
         pane = self.pane(TrainPane)
@@ -490,9 +519,17 @@ class MainScreen(Screen):
         self._opened(tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._opened(event.pane.id)
+        """A tab opened by a click (a key's tab is opened by action_show_tab). The message
+        comes late: a tab that is no longer the active one, or that a key opened already, is
+        left alone, so no stale message can take the focus or the tab back."""
+        tab = event.pane.id
+        if tab == self.query_one(TabbedContent).active and tab != self._tab_opened:
+            self._opened(tab)
 
     def _opened(self, tab: str) -> None:
+        """Draw the tab and focus its content, now: a deferred focus would land after the
+        next key of a burst, in a pane no longer shown, and activate that pane again."""
+        self._tab_opened = tab
         if tab == "runs":
             self._reload_runs()
         pane = self.query_one(f"#{tab}")
