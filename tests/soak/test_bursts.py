@@ -28,7 +28,7 @@ from textual.widgets._footer import FooterKey
 
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.ui.app import make_app
-from mnist_tui.ui.panes import PANES, TABS
+from mnist_tui.ui.panes import TABS
 
 KEYS = "1234567890"  # the tab keys, in tab order
 IDLE_LIMIT = 4.0  # seconds: a pair after which the app is still busy then is looping
@@ -247,3 +247,18 @@ async def test_a_tab_key_then_f_in_one_burst_ends_in_the_form(tiny, tmp_path):
         assert app.main.query_one(TabbedContent).active == "train"
         assert app.focused is hidden
         assert hidden.value == "5"
+
+
+async def test_keys_typed_while_a_run_starts_apply_in_order(tiny, tmp_path):
+    """Issue 23's repro: as the run starts, Escape, Tab x4 (to lr), End, Backspace x8, then
+    5e-3, all queued at once (the UI was busy starting the run): lr reads 5e-3 (it read 3)."""
+    app = make_app(tiny, config=TrainConfig(hidden=64, epochs=40, lr=0.01, batch_size=16),
+                   save_dir=tmp_path, db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.main.action_start()
+        inject(app, ["escape", *["tab"] * 4, "end", *["backspace"] * 8, "5", "e", "-", "3"])
+        lr = app.main.query_one("#f-lr", Input)
+        await wait_for(pilot, lambda: lr.value == "5e-3", timeout=10)
+        assert app.focused is lr
+        app.main.action_stop()
+        await wait_for(pilot, lambda: not app.main.state.going, timeout=20)

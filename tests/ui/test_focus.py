@@ -115,3 +115,60 @@ async def test_the_focused_field_is_marked_by_a_character_not_a_shade(tiny, tmp_
 
         assert first_cell(hidden) == "▌"
         assert first_cell(epochs) == " "
+
+
+# --- finding your way: the palette's app commands, and the help screen -------------------
+
+
+async def test_the_palette_offers_the_app_actions(tiny, tmp_path):
+    """ctrl+p then `sta`: Start is offered (it said "No matches found"); every tab, the
+    smoothing, the ghost, race, save and load are commands too, and choosing one runs it."""
+    from textual.command import CommandList
+
+    from mnist_tui.ui.commands import AppCommands
+
+    app = make_app(tiny, config=TrainConfig(hidden=8, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(100, 30)) as pilot:
+        names = [name for name, _, _ in AppCommands(app.main)._commands()]
+        for wanted in ("Start", "Stop", "Pause", "Save", "Load", "Race", "Ghost", "Smooth-",
+                       "Smooth+", "Help", *(f"{t.title()} tab" for t in
+                                            ("train", "runs", "sweep", "calib"))):
+            assert wanted in names
+        inject(app, ["ctrl+p", "r", "u", "n", "s", " ", "t"])
+        await wait_for(pilot, lambda: any(
+            "Runs tab" in str(o.prompt) for o in app.screen.query_one(CommandList)._options)
+            if app.screen.query(CommandList) else False, timeout=10)
+        inject(app, ["down", "enter"])
+        await wait_for(pilot, lambda: app.main.query_one("TabbedContent").active == "runs",
+                       timeout=10)
+        assert app.screen is app.main
+
+
+async def test_help_lists_every_key_of_the_tab_and_of_the_app(tiny, tmp_path):
+    """? (or F1) on the Runs tab: its keys, the dashboard's and the app's, read from the
+    bindings; Esc closes it."""
+    from mnist_tui.ui.screens.help import HelpScreen
+
+    app = make_app(tiny, config=TrainConfig(hidden=8, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        inject(app, ["8", "?"])
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        groups = dict(app.screen.groups)
+        tab = next(rows for heading, rows in groups.items() if heading.startswith("This tab"))
+        from mnist_tui.ui.widgets.runs_view import RunsView
+
+        tab_keys = {b.description for b in RunsView.BINDINGS}
+        assert tab_keys <= {what for _, what in tab} | {
+            b.tooltip for b in RunsView.BINDINGS if b.tooltip}
+        dashboard = {what for _, what in groups["Dashboard"]}
+        assert "Start a fresh run with the form's values" in dashboard
+        assert "Show the Calib tab" in dashboard
+        assert any("?" in keys for keys, _ in groups["Everywhere"])
+        inject(app, ["escape"])
+        await wait_for(pilot, lambda: app.screen is app.main)
+        inject(app, ["f1"])
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        inject(app, ["f1"])
+        await wait_for(pilot, lambda: app.screen is app.main)

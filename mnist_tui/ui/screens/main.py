@@ -86,20 +86,28 @@ class RunState(str, enum.Enum):
 class MainScreen(Screen):
     """Tabs for watching a run, keys for steering it."""
 
+    # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
+    # description names the command, the tooltip says what it does.
     BINDINGS = [
-        Binding("q", "app.quit", "Quit"),  # first, so the footer never drops it at 80 columns
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("f", "edit_form", "Form"),
-        Binding("w", "save", "Save"),
-        Binding("l", "load", "Load"),
-        Binding("r", "race_field", "Race", show=False),
-        Binding("g", "toggle_ghost", "Ghost", show=False),
-        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
-        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
-        Binding("escape", "leave_form", "Leave form", show=False),
-        *(Binding(str(i % 10), f"show_tab('{tab}')", tab.title(), show=False)
+        Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume the run"),
+        Binding("x", "stop", "Stop", tooltip="Stop the run"),
+        Binding("f", "edit_form", "Form", tooltip="Edit the form (Esc leaves it)"),
+        Binding("w", "save", "Save", tooltip="Save a checkpoint (.npz in this directory)"),
+        Binding("l", "load", "Load", tooltip="Load a checkpoint"),
+        Binding("r", "race_field", "Race", show=False,
+                tooltip="Race one field over 2-4 values: type e.g. lr 0.3,0.1 then Enter"),
+        Binding("g", "toggle_ghost", "Ghost", show=False,
+                tooltip="Show or hide the ghost: the fastest earlier run to the target"),
+        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False,
+                tooltip="Less smoothing of the batch-loss line"),
+        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False,
+                tooltip="More smoothing of the batch-loss line"),
+        Binding("escape", "leave_form", "Leave form", show=False,
+                tooltip="Leave a field: the one-letter keys work again"),
+        *(Binding(str(i % 10), f"show_tab('{tab}')", f"{tab.title()} tab", show=False,
+                  tooltip=f"Show the {tab.title()} tab")
           for i, tab in enumerate(TABS, start=1)),  # 1-9, then 0 for the tenth
     ]
     run_state: reactive[RunState] = reactive(RunState.IDLE, init=False)
@@ -167,7 +175,7 @@ class MainScreen(Screen):
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: edit the form · [ ]: loss smoothing · w/l: save/load")
+            self.status.set(note="s: start · f: form · [ ]: smoothing · ?: every key · ctrl+p: commands")
 
     def pane(self, kind: type):
         return self.query_one(kind)
