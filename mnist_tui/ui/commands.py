@@ -10,6 +10,9 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+# Quit is q alone: a stray Enter in the palette must not end a run (random keys found it).
+NOT_COMMANDS = {"app.quit", "quit", "leave_form"}
+
 
 class AppCommands(Provider):
     """Start, stop, pause, save, load, race, every tab, smoothing, the ghost, help…"""
@@ -20,7 +23,7 @@ class AppCommands(Provider):
             return  # over another screen (a race, a dialog) these would act behind it
         seen = set()
         for binding in type(main).BINDINGS:
-            if binding.action in seen or binding.action == "leave_form":
+            if binding.action in seen or binding.action in NOT_COMMANDS:
                 continue
             seen.add(binding.action)
             key = self.app.get_key_display(binding)

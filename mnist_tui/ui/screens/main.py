@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane
 
 from ...core import checkpoint, data
 from ...core.config import TrainConfig, from_dict
@@ -49,6 +49,7 @@ from ..widgets.hyper_form import HyperForm
 from ..widgets.mistakes_view import MistakesView
 from ..widgets.runs_view import RunsView
 from ..widgets.status_bar import StatusBar
+from ..widgets.steady_footer import SteadyFooter
 from .load_dialog import LoadDialog
 
 CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
@@ -159,7 +160,7 @@ class MainScreen(Screen):
             yield from panes
         yield StatusBar(id="status")
         # The palette (ctrl+p) still works; its footer entry would push Quit off at 80 columns.
-        yield Footer(show_command_palette=False)
+        yield SteadyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         if not self.query(TrainPane):
