@@ -21,7 +21,8 @@ from ..core.config import TrainConfig
 from ..core.data import Dataset
 from ..core.engine import Engine
 from ..core.model import Perceptron
-from .compat import SafePaletteApp, ScreenStackGuards
+from .commands import AppCommands
+from .compat import KeysInOrder, SafePaletteApp, ScreenStackGuards
 from .panes import TABS
 from .screens.main import MainScreen
 
@@ -29,7 +30,7 @@ __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
-class MnistApp(ScreenStackGuards, SafePaletteApp, App):
+class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
@@ -38,7 +39,10 @@ class MnistApp(ScreenStackGuards, SafePaletteApp, App):
     # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    BINDINGS = [Binding("q", "quit", "Quit", show=False)]  # the main screen shows it first
+    BINDINGS = [Binding("q", "quit", "Quit", show=False),  # the main screen shows it first
+                Binding("question_mark,f1", "help", "Help", show=False,
+                        tooltip="These keys: the tab's, the screen's and the app's")]
+    COMMANDS = App.COMMANDS | {AppCommands}  # ctrl+p: the app's actions, from its bindings
     MAX_TOASTS = 4
 
     def __init__(self, dataset: Dataset, config: TrainConfig | None = None,
@@ -144,6 +148,13 @@ class MnistApp(ScreenStackGuards, SafePaletteApp, App):
     def _exit_if_orphaned(self) -> None:
         if os.getppid() != self.parent_pid or self.parent_pid == 1:
             self._on_signal(signal.SIGHUP, None)
+
+    def action_help(self) -> None:
+        """Every key of the screen (and tab) in view, and the app's, read from the bindings."""
+        from .screens.help import HelpScreen, key_groups
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(key_groups(self)))
 
     async def action_quit(self) -> None:
         self.engine.close()  # every run's process ends (within a second) before we go

@@ -12,7 +12,7 @@ import inspect
 import pytest
 
 from mnist_tui.ui import compat
-from mnist_tui.ui.compat import command_palette, option_list, screen_stack
+from mnist_tui.ui.compat import command_palette, key_order, option_list, screen_stack
 
 
 def _exists(module_name: str, dotted: str) -> bool:
@@ -38,7 +38,7 @@ def test_every_private_name_a_guard_patches_exists_in_the_installed_textual(modu
 
 GUARD_CLASSES = [option_list.GuardedSelectOverlay, option_list.Select,
                  command_palette.SafeCommandPalette, command_palette.SafePaletteApp,
-                 screen_stack.ScreenStackGuards]
+                 screen_stack.ScreenStackGuards, key_order.KeysInOrder]
 
 
 def test_every_private_override_is_listed_so_the_check_above_covers_it():

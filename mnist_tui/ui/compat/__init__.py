@@ -13,16 +13,17 @@ Product policy (the toast cap, a palette without Quit) is not here: it lives in 
 from __future__ import annotations
 
 from .command_palette import SafeCommandPalette, SafePaletteApp
+from .key_order import KeysInOrder
 from .option_list import Select
 from .screen_stack import ScreenStackGuards
 
-__all__ = ["PATCHED", "SafeCommandPalette", "SafePaletteApp", "ScreenStackGuards", "Select"]
+__all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "ScreenStackGuards", "Select"]
 
 
 def _patched() -> tuple[tuple[str, str], ...]:
-    from . import command_palette, option_list, screen_stack
+    from . import command_palette, key_order, option_list, screen_stack
 
-    return option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED
+    return option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED + key_order.PATCHED
 
 
 PATCHED = _patched()

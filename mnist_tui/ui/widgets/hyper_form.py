@@ -108,10 +108,13 @@ class HyperForm(Vertical):
         yield Static("", id="form-message")
 
     def action_leave(self) -> None:
-        self.app.set_focus(None)
+        leave = getattr(self.screen, "focus_tab_content", None)  # the tab's keys work again
+        leave() if leave else self.screen.set_focus(None)
 
     def focus_first(self) -> None:
-        self.query_one(f"#f-{fields(TrainConfig)[0].name}").focus()
+        """The first field, focused now: a deferred focus landed after the next key (f Tab
+        lost the Tab)."""
+        self.screen.set_focus(self.query_one(f"#f-{fields(TrainConfig)[0].name}"))
 
     def set_config(self, config: TrainConfig) -> None:
         self._optimizer = config.optimizer
