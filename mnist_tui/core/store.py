@@ -370,6 +370,12 @@ class Store:
         self._write("UPDATE runs SET checkpoint = ? WHERE id = ?", (path, run_id))
 
     def delete_run(self, run_id: int) -> bool:
+        """Delete a run and its epochs; refused (StoreError) while its process still trains
+        it: the run would go on unrecorded."""
+        row = self._write("SELECT status, pid, host FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row[0] == "running" and (
+                row[2] != socket.gethostname() or _alive(row[1])):
+            raise StoreError(f"run {run_id} is still training: stop it first, then delete it")
         return self._write("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     # --- reading ------------------------------------------------------------------------------

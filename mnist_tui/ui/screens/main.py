@@ -613,6 +613,11 @@ class MainScreen(Screen):
         except StoreError as e:
             self.pane(RunsPane).set_runs([], error=str(e))
 
+    def on_screen_resume(self) -> None:
+        """Back from a race (or any screen): the Runs tab lists what it added."""
+        if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
+            self._reload_runs()
+
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         overlays = {}
         try:
@@ -648,9 +653,12 @@ class MainScreen(Screen):
     def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
         try:
             with Store(self.db_path, timeout=1.0) as db:
-                db.delete_run(event.run_id)
+                deleted = db.delete_run(event.run_id)
         except StoreError as e:
             self.notify(str(e), title="Not deleted", severity="error")
+        else:
+            self.notify(f"Deleted run {event.run_id}." if deleted else
+                        f"Run {event.run_id} was already gone.", title="Run history")
         self.pane(TrainPane).overlays.pop(event.run_id, None)
         self._reload_runs()
         self.pane(TrainPane).show(self.history)

@@ -15,6 +15,11 @@ from textual.widgets import DataTable, Static
 from ...core.render import config_words
 
 
+HELP = ("space: mark (overlay) · c: compare · R: race the marked · a: config to form · "
+        "d\u00a0d:\u00a0delete")  # no-break spaces: never "· d" / "d: delete" over two lines
+EMPTY = "no runs yet: finished epochs of every run are kept here"
+
+
 class RunsView(Vertical):
     """A table of runs. space: overlay on the charts · a: use config · d d: delete · r: reload."""
 
@@ -65,9 +70,7 @@ class RunsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
-        yield Static("space: mark (overlay) · c: compare · R: race the marked · a: config to "
-                     "form · d d: delete",
-                     id="runs-help")
+        yield Static(HELP, id="runs-help")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -99,8 +102,9 @@ class RunsView(Vertical):
         help_line = self.query_one("#runs-help", Static)
         if error:
             help_line.update(Text(f"run history unavailable: {error}", style="bold red"))
-        elif not runs:
-            help_line.update("no runs yet: finished epochs of every run are kept here")
+        elif self.pending_delete is None or self.pending_delete not in {r["id"] for r in runs}:
+            self.pending_delete = None
+            help_line.update(HELP if runs else EMPTY)
 
     @property
     def current(self) -> dict | None:
@@ -136,16 +140,36 @@ class RunsView(Vertical):
             self.post_message(self.RunAgain(self.current["config"]))
 
     def action_delete(self) -> None:
+        """d asks (on the help line, not in a toast that outlives the question), d again
+        deletes; a run still training is refused at once: it would go on unrecorded."""
         run = self.current
         if run is None:
             return
-        if self.pending_delete != run["id"]:
-            self.pending_delete = run["id"]
-            self.notify(f"Press d again to delete run {run['id']}.", severity="warning")
+        if run["status"] == "running":
+            self._ask(None)
+            self.notify(f"Run {run['id']} is still training: stop it first, then delete it.",
+                        title="Not deleted", severity="warning")
             return
-        self.pending_delete = None
+        if self.pending_delete != run["id"]:
+            self._ask(run["id"])
+            return
+        self._ask(None)
         self.overlay.discard(run["id"])
         self.post_message(self.DeleteRun(run["id"]))
+
+    def _ask(self, run_id: int | None) -> None:
+        self.pending_delete = run_id
+        help_line = self.query_one("#runs-help", Static)
+        if run_id is None:
+            help_line.update(HELP if self.runs else EMPTY)
+        else:
+            help_line.update(Text(f"d again deletes run {run_id} (any other row keeps it)",
+                                  style="bold"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.pending_delete is not None and (
+                self.current is None or self.current["id"] != self.pending_delete):
+            self._ask(None)
 
     def action_reload(self) -> None:
         self.post_message(self.OverlayChanged(frozenset(self.overlay)))
