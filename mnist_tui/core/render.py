@@ -101,15 +101,32 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
-def config_words(config: dict) -> str:
+def config_value(value) -> str:
+    """A config value in short: floats to 3 significant digits ('0.0647', '3.85e-05'), the
+    rest as they are. A sweep's raw draws (0.0646642271741456) read the same everywhere."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def config_words(config: dict, live: dict | None = None) -> str:
     """A run's config in short words, the same in `runs list` and the Runs tab:
-    'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set."""
+    'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set.
+    `live`: the last value of each field changed live ('lr=0.1→0.05')."""
     c = config if isinstance(config, dict) else {}
-    words = [f"{short}{c[key]}" for key, short in (
+    live = live or {}
+
+    def word(key: str, short: str) -> str:
+        text = f"{short}{config_value(c[key])}"
+        if key in live and live[key] != c[key]:
+            text += f"→{config_value(live[key])}"
+        return text
+
+    words = [word(key, short) for key, short in (
         ("hidden", "n="), ("epochs", "e="), ("lr", "lr="), ("batch_size", "b="), ("momentum", "m="),
         ("schedule", "")) if c.get(key) is not None]
     if c.get("weight_decay"):
-        words.append(f"wd={c.get('weight_decay')}")
+        words.append(word("weight_decay", "wd="))
     if c.get("augment", "none") != "none":
         words.append(f"aug={c.get('augment')}")
     for key, default in (("optimizer", "momentum"), ("dataset", "mnist")):

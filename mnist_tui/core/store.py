@@ -392,10 +392,19 @@ class Store:
                  else "0")
         rows = self._write(f"SELECT {self._select(RUN_COLUMNS)}, {count} FROM runs "
                            "ORDER BY id DESC").fetchall()
+        live: dict[int, dict[str, float]] = {}  # each run's last value of each live field
+        if "live_changes" in self.tables:
+            for run_id, name, value in self._write(
+                    "SELECT run_id, name, value FROM live_changes ORDER BY rowid").fetchall():
+                if isinstance(name, str) and isinstance(value, (int, float)):
+                    live.setdefault(run_id, {})[clean_text(name)] = value
         out = []
         for row in rows:
             run = clean_run(dict(zip((*RUN_COLUMNS, "epochs"), row, strict=True)))
             run["epochs"] = _number(row[-1], run["damaged"], "epochs", whole=True) or 0
+            run["live"] = live.get(run["id"], {})
+            if not run["epochs"]:
+                run["seconds"] = None  # stopped before its first epoch: no time, not "0.0s"
             out.append(run)
         return out
 

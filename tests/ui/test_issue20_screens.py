@@ -90,3 +90,83 @@ async def test_the_runs_tab_shows_the_racers_after_R_without_leaving_it(tiny, tm
         assert app.query_one("TabbedContent").active == "runs"
         await wait_for(pilot, lambda: len(view.runs) == 4, timeout=5)
         assert app.query_one("#runs-table", DataTable).row_count == 4
+
+
+# --- §5: what the screens say --------------------------------------------------------------
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's text, as a user sees it (Pilot's widgets may hold more than is drawn)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def runs_db(tmp_path):
+    """Runs as a sweep, a live change and a stop leave them: raw floats, a seed, diverged."""
+    from helpers import fake_epoch
+
+    from mnist_tui.core.events import LiveChanged
+
+    db = tmp_path / "h.sqlite"
+    s = Store(db)
+    a = s.start_run(TrainConfig(lr=0.0646642271741456, momentum=0.6577064848858, seed=7,
+                                hidden=16, epochs=2))
+    s.add_epoch(a, fake_epoch(1, 0.9) if False else _epoch(1, 168.9))
+    s.finish_run(a, "diverged")
+    b = s.start_run(TrainConfig(seed=3, lr=0.1))  # stopped before its first epoch
+    s.finish_run(b, "stopped")
+    c = s.start_run(TrainConfig(seed=3, lr=0.1, epochs=2))
+    s.add_live_change(c, LiveChanged(1, 5, "lr", 0.05))
+    s.add_epoch(c, _epoch(1, 2.0))
+    s.finish_run(c, "done")
+    s.close()
+    return db, (a, b, c)
+
+
+def _epoch(epoch, seconds):
+    from helpers import fake_epoch
+
+    ev = fake_epoch([0, 1, 2, 3, 4, 5], [0.9] * 6, epoch)
+    from dataclasses import replace
+
+    return replace(ev, elapsed=seconds, seconds=seconds)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_runs_tab_shows_seed_round_floats_separate_columns_and_live_changes(tiny, tmp_path,
+                                                                                  size):
+    db, (a, b, c) = runs_db(tmp_path)
+    app = make_app(tiny, config=QUICK, db_path=db)
+    async with app.run_test(size=size) as pilot:
+        await burst(app, pilot, ["8"])
+        text = "\n".join(screen_lines(app))
+        assert "0.0646642" not in text and "lr=0.0647" in text, text
+        assert "diverged " in text and "diverged-" not in text, text
+        rows = {int(line.split()[0]): line for line in screen_lines(app)
+                if line.split() and line.split()[0].isdigit()}
+        assert "seed" in text and " 7 " in rows[a], rows
+        assert "0.0s" not in rows[b] and "2m49s" in rows[a], rows
+        assert "lr=0.1→0.05" in rows[c], rows
+        await burst(app, pilot, ["home"])  # the newest: run c, with its live change
+        await burst(app, pilot, ["a"])
+        assert any("0.05" in t and "start" in t for t in toasts(app)), toasts(app)
+
+
+def test_config_words_round_floats_and_show_live_changes():
+    from mnist_tui.core.render import config_value, config_words
+
+    words = config_words({"hidden": 16, "lr": 0.0646642271741456, "momentum": 0.6577064848858,
+                          "weight_decay": 3.8512e-05}, live={"lr": 0.05})
+    assert words.startswith("n=16 lr=0.0647→0.05 m=0.658") and "wd=3.85e-05" in words, words
+    assert config_value(0.1) == "0.1" and config_value(128) == "128" and config_value("adam") == "adam"
+
+
+async def test_compare_rounds_a_sweeps_floats(tiny, tmp_path):
+    db, (a, b, c) = runs_db(tmp_path)
+    app = make_app(tiny, config=QUICK, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("8")  # (a tab key and keys for the tab in one burst: issue 20 §1-2)
+        await burst(app, pilot, ["space", "down", "down", "space", "c"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CompareScreen")
+        await wait_for(pilot, lambda: "differs" in "\n".join(screen_lines(app)))
+        text = "\n".join(screen_lines(app))
+        assert f"#{a}=0.0647" in text and "0.0646642" not in text, text

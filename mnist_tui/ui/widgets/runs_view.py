@@ -12,12 +12,19 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ...core.render import config_words
+from ...core.render import config_value, config_words, format_duration
 
 
 HELP = ("space: mark (overlay) · c: compare · R: race the marked · a: config to form · "
         "d\u00a0d:\u00a0delete")  # no-break spaces: never "· d" / "d: delete" over two lines
 EMPTY = "no runs yet: finished epochs of every run are kept here"
+
+
+def run_time(seconds: float | None) -> str:
+    """'2.4s' under a minute, '2m49s' above; '--' for a run without an epoch."""
+    if seconds is None:
+        return "--"
+    return f"{seconds:.1f}s" if seconds < 59.95 else format_duration(seconds)
 
 
 class RunsView(Vertical):
@@ -75,8 +82,10 @@ class RunsView(Vertical):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.cell_padding = 0
-        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 8), ("best", 7),
-                             ("ep", 4), ("time", 6), ("config", 60)):
+        # No cell padding (room for the config at 80 columns): each width keeps a space
+        # after its longest value ("diverged", "100.00%", "59.9s"), so columns never touch.
+        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 9), ("best", 8),
+                             ("ep", 4), ("time", 7), ("seed", 5), ("config", 80)):
             table.add_column(label, width=width, key=label or "mark")
 
     def set_runs(self, runs: list[dict], error: str | None = None) -> None:
@@ -88,13 +97,13 @@ class RunsView(Vertical):
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
             started = ("?" if r["started_at"] is None
                        else time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])))
-            words = config_words(r["config"])
+            words = config_words(r["config"], r.get("live"))
             if r.get("damaged"):
                 words = f"[damaged: {', '.join(r['damaged'])}] {words}"
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
                 str(r["id"]), started, Text(r["status"]), best, str(r["epochs"]),
-                "--" if r["seconds"] is None else f"{r['seconds']:.1f}s", Text(words),
+                run_time(r["seconds"]), str(r["config"].get("seed", "?")), Text(words),
                 key=str(r["id"]),
             )
         if runs:
@@ -136,8 +145,17 @@ class RunsView(Vertical):
         self.post_message(self.Race([r["config"] for r in self.runs if r["id"] in self.overlay]))
 
     def action_run_again(self) -> None:
-        if self.current is not None:
-            self.post_message(self.RunAgain(self.current["config"]))
+        run = self.current
+        if run is None:
+            return
+        self.post_message(self.RunAgain(run["config"]))
+        changed = {k: v for k, v in (run.get("live") or {}).items()
+                   if run["config"].get(k) != v}
+        if changed:  # the form gets the starting values: say so, and what the run ended with
+            self.notify("The form has run {}'s starting values; it changed {} live.".format(
+                run["id"], ", ".join(f"{k} {config_value(run['config'].get(k))} → "
+                                     f"{config_value(v)}" for k, v in changed.items())),
+                title="Config to form", timeout=8)
 
     def action_delete(self) -> None:
         """d asks (on the help line, not in a toast that outlives the question), d again
