@@ -3,7 +3,6 @@ defect was found: keys in one burst (helpers.burst: one driver write), resizes, 
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from helpers import burst, wait_for
 from textual.widgets import DataTable
@@ -170,3 +169,82 @@ async def test_compare_rounds_a_sweeps_floats(tiny, tmp_path):
         await wait_for(pilot, lambda: "differs" in "\n".join(screen_lines(app)))
         text = "\n".join(screen_lines(app))
         assert f"#{a}=0.0647" in text and "0.0646642" not in text, text
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from mnist_tui.core import data
+
+    return data.load_dir(data.PACKAGE_DATA_DIR)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_suspects_draw_the_digit_and_the_mark_reads_whole_words(tmp_path, mnist, size):
+    from helpers import add_fake_run
+
+    db = tmp_path / "h.sqlite"
+    for seed in range(3):
+        add_fake_run(db, seed, [0, 7, 2, 3, 4, 5], [0.99, 0.95, 0.99, 0.99, 0.99, 0.99])
+    app = make_app(mnist, config=QUICK, db_path=str(db))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("4")
+        await burst(app, pilot, ["S"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SuspectsScreen"
+                       and app.screen.found)
+        await burst(app, pilot, ["l"])
+        await pilot.pause(0.3)
+        lines = screen_lines(app)
+        assert any("▀" in line for line in lines), "\n".join(lines)  # the digit, drawn
+        assert any("label wrong" in line for line in lines), "\n".join(lines)
+
+
+def calib_text(app) -> str:
+    return str(app.query_one("#calib-text").render())
+
+
+async def test_calib_browsing_after_t_shows_that_epochs_fit_or_none(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05,
+                                            val_split=100), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        await pilot.press("0")
+        await burst(app, pilot, ["t"])
+        pane = app.query_one("CalibrationPane")
+        await wait_for(pilot, lambda: pane.fitted is not None)
+        rel = app.query_one("#reliability-chart")
+        assert "fitted" in rel.series and "T = " in calib_text(app)
+        await burst(app, pilot, ["left", "left"])
+        assert "epoch 1 (" in calib_text(app)
+        assert "fitted" not in rel.series and "T = " not in calib_text(app), calib_text(app)
+        assert "epoch 3" in calib_text(app)  # says which epoch the fit belongs to
+        await burst(app, pilot, ["right", "right"])
+        assert "fitted" in rel.series and "T = " in calib_text(app)
+        # a fit that made the validation ECE worse says what T minimises
+        from dataclasses import replace
+
+        f = pane.fitted
+        pane.fitted = replace(f, val_ece_after=f.val_ece_before + 0.001)
+        pane.show(app.main.history)
+        assert "NLL" in calib_text(app) and "not ECE" in calib_text(app), calib_text(app)
+        legend = str(app.query_one("#ece-chart .chart-legend").render())
+        assert "%" in legend.split("ECE", 2)[-1], legend
+
+
+async def test_train_summary_counts_the_validation_split_and_the_ghost_verdict_fits(tiny):
+    from mnist_tui.core.insight import Ghost
+
+    app = make_app(tiny, config=TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.05,
+                                            val_split=100), progress_interval=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await finish_run(app, pilot)
+        pane = app.query_one("TrainPane")
+        text = str(app.query_one("#summary").render())
+        assert "500 train · 100 val · 200 test" in text, text
+        pane.ghost = Ghost(run_id=4, target=0.1, reached_epoch=1, reached_seconds=123.4,
+                           epochs=[1, 2], test_acc=[0.5, 0.6])
+        pane.show(app.main.history)
+        await pilot.pause(0.2)
+        width = app.query_one("#summary").content_region.width
+        lines = str(app.query_one("#summary").render()).splitlines()
+        assert all(len(line) <= width for line in lines), (width, lines)
+        assert any("ahead" in line or "behind" in line for line in lines), lines

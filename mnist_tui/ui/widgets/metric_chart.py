@@ -43,6 +43,7 @@ class Series:
     color: str = "blue"
     faint: bool = False  # drawn first and dim, beneath the others (raw batch losses)
     label: str = ""  # legend text; the series name if empty
+    unit: str = ""  # after the latest value in the legend ("0.38%")
 
 
 class Legend(Widget):
@@ -101,8 +102,8 @@ class MetricChart(Vertical):
         return bool(getattr(self.app, "no_color", False))
 
     def set_series(self, name: str, xs, ys, color: str = "blue", faint: bool = False,
-                   label: str = "") -> None:
-        self.series[name] = Series(list(xs), list(ys), color, faint, label)
+                   label: str = "", unit: str = "") -> None:
+        self.series[name] = Series(list(xs), list(ys), color, faint, label, unit)
         self.dirty = True
 
     def remove_series(self, name: str) -> None:
@@ -172,7 +173,7 @@ class MetricChart(Vertical):
                 text.append(f" {sign} {s.label or name}", style=style)
             if not s.faint:
                 last = 10 ** y[-1] if self.log_y else y[-1]
-                legend.append(f" {last:.3g}", style="dim")
+                legend.append(f" {last:.3g}{s.unit}", style="dim")
         height = max(plot.size.height, 4)
         x_lo, x_hi = self.x_range or (0.0, 1.0)
         if drawn:
