@@ -3,6 +3,7 @@ defect was found: keys in one burst (helpers.burst: one driver write), resizes, 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import burst, wait_for
 from textual.widgets import DataTable
@@ -248,3 +249,86 @@ async def test_train_summary_counts_the_validation_split_and_the_ghost_verdict_f
         lines = str(app.query_one("#summary").render()).splitlines()
         assert all(len(line) <= width for line in lines), (width, lines)
         assert any("ahead" in line or "behind" in line for line in lines), lines
+
+
+def sweep_rows():
+    from mnist_tui.core.sweep import TrialRow
+
+    rows = []
+    for i in range(6):
+        rows.append(TrialRow(i, "complete", {"lr": 0.0646642271741456 * (i + 1), "hidden": 16 * (1 + i % 2),
+                                             "batch_size": 64, "momentum": 0.1 * i,
+                                             "weight_decay": 1e-4 * i, "optimizer": "adam"},
+                             0.9 + 0.01 * i, 0.9, 2, i + 1))
+    importances = {"momentum": 0.44, "lr": 0.35, "hidden": 0.12, "batch_size": 0.05,
+                   "weight_decay": 0.04, "optimizer": 0.0}
+    return rows, importances
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_sweep_tab_axis_key_legend_and_every_importance_show(tiny, size):
+    from mnist_tui.ui.panes.sweep import SweepUpdate
+
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("9")
+        pane = app.query_one("SweepPane")
+        rows, imp = sweep_rows()
+        pane.post_message(SweepUpdate(rows, imp, done=True))
+        await pilot.pause(0.5)
+        text = "\n".join(screen_lines(app))
+        parallel = app.query_one("#sw-parallel")
+        region = parallel.region
+        chart_text = "\n".join(line[region.x:region.right] for line in
+                               screen_lines(app)[region.y:region.bottom])
+        for axis in ("lr", "n", "b", "m", "wd", "opt"):  # the axes' key, under the axis
+            assert f" {axis} " in chart_text + " " or chart_text.endswith(axis), chart_text
+        legend = str(parallel.query_one(".chart-legend").render())
+        assert len(legend.rstrip()) <= region.width, (legend, region.width)  # never cut
+        assert "best" in legend and "worst" in legend, legend
+        box = app.query_one("#sw-importance").region
+        shown = "\n".join(line[box.x:box.right] for line in screen_lines(app)[box.y:box.bottom])
+        for name in ("momentum", "lr", "hidden", "batch", "decay", "optimizer"):
+            assert name in shown, shown
+        imp_text = str(app.query_one("#sw-importance").render())
+        opt_line = next(line for line in imp_text.splitlines() if "optimizer" in line)
+        after = opt_line[opt_line.index("optimizer"):].split("0.00")[0]
+        assert "█" not in after and "0.00" in opt_line, imp_text
+
+
+async def test_sweep_importances_all_visible_at_100x30(tiny):
+    from mnist_tui.ui.panes.sweep import SweepUpdate
+
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("9")
+        rows, imp = sweep_rows()
+        app.query_one("SweepPane").post_message(SweepUpdate(rows, imp, done=True))
+        await pilot.pause(0.5)
+        box = app.query_one("#sw-importance").region
+        shown = "\n".join(line[box.x:box.right] for line in screen_lines(app)[box.y:box.bottom])
+        for name in ("momentum", "lr", "hidden", "batch", "decay", "optimizer"):
+            assert name in shown, shown
+
+
+async def test_draw_nudge_says_what_changed_means(mnist):
+    from mnist_tui.core import insight
+
+    app = make_app(mnist, config=TrainConfig(hidden=16, epochs=1, batch_size=64))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.main.state == "idle")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.state == "done", timeout=60)
+        await pilot.press("7")
+        pane = app.query_one("DrawPane")
+        x = mnist.test_images[0].astype(np.float64) / 255
+        # a flip after 1 step that moved no pixel by more than 0.1
+        frames = np.stack([x, np.clip(x + 0.001, 0, 1)])
+        proba = np.zeros((2, 10))
+        proba[0, 7], proba[1, 9] = 1, 1
+        pane.last_nudge = insight.Nudge(9, frames, proba)
+        pane._frames = [1]
+        pane._next_frame()
+        text = str(app.query_one("#draw-help").render())
+        assert "1 steps" not in text and "after 1 step" in text, text
+        assert "by more than 0.1" in text and "0 pixels changed," not in text, text

@@ -33,6 +33,9 @@ FIELDS = (  # (id, label, default, what it is)
 )
 AXES = ("lr", "hidden", "batch_size", "momentum", "weight_decay", "optimizer")
 AXIS_NAMES = ("lr", "n", "b", "m", "wd", "opt")
+FORM_NAMES = {"hidden": "hidden", "batch_size": "batch", "weight_decay": "decay"}  # as in FIELDS
+# The trials' thirds by validation accuracy: (key, colour, marker without colour), worst first.
+THIRDS = (("worst", "red", "x"), ("mid", "yellow", "+"), ("best", "green", "*"))
 
 
 @dataclass
@@ -56,7 +59,8 @@ class SweepPane(Pane):
     SweepPane #sw-message.-error { color: $error; }
     SweepPane #sw-table { height: 1fr; min-height: 4; }
     SweepPane #sw-charts { height: 12; }
-    SweepPane #sw-charts MetricChart { width: 1fr; }
+    SweepPane #sw-charts MetricChart { width: 2fr; }
+    SweepPane #sw-charts #sw-parallel { width: 3fr; }
     SweepPane #sw-importance { height: auto; max-height: 7; }
     """
 
@@ -65,6 +69,7 @@ class SweepPane(Pane):
         self.engine, self.db_path = engine, db_path
         self.stop_event: threading.Event | None = None
         self.rows: list[sw.TrialRow] = []
+        self._importances: dict = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -83,12 +88,14 @@ class SweepPane(Pane):
             with Vertical():
                 yield DataTable(cursor_type="row", id="sw-table")
                 with Horizontal(id="sw-charts"):
-                    yield MetricChart("best val so far", "%", xlabel="trial", id="sw-best")
-                    yield MetricChart("parallel coordinates", "scaled", xlabel=" · ".join(
-                        f"{i} {n}" for i, n in enumerate(AXIS_NAMES)), id="sw-parallel")
+                    yield MetricChart("best val", "%", xlabel="trial", id="sw-best")
+                    yield MetricChart("parallel", "scaled", xlabel="", id="sw-parallel")
                 yield Static("", id="sw-importance")
 
     def on_mount(self) -> None:
+        parallel = self.query_one("#sw-parallel", MetricChart)
+        parallel.x_labels = AXIS_NAMES  # the key under each axis, at every width
+        parallel.key = list(THIRDS[::-1])
         table = self.query_one("#sw-table", DataTable)
         table.cell_padding = 0
         for name, width in (("#", 4), ("state", 9), ("val", 8), ("test", 8), ("ep", 3),
@@ -234,21 +241,37 @@ class SweepPane(Pane):
         ranked = sorted(finished, key=lambda r: r.val_acc)
         for rank, r in enumerate(ranked):
             third = 3 * rank // max(1, len(ranked))
-            color = ("red", "yellow", "green")[min(2, third)]
+            _, color, marker = THIRDS[min(2, third)]
             ys = []
             for axis in AXES:
                 v = _axis_value(axis, r.params.get(axis))
                 span = highs[axis] - lows[axis]
                 ys.append(0.5 if v is None or span == 0 else (v - lows[axis]) / span)
-            chart.set_series(f"t{r.number}", list(range(len(AXES))), ys, color=color)
+            chart.set_series(f"t{r.number}", list(range(len(AXES))), ys, color=color,
+                             plain_marker=marker)
         chart.set_x_range(0, len(AXES) - 1)
         chart.replot()
 
     def _show_importances(self, importances: dict) -> None:
-        t = Text("parameter importance (Optuna, fANOVA)\n", style="bold")
-        for name, value in sorted(importances.items(), key=lambda kv: -kv[1]):
-            t.append(f"{name:<13}{'█' * max(1, round(20 * value))} {value:.2f}\n")
-        self.query_one("#sw-importance", Static).update(t)
+        """Two columns, so six parameters take three rows (all of them fit at 80x24), named
+        as in the form; a bar only for what rounds above 0 (a 0.00 gets none)."""
+        self._importances = importances
+        box = self.query_one("#sw-importance", Static)
+        width = box.size.width or 46
+        bar = 10 if width >= 52 else 5
+        t = Text("parameter importance (Optuna, fANOVA)", style="bold")
+        ranked = sorted(importances.items(), key=lambda kv: -kv[1])
+        half = (len(ranked) + 1) // 2
+        for i in range(half):
+            t.append("\n")
+            for name, value in ranked[i::half][:2]:
+                cells = round(bar * value)
+                t.append(f"{FORM_NAMES.get(name, name)[:9]:<10}{'█' * cells:<{bar}} {value:.2f}  ")
+        box.update(t)
+
+    def on_resize(self) -> None:
+        if self._importances:
+            self._show_importances(self._importances)
 
 
 def _axis_value(axis: str, value) -> float | None:
