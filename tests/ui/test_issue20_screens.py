@@ -276,7 +276,6 @@ async def test_sweep_tab_axis_key_legend_and_every_importance_show(tiny, size):
         rows, imp = sweep_rows()
         pane.post_message(SweepUpdate(rows, imp, done=True))
         await pilot.pause(0.5)
-        text = "\n".join(screen_lines(app))
         parallel = app.query_one("#sw-parallel")
         region = parallel.region
         chart_text = "\n".join(line[region.x:region.right] for line in
