@@ -160,6 +160,28 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
     return [float(round(t / step) * step) for t in ticks]
 
 
+def axis_ticks(lo: float, hi: float, max_ticks: int = 5, integer: bool = False
+               ) -> tuple[float, float, list[float]]:
+    """(lo', hi', ticks): round ticks for a linear axis, the range widened to the ticks' step
+    so that at least two ticks always show (94-95.9 on 2 ticks gives 94, 96 over 94-96, not a
+    lone 94). `integer`: counts, with a whole step (0, 200, 400…, never 425.3)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return 0.0, 1.0, [0.0, 1.0]
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    max_ticks = max(2, max_ticks)
+    step = nice_step(hi - lo, max_ticks)
+    if integer:
+        step = max(1.0, round(step))
+    a = float(np.floor(lo / step + 1e-9) * step)
+    b = float(np.ceil(hi / step - 1e-9) * step)
+    if b - a < step:
+        b = a + step
+    ticks = [float(round(t / step) * step) for t in np.arange(a, b + step * 1e-6, step)]
+    return a, b, ticks
+
+
 LOG_MANTISSAS = (1, 2, 5)
 
 

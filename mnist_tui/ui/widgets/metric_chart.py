@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from ...core.render import downsample, log_ticks, nice_ticks, tick_label
+from ...core.render import axis_ticks, downsample, log_ticks, nice_ticks, tick_label
 
 # Series colours as RGB, given to plotext and to the legend alike: plotext's named colours go
 # through the terminal's palette and came out differently from the legend's (blue as purple).
@@ -214,10 +214,8 @@ class MetricChart(Vertical):
                 ticks = log_ticks(10**lo, 10**hi, max_y_ticks)
                 plt.ylim(lo, hi)
                 plt.yticks([float(np.log10(t)) for t in ticks], [tick_label(t) for t in ticks])
-            else:
-                if hi - lo < 1e-9:
-                    lo, hi = lo - 0.5, hi + 0.5
-                ticks = nice_ticks(lo, hi, max_y_ticks)
+            else:  # widened to round ticks: never a lone tick (or none) on a short chart
+                lo, hi, ticks = axis_ticks(lo, hi, max_y_ticks)
                 plt.ylim(lo, hi)
                 plt.yticks(ticks, [tick_label(t) for t in ticks])
         fits = legend.cell_len <= self.size.width
