@@ -379,3 +379,30 @@ async def test_the_unit_histogram_counts_are_whole_numbers(mnist):
         steps = {b - a for a, b in zip(values, values[1:], strict=False)}
         step = steps.pop()
         assert not steps and str(step).rstrip("0") in ("1", "2", "5"), ticks
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_no_wraps_on_the_digits_draw_network_and_runs_tabs(tiny, tmp_path, size):
+    import re
+
+    app = make_app(tiny, config=TrainConfig(hidden=128, epochs=10, batch_size=32, lr=0.05),
+                   progress_interval=0, db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        text = "\n".join(screen_lines(app))
+        assert text.count("no sample yet") == 1, text  # said once, not per empty view
+        await pilot.press("1")
+        await finish_run(app, pilot)
+        checks = {"3": r"test #\d+, epoch 10", "5": r"dZ1 \(\d+, 128\)", "8": r"d d: delete",
+                  "7": r"c: clear"}
+        for key, pattern in checks.items():
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            text = "\n".join(screen_lines(app)).replace("\u00a0", " ")
+            assert re.search(pattern, text), (key, text)
+        app.query_one("DrawPane").set_sample(tiny.test_images[0], int(tiny.test_labels[0]), "test #0")
+        await pilot.pause(0.3)
+        lines = screen_lines(app)
+        assert any("← true" in line or "◀ ✓" in line for line in lines), "\n".join(lines)
+        assert not any(line.strip() in ("true", "sees") for line in lines), "\n".join(lines)

@@ -203,5 +203,5 @@ def steps(n: int) -> str:
     return f"{n} step{'s' * (n != 1)}"
 
 
-HELP = ("drag: draw · right-drag: erase\narrows+space: draw · e/c: erase/clear\n"
-        "n then 0-9: nudge to that class\nv: saliency (narrow screens)")
+HELP = ("drag/right-drag: draw/erase\narrows+space: draw · e: erase\nc: clear · v: saliency\n"
+        "n then 0-9: nudge to that class")  # each line within the 31 columns of the canvas

@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Static
 
 from ...core.render import config_value, config_words, format_duration
 
-HELP = ("space: mark (overlay) · c: compare · R: race the marked · a: config to form · "
-        "d\u00a0d:\u00a0delete")  # no-break spaces: never "· d" / "d: delete" over two lines
+# One line at 80 columns; no-break spaces: never "· d" / "d: delete" over two lines.
+HELP = ("space: mark (overlay) · c: compare · R: race marked · a: to form · "
+        "d\u00a0d:\u00a0delete")
 EMPTY = "no runs yet: finished epochs of every run are kept here"
 
 
