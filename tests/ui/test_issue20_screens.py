@@ -406,3 +406,15 @@ async def test_no_wraps_on_the_digits_draw_network_and_runs_tabs(tiny, tmp_path,
         lines = screen_lines(app)
         assert any("← true" in line or "◀ ✓" in line for line in lines), "\n".join(lines)
         assert not any(line.strip() in ("true", "sees") for line in lines), "\n".join(lines)
+
+
+async def test_the_race_charts_have_room_at_80x24(tiny):
+    app = make_app(tiny, config=TrainConfig(hidden=8, epochs=2, batch_size=64), progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await burst(app, pilot, list("lr 0.3,0.1,0.03,0.01") + ["enter"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
+        await wait_for(pilot, lambda: app.screen.over, timeout=60)
+        await pilot.pause(0.5)
+        for chart in app.screen.query("MetricChart"):
+            assert chart.plot.size.height >= 8, (chart.id, chart.plot.size)
