@@ -418,3 +418,30 @@ async def test_the_race_charts_have_room_at_80x24(tiny):
         await pilot.pause(0.5)
         for chart in app.screen.query("MetricChart"):
             assert chart.plot.size.height >= 8, (chart.id, chart.plot.size)
+
+
+async def test_switching_to_fashion_after_an_mnist_checkpoint_says_so_and_drops_mnist_overlays(
+        tiny, tmp_path):
+    from dataclasses import replace
+
+    from mnist_tui.core import checkpoint
+    from mnist_tui.core.model import Perceptron
+
+    ck = tmp_path / "m.npz"
+    checkpoint.save(ck, Perceptron(16, seed=0), TrainConfig(hidden=16), {})
+    db, (a, b, c) = runs_db(tmp_path)
+    app = make_app(tiny, config=QUICK, db_path=db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.main._load_path(str(ck))
+        await wait_for(pilot, lambda: app.main.loaded is not None)
+        await pilot.press("8")
+        await burst(app, pilot, ["space"])  # an MNIST run drawn over the charts
+        await wait_for(pilot, lambda: app.query_one("TrainPane").overlays)
+        fashion = replace(tiny, name="fashion")
+        app.main.form.set_config(replace(QUICK, dataset="fashion"))
+        app.main._use_dataset(fashion)
+        await pilot.pause(0.3)
+        assert any("fresh" in t and "checkpoint" in t for t in toasts(app)), toasts(app)
+        assert app.query_one("TrainPane").overlays == {}
+        assert not [n for n in app.query_one("#acc-chart").series if n.startswith("#")]
+        assert app.query_one(RunsView).overlay == set()

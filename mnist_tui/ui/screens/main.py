@@ -377,10 +377,16 @@ class MainScreen(Screen):
         for table in self.query(ConfusionTable):
             table.set_classes(self.dataset.classes)
         self.pane(SweepPane).engine = self.engine
+        had_checkpoint = self.loaded is not None or self._loaded_model is not None
         self.history, self.loaded, self._loaded_model = RunHistory(), None, None
+        # The other dataset's runs drawn over the charts mean nothing here: drop them.
+        self.pane(TrainPane).overlays = {}
+        self.pane(RunsPane).query_one(RunsView).clear_overlay()
         old.close()
-        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images",
-                    title=INFO[self.dataset.name].title)
+        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images"
+                    + (". The run starts fresh: the loaded checkpoint was trained on another "
+                       "dataset." if had_checkpoint else ""),
+                    title=INFO[self.dataset.name].title, timeout=8 if had_checkpoint else None)
         self.show_all()
         self.action_start()
 

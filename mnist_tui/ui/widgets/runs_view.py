@@ -131,6 +131,13 @@ class RunsView(Vertical):
             str(run["id"]), "mark", Text("●" if run["id"] in self.overlay else " ", style="bold cyan"))
         self.post_message(self.OverlayChanged(frozenset(self.overlay)))
 
+    def clear_overlay(self) -> None:
+        """Unmark every run (the dashboard switched dataset: they belong to the other one)."""
+        if self.overlay:
+            self.overlay.clear()
+            if self.runs:
+                self.set_runs(self.runs)
+
     def action_compare(self) -> None:
         """Compare the marked runs (space marks), or the marked one and the current one."""
         ids = sorted(self.overlay)
