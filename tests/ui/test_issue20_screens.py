@@ -445,3 +445,43 @@ async def test_switching_to_fashion_after_an_mnist_checkpoint_says_so_and_drops_
         assert app.query_one("TrainPane").overlays == {}
         assert not [n for n in app.query_one("#acc-chart").series if n.startswith("#")]
         assert app.query_one(RunsView).overlay == set()
+
+
+# --- §7: finding your way ----------------------------------------------------------------------
+
+
+async def test_the_load_dialog_lists_checkpoints_newest_first_and_keeps_a_failed_path(tiny, tmp_path):
+    import os
+
+    from textual.widgets import OptionList
+
+    from mnist_tui.core import checkpoint
+    from mnist_tui.core.model import Perceptron
+
+    old, new = tmp_path / "old.npz", tmp_path / "saves" / "new.npz"
+    new.parent.mkdir()
+    for path in (old, new):
+        checkpoint.save(path, Perceptron(16, seed=0), TrainConfig(hidden=16), {})
+    os.utime(old, (1e9, 1e9))
+    db = tmp_path / "h.sqlite"
+    with Store(db) as s:
+        rid = s.start_run(TrainConfig(hidden=16))
+        s.finish_run(rid, "done", str(old))  # the history knows this one
+    app = make_app(tiny, config=QUICK, db_path=db, save_dir=new.parent)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await burst(app, pilot, ["l"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoadDialog")
+        options = app.screen.query_one(OptionList)
+        listed = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert len(listed) == 2 and "new.npz" in listed[0] and "old.npz" in listed[1], listed
+        await burst(app, pilot, list("nowhere.npz") + ["enter"])
+        await wait_for(pilot, lambda: app.screen is app.main)
+        await wait_for(pilot, lambda: "not loaded" in app.main.status.note)
+        await burst(app, pilot, ["l"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoadDialog")
+        assert app.screen.query_one("#load-path").value == "nowhere.npz"
+        assert "nowhere.npz" in str(app.screen.query_one("#load-error").render())
+        await pilot.press("tab")  # (Tab then keys in one burst: issue 20 §2, another task)
+        await burst(app, pilot, ["enter"])  # the list's first, newest, checkpoint
+        await wait_for(pilot, lambda: app.main.loaded is not None)
+        assert app.main.load_path == str(new)

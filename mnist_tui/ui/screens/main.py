@@ -557,12 +557,15 @@ class MainScreen(Screen):
         if self.run_state.going:
             self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
             return
-        self.app.push_screen(LoadDialog(), self._load_path)
+        typed, error = getattr(self, "_load_failed", ("", ""))  # kept after an error
+        self.app.push_screen(LoadDialog(error, typed, db_path=self.db_path,
+                                        save_dir=self.save_dir), self._load_path)
 
     def _load_path(self, path: str | None) -> None:
         if not self.query("#status"):
             return  # the dialog closed as the app was leaving: nothing left to load into
         if path:
+            self._load_typed = path
             self.status.set(note=f"loading {path}…")
             self._read_checkpoint(path)
 
@@ -577,7 +580,8 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._loaded, path, loaded)
 
     def _not_loaded(self, error: str) -> None:
-        """Say why, and keep everything as it was."""
+        """Say why, and keep everything as it was (the path typed too, for the next l)."""
+        self._load_failed = (getattr(self, "_load_typed", ""), error)
         self.notify(error, title="Not loaded", severity="error", timeout=10)
         self.status.set(note=f"not loaded: {error}")
 
@@ -591,6 +595,7 @@ class MainScreen(Screen):
                         severity="warning")
             return
         self.loaded, self.load_path = loaded, path
+        self._load_failed = ("", "")
         self._loaded_model, self.run_config = loaded[0], loaded[1]
         self.history = RunHistory(loaded[2])
         self.form.set_config(loaded[1])
