@@ -485,3 +485,28 @@ async def test_the_load_dialog_lists_checkpoints_newest_first_and_keeps_a_failed
         await burst(app, pilot, ["enter"])  # the list's first, newest, checkpoint
         await wait_for(pilot, lambda: app.main.loaded is not None)
         assert app.main.load_path == str(new)
+
+
+async def test_the_sweep_form_checks_each_field_as_you_type(tiny):
+    from textual.widgets import Input
+
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("9")
+        lr = app.query_one("#sw-lr", Input)
+        lr.focus()
+        await pilot.pause()
+        lr.value = ""
+        await burst(app, pilot, list("0.5:abc"))
+        message = app.query_one("#sw-message")
+        assert "lr" in str(message.render()) and message.has_class("-error"), str(message.render())
+        assert lr.has_class("-invalid")
+        await burst(app, pilot, ["backspace"] * 3 + list("0.01"))
+        assert not message.has_class("-error") and not lr.has_class("-invalid"), str(message.render())
+        trials = app.query_one("#sw-trials", Input)
+        trials.focus()
+        trials.value = "0"
+        await pilot.pause(0.2)
+        assert "trials" in str(message.render()) and message.has_class("-error")
+        # no invisible stop: the form's scroll container takes no focus
+        assert app.query_one("#sw-left") not in app.screen.focus_chain

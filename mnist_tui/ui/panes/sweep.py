@@ -46,6 +46,26 @@ class SweepUpdate(Message):
     error: str | None = None
 
 
+READY = "Optuna's TPE sampler and median pruner; trials are scored on validation accuracy only."
+
+
+def whole(name: str, text: str) -> int:
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise sw.SweepError(f"{name} must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+CHECKS = {  # each form field's own check, as _plan applies them on Start
+    "lr": lambda t: sw.parse_range("lr", t), "hidden": lambda t: sw.parse_choices("hidden", t),
+    "batch": lambda t: sw.parse_choices("batch_size", t),
+    "momentum": lambda t: sw.parse_range("momentum", t),
+    "decay": lambda t: sw.parse_range("weight_decay", t),
+    "optimizer": lambda t: sw.parse_choices("optimizer", t),
+    "trials": lambda t: whole("trials", t), "workers": lambda t: whole("workers", t),
+    "epochs": lambda t: whole("epochs", t), "val": lambda t: whole("val split", t),
+}
+
+
 class SweepPane(Pane):
     TAB_ID, TITLE, FOCUS = "sweep", "Sweep", "#sw-table"  # not a field: q and the tab keys work
     DEFAULT_CSS = """
@@ -73,7 +93,8 @@ class SweepPane(Pane):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            with VerticalScroll(id="sw-left"):
+            # can_focus=False: it scrolls with its fields, and is no invisible Tab stop
+            with VerticalScroll(id="sw-left", can_focus=False):
                 for key, label, default, help_text in FIELDS:
                     with Horizontal(classes="sw-row"):
                         yield Label(label)
@@ -83,8 +104,7 @@ class SweepPane(Pane):
                     yield Button("Start sweep", id="sweep-start", variant="success", compact=True)
                     yield Button("Stop", id="sweep-stop", variant="error", compact=True,
                                  disabled=True)
-                yield Static("Optuna's TPE sampler and median pruner; trials are scored on "
-                             "validation accuracy only.", id="sw-message")
+                yield Static(READY, id="sw-message")
             with Vertical():
                 yield DataTable(cursor_type="row", id="sw-table")
                 with Horizontal(id="sw-charts"):
@@ -111,11 +131,6 @@ class SweepPane(Pane):
     def _plan(self) -> sw.Sweep:
         v = {key: self.query_one(f"#sw-{key}", Input).value for key, *_ in FIELDS}
 
-        def whole(name: str, text: str) -> int:
-            if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
-                raise sw.SweepError(f"{name} must be a whole number >= 1 (got {text!r})")
-            return int(text)
-
         space = sw.Space(
             lr=sw.parse_range("lr", v["lr"]), hidden=sw.parse_choices("hidden", v["hidden"]),
             batch_size=sw.parse_choices("batch_size", v["batch"]),
@@ -127,6 +142,29 @@ class SweepPane(Pane):
                         epochs=whole("epochs", v["epochs"]), val_split=whole("val split", v["val"]),
                         study=v["study"].strip() or "mnist-tui", dataset=self.engine.dataset.name,
                         db_path=str(self.db_path) if self.db_path else None)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Each field is checked as it is typed, as the main form's are: the line under the
+        buttons says what is wrong with the field being edited, and the field is marked."""
+        key = (event.input.id or "").removeprefix("sw-")
+        if key not in CHECKS:
+            return
+        event.stop()
+        try:
+            CHECKS[key](event.value)
+        except sw.SweepError as e:
+            event.input.add_class("-invalid")
+            self._say(str(e), error=True)
+            return
+        event.input.remove_class("-invalid")
+        bad = [i for i in self.query(".sw-row Input").results(Input) if i.has_class("-invalid")]
+        if bad:
+            try:
+                CHECKS[bad[0].id.removeprefix("sw-")](bad[0].value)
+            except sw.SweepError as e:
+                self._say(str(e), error=True)
+        elif self.query_one("#sw-message", Static).has_class("-error"):
+            self._say(READY)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
