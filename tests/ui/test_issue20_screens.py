@@ -510,3 +510,19 @@ async def test_the_sweep_form_checks_each_field_as_you_type(tiny):
         assert "trials" in str(message.render()) and message.has_class("-error")
         # no invisible stop: the form's scroll container takes no focus
         assert app.query_one("#sw-left") not in app.screen.focus_chain
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_every_tab_label_is_visible_whole_at_each_width(tiny, size):
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=size) as pilot:
+        for key in "1902":
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            bar = screen_lines(app)[0]
+            numbers = [w for w in bar.split() if w.isdigit()]
+            assert numbers == list("1234567890"), (key, bar)
+            from mnist_tui.ui.panes import PANES
+
+            active = PANES["1234567890".index(key)].TITLE
+            assert f"{key} {active}" in bar, (key, bar)
