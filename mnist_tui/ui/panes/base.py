@@ -7,7 +7,6 @@ from textual.widgets import TabPane
 from ...core.history import RunHistory
 from ..widgets.metric_chart import MetricChart
 
-
 FULL_TITLES = 100  # columns from which every tab shows its title
 
 
