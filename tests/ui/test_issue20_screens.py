@@ -526,3 +526,19 @@ async def test_every_tab_label_is_visible_whole_at_each_width(tiny, size):
 
             active = PANES["1234567890".index(key)].TITLE
             assert f"{key} {active}" in bar, (key, bar)
+
+
+async def test_scrollbar_thumbs_stand_out_from_their_track(tiny, tmp_path):
+    """Issue 20: dark teal thumbs on near-black were nearly invisible (Runs, Sweep, Compare,
+    Unit, Suspects); a thumb is the only sign of hidden content. Without colour the thumb is
+    drawn in reverse video (Textual's renderer), which NO_COLOR keeps."""
+    app = make_app(tiny, config=QUICK)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, selector in (("8", "#runs-table"), ("9", "#sw-table"), ("9", "#sw-left")):
+            await pilot.press(key)
+            styles = app.query_one(selector).styles
+            background = app.query_one(selector).background_colors[1]
+            thumb = background + styles.scrollbar_color  # as drawn, over the background
+            track = background + styles.scrollbar_background
+            assert thumb.brightness - max(track.brightness, background.brightness) >= 0.3, (
+                selector, thumb, track)
