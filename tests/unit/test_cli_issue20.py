@@ -96,3 +96,25 @@ def test_data_dir_and_db_help_show_paths_the_same_way(capsys, monkeypatch):
     text = " ".join(capsys.readouterr().out.split())
     assert "$XDG_CACHE_HOME/mnist-tui" in text and "$XDG_DATA_HOME/mnist-tui/runs.sqlite" in text
     assert "~/.cache/mnist-tui" in text and "~/.local/share/mnist-tui/runs.sqlite" in text
+
+
+def test_runs_list_shows_the_seed_round_floats_and_no_time_without_an_epoch(tmp_path, capsys):
+    from helpers import fake_epoch
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.events import LiveChanged
+
+    db = tmp_path / "h.sqlite"
+    with Store(db) as s:
+        a = s.start_run(TrainConfig(lr=0.0646642271741456, seed=7))
+        s.add_epoch(a, fake_epoch([0, 1, 2, 3, 4, 5], [0.9] * 6, 1))
+        s.add_live_change(a, LiveChanged(1, 3, "lr", 0.05))
+        s.finish_run(a, "diverged")
+        b = s.start_run(TrainConfig(seed=3))
+        s.finish_run(b, "stopped")
+    assert main(["runs", "list", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    lines = {int(line.split()[0]): line for line in out.splitlines()[1:]}
+    assert "seed" in out.splitlines()[0] and " 7 " in lines[a] and " 3 " in lines[b], out
+    assert "lr=0.0647→0.05" in lines[a] and "0.0646642" not in out, out
+    assert "0.0s" not in lines[b] and "--s" not in lines[b], out

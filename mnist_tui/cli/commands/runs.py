@@ -60,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
             if not runs:
                 print(f"no runs yet in {db.path}")
                 return 0
-            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
-                  f"{'time':>8}  config")
+            print(f"{'id':>4}  {'started':<16}  {'status':<8}  {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  {'seed':>4}  config")
             for r in runs:
                 damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
-                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
-                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
+                seconds = "--" if r["seconds"] is None else f"{number(r['seconds'], '.1f')}s"
+                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8}  "
+                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  {seconds:>8}  "
+                      f"{str(r['config'].get('seed', '?')):>4}  "
+                      f"{config_words(r['config'], r.get('live'))}{damaged}")
             return 0
         if args.runs_command == "compare":
             return compare_runs(db, args)
