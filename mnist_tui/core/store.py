@@ -387,6 +387,12 @@ class Store:
         self._write("UPDATE runs SET checkpoint = ? WHERE id = ?", (path, run_id))
 
     def delete_run(self, run_id: int) -> bool:
+        """Delete a run and its epochs; refused (StoreError) while its process still trains
+        it: the run would go on unrecorded."""
+        row = self._write("SELECT status, pid, host FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row[0] == "running" and (
+                row[2] != socket.gethostname() or _alive(row[1])):
+            raise StoreError(f"run {run_id} is still training: stop it first, then delete it")
         return self._write("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     # --- reading ------------------------------------------------------------------------------
@@ -418,10 +424,19 @@ class Store:
         names = RUN_COLUMNS if confusion else [n for n in RUN_COLUMNS if n != "confusion"]
         rows = self._write(f"SELECT {self._select(names)}, {count} FROM runs {page}"
                            "ORDER BY id DESC").fetchall()
+        live: dict[int, dict[str, float]] = {}  # each run's last value of each live field
+        if "live_changes" in self.tables:
+            for run_id, name, value in self._write(
+                    "SELECT run_id, name, value FROM live_changes ORDER BY rowid").fetchall():
+                if isinstance(name, str) and isinstance(value, (int, float)):
+                    live.setdefault(run_id, {})[clean_text(name)] = value
         out = []
         for row in rows:
             run = clean_run({"confusion": None, **dict(zip((*names, "epochs"), row, strict=True))})
             run["epochs"] = _number(row[-1], run["damaged"], "epochs", whole=True) or 0
+            run["live"] = live.get(run["id"], {})
+            if not run["epochs"]:
+                run["seconds"] = None  # stopped before its first epoch: no time, not "0.0s"
             out.append(run)
         return out
 

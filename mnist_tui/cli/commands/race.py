@@ -11,10 +11,10 @@ import sys
 from ...core import data, resources
 from ...core import events as ev_
 from ...core.engine import Engine
-from ...core.race import label, parse_race
+from ...core.race import RACED_NAMES, label, parse_race
 from ...core.session import Race
 from ..options import add_config_flags, add_db_flag, config_from_args
-from ..output import EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupt_on_signals, load_data
+from ..output import EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupt_on_signals, load_data, plural
 
 
 def add_arguments(ra: argparse.ArgumentParser) -> None:
@@ -24,8 +24,7 @@ def add_arguments(ra: argparse.ArgumentParser) -> None:
                       "compare' them afterwards).")
     ra.epilog = ("Examples: mnist-tui race lr 0.3,0.1,0.03 --epochs 5;  "
                  "mnist-tui race optimizer sgd,momentum,adam")
-    ra.add_argument("field", help="the field to race: lr, hidden, batch, momentum, decay, "
-                    "schedule, augment, optimizer, beta1, beta2, val_split")
+    ra.add_argument("field", help="the field to race, named as its flag: " + RACED_NAMES)
     ra.add_argument("values", help="2 to 4 values, comma-separated")
     add_config_flags(ra, defaults=False)
     ra.add_argument("--json", action="store_true", help="JSON lines instead of text")
@@ -58,7 +57,8 @@ def _race(args: argparse.Namespace) -> int:
     inbox: queue.Queue = queue.Queue()  # (session, event), from the racers' reader threads
     if not args.json:
         print(f"racing {field} on {data.INFO[ds.name].title}: " + ", ".join(names) +
-              f" ({base.epochs} epochs, seed {base.seed}, one process each)", flush=True)
+              f" ({plural(base.epochs, 'epoch')}" + ("" if field == "seed" else f", seed {base.seed}")
+              + ", one process each)", flush=True)
     caught = interrupt_on_signals()
     code = 0
     with Engine(ds) as engine:

@@ -89,14 +89,16 @@ def list_runs(db: store.Store, limit: int | None, offset: int) -> int:
         if not runs:
             break
         if not header:
-            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
-                  f"{'time':>8}  config")
+            print(f"{'id':>4}  {'started':<16}  {'status':<8}  {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  {'seed':>4}  config")
             header = True
         for r in runs:
             damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
-            print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
-                  f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                  f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
+            seconds = "--" if r["seconds"] is None else f"{number(r['seconds'], '.1f')}s"
+            print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8}  "
+                  f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  {seconds:>8}  "
+                  f"{str(r['config'].get('seed', '?')):>4}  "
+                  f"{config_words(r['config'], r.get('live'))}{damaged}")
         shown, at = shown + len(runs), at + len(runs)
     if not header:
         print(f"no runs yet in {db.path}" if not total else

@@ -11,7 +11,15 @@ from ...core import resources
 from ...core import sweep as sw
 from ...core.engine import Engine
 from ..options import add_data_dir_flag, add_db_flag, field_type, positive_int
-from ..output import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, fail, load_data, progress_line
+from ..output import (
+    EXIT_DATA,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    fail,
+    load_data,
+    plural,
+    progress_line,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,8 +110,9 @@ def run(args: argparse.Namespace) -> int:
             progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
 
     if not args.json:
-        print(f"sweep {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
-              f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
+        print(f"sweep {plan.study!r}: {plural(plan.trials, 'trial')}, "
+              f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each, scored on "
+              f"{plural(plan.val_split, 'validation sample')} "
               f"({plan.storage or sw.default_storage(plan.db_path)})", flush=True)
     try:
         study = sw.run(plan, on_update=show, shared=engine.shared)
