@@ -298,6 +298,8 @@ def test_runs_starting_at_once_on_a_new_history_are_all_recorded(tmp_path):
 
         def make(i, path=path, recorders=recorders):
             recorders[i] = Recorder(path, TrainConfig(lr=0.1 / (i + 1)))
+            if recorders[i].error is None:
+                recorders[i].finish("done")  # in its own thread: one Store per thread
 
         threads = [threading.Thread(target=make, args=(i,)) for i in range(3)]
         for t in threads:
@@ -305,6 +307,4 @@ def test_runs_starting_at_once_on_a_new_history_are_all_recorded(tmp_path):
         for t in threads:
             t.join(30)
         errors += [r.error for r in recorders if r.error]
-        for r in recorders:
-            r.finish("done")
     assert errors == []
