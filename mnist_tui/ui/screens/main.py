@@ -542,7 +542,7 @@ class MainScreen(Screen):
         name = time.strftime("mnist-tui-%Y%m%d-%H%M%S.npz")
         try:
             path = checkpoint.save(self.save_dir / name, self.model, self.run_config,
-                                   self.history.epoch_columns())
+                                   self.history.epoch_columns(), exclusive=True)
         except checkpoint.CheckpointError as e:
             self.notify(str(e), title="Save failed", severity="error")
             return
