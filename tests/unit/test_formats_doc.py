@@ -52,7 +52,7 @@ def expected(path, ds) -> np.ndarray:
 
 def run_block(code: str, path, ds) -> dict:
     scope = {"CHECKPOINT": str(path), "IMAGES": ds.test_images}
-    exec(compile(code, str(DOC), "exec"), scope)  # noqa: S102: our own documentation's code
+    exec(compile(code, str(DOC), "exec"), scope)  # our own documentation's code
     return scope
 
 
