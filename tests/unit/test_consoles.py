@@ -123,6 +123,8 @@ def test_a_plain_index_still_works(filled):
     db = home / "share" / "mnist-tui" / "runs.sqlite"
     shutil.copy(db, home / "before.sqlite")
     try:
+        with sqlite3.connect(db) as c:
+            c.execute("DELETE FROM marks")
         r = mnist_tui("suspects", "--min-runs", "2", "--mark", "10=label", env=env, cwd=home)
         assert r.returncode == 0, r.stderr
         with sqlite3.connect(db) as c:
