@@ -15,7 +15,8 @@ import pytest
 from mnist_tui.core import checkpoint, files
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.model import Perceptron
-from mnist_tui.core.store import Recorder, Store
+from mnist_tui.core.recording import Recorder
+from mnist_tui.core.store import Store
 
 LATIN1 = os.fsdecode(b"r\xe9sultats")  # how Python sees a folder named in Latin-1: 'r\udce9…'
 
