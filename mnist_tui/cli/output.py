@@ -1,9 +1,12 @@
-"""What the commands share for output: exit codes, fail(), the progress line, the dataset with a
-download bar, number and time formatting, and SIGTERM/SIGHUP turned into Ctrl-C."""
+"""What the commands share for output: exit codes, fail(), progress (rich.progress, on stderr),
+the dataset with a download bar, number and time formatting, JSON that is JSON, --format,
+the ASCII fallback of consoles that are not UTF-8, and SIGTERM/SIGHUP turned into Ctrl-C."""
 
 from __future__ import annotations
 
+import codecs
 import errno
+import io
 import signal
 import sys
 import time
@@ -74,3 +77,112 @@ def interrupt_on_signals() -> list[int]:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     return caught
+
+
+# --- consoles that are not UTF-8 (issue 21) ---------------------------------------------------
+
+ASCII = {  # what each character the commands print becomes where the console cannot show it
+    "→": "->", "←": "<-", "↑": "^", "↓": "v", "⏎": "Enter", "±": "+/-", "✓": "v", "✗": "x",
+    "…": "...", "–": "-", "—": "--", "−": "-", "×": "x", "·": ".", "•": "*", "≥": ">=",
+    "≤": "<=", "≈": "~", "≠": "!=", "◀": "<", "▶": ">", "▲": "^", "▼": "v", "°": " deg",
+    "µ": "u", "‘": "'", "’": "'", "“": '"', "”": '"', "²": "^2", "√": "sqrt", "ᵀ": "^T",
+    "⊙": "*",
+    # shade blocks (digits, receptive fields) as ' .:#', bars as '#' and '|'
+    "░": ".", "▒": ":", "▓": "#", "█": "#", "▀": "#", "▄": "#",
+    "▏": "|", "▎": "|", "▍": "|", "▌": "|", "▋": "|", "▊": "|", "▉": "|",
+    "━": "-", "─": "-", "│": "|", "┃": "|",
+}
+FALLBACK_ERRORS = "mnist-tui-ascii"
+
+
+def _to_ascii(err: UnicodeError):
+    """A codec error handler: each character the stream's encoding lacks becomes its ASCII
+    spelling (ASCII), else U+FFFD if the encoding has it, else '?'. Surrogates (the bytes of a
+    path that is not UTF-8) become U+FFFD or '?' too."""
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    out = []
+    for ch in err.object[err.start:err.end]:
+        for candidate in (ASCII.get(ch), "\ufffd", "?"):
+            if candidate is None:
+                continue
+            try:
+                candidate.encode(err.encoding)
+            except (UnicodeEncodeError, LookupError):
+                continue
+            out.append(candidate)
+            break
+    return "".join(out), err.end
+
+
+codecs.register_error(FALLBACK_ERRORS, _to_ascii)
+
+
+def fit_console() -> None:
+    """Let stdout and stderr print anything: what their encoding cannot encode (PYTHONIOENCODING=
+    ascii or latin-1, an old console) is spelled in ASCII instead of raising UnicodeEncodeError.
+    A UTF-8 console prints every character as it is. argparse's help goes through here too."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            reconfigure(errors=FALLBACK_ERRORS)
+        except (ValueError, OSError, io.UnsupportedOperation):
+            pass
+
+
+# --- progress (issue 21: one style for train, download, sweep, race and bench) ---------------
+
+
+class Progress:
+    """Progress on stderr in one style: rich.progress's description, bar, count, elapsed time
+    and ETA; drawn only while stderr is a terminal (a log or a pipe gets nothing), and gone when
+    done. While it shows, lines printed to stdout go above it when stdout is that terminal too;
+    when stdout is a file, they go to the file untouched."""
+
+    def __init__(self, unit: str = "") -> None:
+        self.bar = None
+        self.unit = unit
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        same_terminal = sys.stdout.isatty()
+        self.bar = RichProgress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+            redirect_stdout=same_terminal, redirect_stderr=False)
+
+    def __enter__(self) -> Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def add(self, description: str, total: float | None) -> int | None:
+        """A new line of progress; its id, for `update`."""
+        if self.bar is None:
+            return None
+        return self.bar.add_task(description, total=total, note="")
+
+    def update(self, task: int | None, **fields) -> None:
+        """`completed=`, `advance=`, `total=`, `description=`, `note=` (text after the count)."""
+        if self.bar is not None and task is not None:
+            self.bar.update(task, **fields)

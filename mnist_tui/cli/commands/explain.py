@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from ...core import checkpoint, data, insight, render
-from ..options import add_data_dir_flag
+from ..options import add_data_dir_flag, index
 from ..output import EXIT_USAGE, fail, load_data
 
 
@@ -21,9 +21,9 @@ def add_arguments(ex: argparse.ArgumentParser) -> None:
         "that makes the model answer CLASS (as n then a class key does on the Draw tab).")
     ex.epilog = "Example: mnist-tui explain run.npz --sample 2654 --nudge 6"
     ex.add_argument("checkpoint", help="a .npz checkpoint")
-    ex.add_argument("--sample", type=int, required=True, metavar="I",
+    ex.add_argument("--sample", type=index, required=True, metavar="I",
                     help="test sample index, 0 to 9999")
-    ex.add_argument("--nudge", type=int, default=None, metavar="CLASS",
+    ex.add_argument("--nudge", type=index, default=None, metavar="CLASS",
                     help="walk the image toward this class (0-9) until the answer flips")
     ex.add_argument("--format", choices=("text", "json"), default="text",
                     help="text (with the images in shade characters) or json, with the "

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from ...core import checkpoint, data, insight
-from ..options import add_data_dir_flag
+from ..options import add_data_dir_flag, index
 from ..output import EXIT_USAGE, fail, load_data
 
 
@@ -23,7 +23,7 @@ def add_arguments(un: argparse.ArgumentParser) -> None:
         "the same on the Weights tab (Enter on a unit).")
     un.epilog = "Example: mnist-tui train --save run.npz; mnist-tui units run.npz --sort ablation"
     un.add_argument("checkpoint", help="a .npz checkpoint (from train --save or w in the app)")
-    un.add_argument("--unit", type=int, default=None, metavar="J",
+    un.add_argument("--unit", type=index, default=None, metavar="J",
                     help="show one unit in full (default: a line for every unit)")
     un.add_argument("--sort", choices=("unit", "ablation", "active"), default="unit",
                     help="order of the lines: unit number, largest accuracy loss when silenced, "
