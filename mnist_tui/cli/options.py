@@ -129,6 +129,18 @@ def add_data_dir_flag(p: argparse.ArgumentParser) -> None:
                    help="as for train (default: the same search order)")
 
 
+def add_format_flag(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json"),
+                    words: str = "", json_alias: bool = False) -> None:
+    """--format, the same on every command that lists or reports: text for people (the
+    default), json or csv for programs; `json_alias` keeps an older --json working."""
+    p.add_argument("--format", choices=choices, default="text",
+                   help=(words or "text for people; " + " or ".join(choices[1:]) +
+                         " for programs") + " (default: text)")
+    if json_alias:
+        p.add_argument("--json", dest="format", action="store_const", const="json",
+                       help="the same as --format json")
+
+
 def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
     """--db at every level; only the top level sets the default (see add_config_flags)."""
     p.add_argument("--db", metavar="PATH", default=None if defaults else argparse.SUPPRESS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import signal
 import sys
@@ -12,8 +11,16 @@ from ...core import data, resources, store
 from ...core import events as ev_
 from ...core.engine import Engine, Started
 from ...core.race import label, parse_race
-from ..options import add_config_flags, add_db_flag, config_from_args
-from ..output import EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupt_on_signals, load_data
+from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
+from ..output import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Progress,
+    fail,
+    interrupt_on_signals,
+    load_data,
+    to_json,
+)
 
 
 def add_arguments(ra: argparse.ArgumentParser) -> None:
@@ -27,7 +34,8 @@ def add_arguments(ra: argparse.ArgumentParser) -> None:
                     "schedule, augment, optimizer, beta1, beta2, val_split")
     ra.add_argument("values", help="2 to 4 values, comma-separated")
     add_config_flags(ra, defaults=False)
-    ra.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    add_format_flag(ra, words="text for people; json (a JSON object per line: each racer's "
+                    "epochs, then the leaderboard) for programs", json_alias=True)
     add_db_flag(ra)
 
 
@@ -42,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _race(args: argparse.Namespace) -> int:
+    args.json = args.format == "json"
     base = config_from_args(args)
     try:
         field, configs = parse_race(f"{args.field} {args.values}", base)
@@ -62,7 +71,9 @@ def _race(args: argparse.Namespace) -> int:
               f" ({base.epochs} epochs, seed {base.seed}, one process each)", flush=True)
     caught = interrupt_on_signals()
     code = 0
-    with Engine(ds) as engine:
+    progress = Progress()  # a line per racer on stderr, with an ETA
+    tasks = [progress.add(n, base.epochs) for n in names]
+    with Engine(ds) as engine, progress:
         handles = [engine.start(c, threads=1, on_event=lambda ev, i=i: inbox.put((i, ev)))
                    for i, c in enumerate(configs)]
         try:
@@ -72,11 +83,15 @@ def _race(args: argparse.Namespace) -> int:
                 if isinstance(ev, Started):
                     recorders[i] = store.Recorder(args.db, configs[i], labels=ds.test_labels)
                     r["run_id"], r["state"] = recorders[i].run_id, "training"
+                elif isinstance(ev, ev_.BatchProgress):
+                    progress.update(tasks[i], completed=ev.epoch - 1 + ev.batch / ev.n_batches,
+                                    note=f"loss {ev.running_loss:.4f}")
                 elif isinstance(ev, ev_.EpochEnd):
+                    progress.update(tasks[i], completed=ev.epoch)
                     recorders[i].epoch(ev)
                     r["accs"].append(ev.test_acc)
                     if args.json:
-                        print(json.dumps({"event": "epoch", "racer": r["name"], "epoch": ev.epoch,
+                        print(to_json({"event": "epoch", "racer": r["name"], "epoch": ev.epoch,
                                           "test_acc": ev.test_acc, "val_acc": ev.val_acc,
                                           "seconds": ev.seconds}), flush=True)
                     else:
@@ -104,7 +119,7 @@ def _race(args: argparse.Namespace) -> int:
             code = 128 + caught[0] if caught else EXIT_INTERRUPTED
     ranked = sorted(results, key=lambda r: -max(r["accs"], default=-1))
     if args.json:
-        print(json.dumps({"event": "done", "field": field, "racers": [
+        print(to_json({"event": "done", "field": field, "racers": [
             {"racer": r["name"], "best_test_acc": max(r["accs"], default=None),
              "last_test_acc": r["accs"][-1] if r["accs"] else None, "state": r["state"],
              "run_id": r["run_id"]} for r in ranked]}), flush=True)

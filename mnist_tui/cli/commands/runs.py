@@ -6,14 +6,16 @@ The text, CSV and JSON of a run and of a comparison are in ../runs_text.py.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 
 from ...core import store
 from ...core.compare import compare
 from ...core.files import check_target, write_atomic
 from ...core.render import config_words
-from ..options import Parser, add_db_flag, run_id
-from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number
+from ..options import Parser, add_db_flag, add_format_flag, run_id
+from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number, to_json
 from ..runs_text import compare_text, export_run, show_run
 
 
@@ -23,6 +25,8 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
                             required=True)
     rl = rsub.add_parser("list", help="one line per run, newest first")
+    add_format_flag(rl, ("text", "json", "csv"), words="text for people; json (a list of runs, "
+                    "each with its config) or csv (a row per run) for programs")
     add_db_flag(rl)
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
@@ -57,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
             runs = db.runs()
+            if args.format != "text":
+                sys.stdout.write(list_runs(runs, args.format))
+                return 0
             if not runs:
                 print(f"no runs yet in {db.path}")
                 return 0
@@ -80,6 +87,25 @@ def run(args: argparse.Namespace) -> int:
         text = export_run(run, args.format)
         write_atomic(args.output or "-", text)
         return 0
+
+
+LIST_COLUMNS = ("id", "started_at", "finished_at", "status", "best_test_acc", "epochs",
+                "seconds", "checkpoint", "study", "trial", "host")
+
+
+def list_runs(runs: list[dict], fmt: str) -> str:
+    """`runs list --format json|csv`: every run, newest first (an empty list or a header when
+    there are none); the csv has the config in its short words and the damage, if any."""
+    if fmt == "json":
+        return to_json([{k: r.get(k) for k in (*LIST_COLUMNS, "config", "damaged")}
+                        for r in runs], indent=2) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*LIST_COLUMNS, "config", "damaged"])
+    for r in runs:
+        w.writerow([*("" if r.get(k) is None else r[k] for k in LIST_COLUMNS),
+                    config_words(r["config"]), "; ".join(r["damaged"])])
+    return buf.getvalue()
 
 
 def compare_runs(db, args: argparse.Namespace) -> int:
