@@ -98,3 +98,14 @@ def test_greys_and_shades_of_non_finite_levels_are_clamped():
 def test_probability_lines_of_nan_are_printable():
     lines = render.probability_lines(np.full(10, np.nan), 3)
     assert len(lines) == 10 and all("nan" not in line.lower() for line in lines)
+
+
+def test_the_clis_json_is_json_even_with_nan():
+    """`explain --format json` printed NaN (not JSON) for such a model; to_json writes null."""
+    import json
+
+    from mnist_tui.cli.output import to_json
+
+    text = to_json({"p": [float("nan"), np.float64("inf"), 0.5], "s": -np.inf, "k": "x"})
+    assert json.loads(text) == {"p": [None, None, 0.5], "s": None, "k": "x"}
+    assert "NaN" not in text and "Infinity" not in text

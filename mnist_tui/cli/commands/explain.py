@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from ...core import checkpoint, data, insight, render
 from ..options import add_data_dir_flag, index
-from ..output import EXIT_USAGE, fail, load_data
+from ..output import EXIT_USAGE, fail, load_data, to_json
 
 
 def add_arguments(ex: argparse.ArgumentParser) -> None:
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         out["saliency"] = [float(v) for v in grad]
         if n is not None:
             out["nudge"]["image"] = [float(v) for v in n.images[-1]]
-        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.write(to_json(out) + "\n")
         return 0
     print(f"test #{args.sample}: labelled {names[label]}, the model says {names[pred]} "
           f"({proba[pred]:.1%})" + ("" if pred == label else f"; {names[label]} gets "

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 
 from ...core import config as cfg
 from ...core import data, store, suspects
 from ...core.files import check_target, write_atomic
 from ..options import add_db_flag, digits, positive_int, probability
-from ..output import EXIT_USAGE, fail
+from ..output import EXIT_USAGE, fail, to_json
 
 
 def add_arguments(su: argparse.ArgumentParser) -> None:
@@ -82,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 def suspects_text(args, found, rows, evidence, path, names) -> str:
     """The suspect list as args.format asks: text for people, csv or json for programs."""
     if args.format == "json":
-        return json.dumps({
+        return to_json({
             "dataset": args.dataset, "min_runs": args.min_runs, "min_conf": args.min_conf,
             "runs": evidence.run_ids, "suspects": rows}, indent=2) + "\n"
     if args.format == "csv":

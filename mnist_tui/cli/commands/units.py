@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from ...core import checkpoint, data, insight
 from ..options import add_data_dir_flag, index
-from ..output import EXIT_USAGE, fail, load_data
+from ..output import EXIT_USAGE, fail, load_data, to_json
 
 
 def add_arguments(un: argparse.ArgumentParser) -> None:
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.unit is not None:
         row = describe(args.unit, True)
         if args.format == "json":
-            sys.stdout.write(json.dumps(row, indent=2) + "\n")
+            sys.stdout.write(to_json(row, indent=2) + "\n")
             return 0
         j = args.unit
         print(f"unit {j} of {n} ({args.checkpoint}): "
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
            "active": lambda r: -r["active"]}[args.sort]
     rows.sort(key=key)
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(to_json(rows, indent=2) + "\n")
         return 0
     dead = sum(r["dead"] for r in rows)
     print(f"{n} hidden units of {args.checkpoint}, on {len(labels):,} test images: {dead} dead; "
