@@ -138,7 +138,7 @@ def add_format_flag(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("tex
                          " for programs") + " (default: text)")
     if json_alias:
         p.add_argument("--json", dest="format", action="store_const", const="json",
-                       help="the same as --format json")
+                       help="the same as --format json (default: off)")
 
 
 def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
