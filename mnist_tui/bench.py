@@ -15,12 +15,7 @@ import numpy as np
 
 from .core import data, events, train
 from .core.config import TrainConfig
-from .core.model import Perceptron
-
-
-def flops_per_sample(n: int) -> int:
-    """Forward (X W1, A1 W2) and backward (A1^T dZ2, dZ2 W2^T, X^T dZ1) matmul FLOPs."""
-    return 2 * (2 * 784 * n + 3 * n * 10)
+from .core.model import Perceptron, flops_per_sample
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -210,7 +205,7 @@ def time_to_target(args: argparse.Namespace) -> dict:
     (test-set evaluation left out) and the training matmul GFLOPs spent (machine-independent)."""
     import threading
 
-    from .core.insight import flops_per_sample as flops
+    flops = flops_per_sample
 
     ds = data.load(args.data_dir)
     base = TrainConfig(hidden=args.hidden, batch_size=args.batch_size,

@@ -17,6 +17,7 @@ from ...core.calibration import calibrate
 from ...core.history import RunHistory
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.model import Perceptron
+from ...core.recording import status_of
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args, flag
 from ..output import (
     EXIT_DATA,
@@ -124,7 +125,7 @@ def _train(args: argparse.Namespace) -> int:
 
     warn_history()
     code = 0
-    final = None
+    final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
     caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
     progress = Progress()  # on stderr, with an ETA; nothing when stderr is not a terminal
@@ -146,7 +147,7 @@ def _train(args: argparse.Namespace) -> int:
                                     f"{ev.samples_per_second:,.0f} samples/s")
                 elif isinstance(ev, ev_.EpochEnd):
                     history.add(ev)
-                    if not recorder.epoch(ev):
+                    if not recorder.record(ev):
                         warn_history()
                     if args.json:
                         emit({"event": "epoch", **history.epoch_row(ev)})
@@ -163,9 +164,9 @@ def _train(args: argparse.Namespace) -> int:
                         emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
                               "lr": ev.lr, "message": ev.message})
                     print(f"mnist-tui: {ev.message}", file=sys.stderr)
-                    code = EXIT_DIVERGED
+                    code, outcome = EXIT_DIVERGED, ev
                 elif isinstance(ev, ev_.Finished):
-                    final = ev
+                    final = outcome = ev
     except KeyboardInterrupt:
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
@@ -218,10 +219,8 @@ def _train(args: argparse.Namespace) -> int:
             code = EXIT_DATA
         if saved and text and not pipe_closed:
             print(f"saved {saved}", file=out)
-    status = "diverged" if code == EXIT_DIVERGED else ("done" if code == 0 else "stopped")
-    if code == EXIT_DATA and final is not None and not final.stopped:
-        status = "done"  # trained to the end; only the save or the output failed
-    recorder.finish(status, saved)
+    # Interrupted, or the output failed, before the run said how it ended: stopped.
+    recorder.finish(status_of(outcome) if outcome is not None else "stopped", saved)
     warn_history()
     return 0 if pipe_closed else code
 
