@@ -220,3 +220,42 @@ def test_progress_in_a_terminal_goes_to_stderr_with_an_eta(filled):
     assert b"\r" not in stdout and b"\x1b" not in stdout and stdout.count(b"epoch ") == 3
     text = seen.decode(errors="replace")
     assert "epoch" in text and ("-:--:--" in text or "0:00:0" in text)  # rich's ETA column
+
+
+def run_in_pty(argv, env, cwd, stdout_path, timeout=120) -> tuple[int, str]:
+    """Run argv with stdin and stderr a pseudo-terminal and stdout a file: (exit code, what the
+    terminal showed)."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.chdir(cwd)
+        os.execvpe(argv[0], argv, {**env, "TERM": "xterm-256color", "COLUMNS": "100"})
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_download_shows_its_progress_on_the_terminal_in_the_same_style(fashion_mirror, tmp_path):
+    code, shown = run_in_pty([sys.executable, "-m", "mnist_tui", "download", "--dataset",
+                              "fashion", "--dir", str(tmp_path / "f")], dict(os.environ),
+                             tmp_path, tmp_path / "out.txt")
+    assert code == 0, shown
+    assert "downloading" in shown and "ETA" in shown and "MB" in shown
+    out = (tmp_path / "out.txt").read_text()
+    assert out.startswith("downloaded and verified") and "\r" not in out and "\x1b" not in out

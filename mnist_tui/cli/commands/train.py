@@ -231,7 +231,8 @@ def _rescue(model, config, history) -> str | None:
     fallback = data.cache_dir() / "rescued" / name
     try:
         fallback.parent.mkdir(parents=True, exist_ok=True)
-        path = checkpoint.save(fallback, model, config, history.epoch_columns())
+        path = checkpoint.save(fallback, model, config, history.epoch_columns(),
+                               exclusive=True)  # a name we chose: never over another rescue
     except (OSError, checkpoint.CheckpointError) as e:
         print(f"mnist-tui: the weights are lost: the fallback save failed too ({e})",
               file=sys.stderr)
