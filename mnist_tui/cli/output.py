@@ -124,18 +124,15 @@ def _to_ascii(err: UnicodeError):
     path that is not UTF-8) become U+FFFD or '?' too."""
     if not isinstance(err, UnicodeEncodeError):
         raise err
-    out = []
+    out = b""
     for ch in err.object[err.start:err.end]:
         for candidate in (ASCII.get(ch), "\ufffd", "?"):
-            if candidate is None:
+            try:  # bytes, copied as they are (UTF-8 takes no non-ASCII str from a handler)
+                out += candidate.encode(err.encoding)
+                break
+            except (AttributeError, UnicodeEncodeError, LookupError):
                 continue
-            try:
-                candidate.encode(err.encoding)
-            except (UnicodeEncodeError, LookupError):
-                continue
-            out.append(candidate)
-            break
-    return "".join(out), err.end
+    return out, err.end
 
 
 codecs.register_error(FALLBACK_ERRORS, _to_ascii)
