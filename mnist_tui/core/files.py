@@ -125,7 +125,8 @@ def write_new(path: str | os.PathLike, data: bytes | str | Callable[[IO[bytes]],
     (`link` fails if the name exists, atomically, even between two processes); where hard
     links are not supported, the name is reserved with O_EXCL and the temporary renamed onto it.
     """
-    target = check_target(path)
+    check_target(path)  # the same refusals as write_atomic (a directory, /proc, ...)
+    target = Path(os.path.abspath(path))  # not through a link: a link there is a name taken
     mode = 0o666 & ~_umask()
     tmp = None
     try:

@@ -121,3 +121,28 @@ def test_checkpoint_save_new_two_in_one_second(tmp_path):
     b = checkpoint.save(tmp_path / "x.npz", model, config, {}, exclusive=True)
     assert a != b and a.name == "x.npz" and b.name == "x-2.npz"
     assert np.all(checkpoint.load(b)[0].W1 == 1) and not np.all(checkpoint.load(a)[0].W1 == 1)
+
+
+def test_write_new_without_hard_links_reserves_the_name(tmp_path, monkeypatch):
+    """A file system without hard links (FAT, some network mounts): O_EXCL, then rename."""
+    import errno
+
+    def no_links(*a, **k):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    (tmp_path / "a.npz").write_bytes(b"theirs")
+    written = files.write_new(tmp_path / "a.npz", b"mine")
+    assert written.name == "a-2.npz" and written.read_bytes() == b"mine"
+    assert (tmp_path / "a.npz").read_bytes() == b"theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-2.npz", "a.npz"]
+
+
+def test_write_new_treats_a_link_as_a_name_taken(tmp_path):
+    (tmp_path / "real.npz").write_bytes(b"theirs")
+    (tmp_path / "x.npz").symlink_to(tmp_path / "real.npz")
+    (tmp_path / "dangling.npz").symlink_to(tmp_path / "nowhere")
+    assert files.write_new(tmp_path / "x.npz", b"mine").name == "x-2.npz"
+    assert files.write_new(tmp_path / "dangling.npz", b"mine").name == "dangling-2.npz"
+    assert (tmp_path / "real.npz").read_bytes() == b"theirs"
+    assert not (tmp_path / "nowhere").exists()
