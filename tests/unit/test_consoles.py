@@ -231,8 +231,9 @@ def run_in_pty(argv, env, cwd, stdout_path, timeout=120) -> tuple[int, str]:
 
     pid, fd = pty.fork()
     if pid == 0:
-        out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(out, 1)
+        if stdout_path is not None:  # else stdout is the terminal too
+            out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(out, 1)
         os.chdir(cwd)
         os.execvpe(argv[0], argv, {**env, "TERM": "xterm-256color", "COLUMNS": "100"})
     seen, deadline = b"", time.monotonic() + timeout
@@ -259,3 +260,15 @@ def test_download_shows_its_progress_on_the_terminal_in_the_same_style(fashion_m
     assert "downloading" in shown and "ETA" in shown and "MB" in shown
     out = (tmp_path / "out.txt").read_text()
     assert out.startswith("downloaded and verified") and "\r" not in out and "\x1b" not in out
+
+
+def test_the_sweeps_lines_never_run_into_its_progress_in_a_terminal(filled):
+    """stdout and stderr one terminal, as people run it: each trial line is printed above the
+    bar (before: '… 2 running' then 'trial   0  complete' on the same line)."""
+    home, tiny, env = filled
+    code, shown = run_in_pty([sys.executable, "-m", "mnist_tui", "sweep", "--study", "pty",
+                              "--trials", "3", "--workers", "2", "--epochs", "2", "--val-split",
+                              "100", "--hidden", "8", "--data-dir", str(tiny)], env, home, None)
+    assert code == 0, shown
+    assert shown.count("complete") + shown.count("pruned") >= 3 and "ETA" in shown
+    assert "runningtrial" not in shown.replace(" ", "") and "running\r\ntrial" not in shown
