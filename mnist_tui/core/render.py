@@ -47,8 +47,8 @@ def signed_cells(weights: np.ndarray) -> tuple[list[list[tuple[str, str]]], list
     Colour: red for positive, blue for negative, brighter for larger |w| (scaled to the
     unit's own largest weight). Shades, for no colour: light for negative, dark for positive.
     """
-    w = np.asarray(weights, dtype=np.float64).reshape(28, 28)
-    w = np.where(np.isfinite(w), w, 0.0)  # NaN or inf (an overflowed model): drawn as 0
+    w = np.asarray(weights, dtype=np.float32).reshape(28, 28)
+    w = np.where(np.isfinite(w), w, np.float32(0))  # NaN or inf (an overflowed model): as 0
     scale = float(np.abs(w).max()) or 1.0
     v = np.clip(w / scale, -1, 1)
     level = levels(np.abs(v) * 255)
@@ -79,7 +79,7 @@ def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12
     '◀' marks the predicted class; '✓' or '✗' after it says whether it is right, so the
     meaning never rests on colour alone.
     """
-    proba = np.nan_to_num(np.asarray(proba, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    proba = np.nan_to_num(np.asarray(proba), nan=0.0, posinf=1.0, neginf=0.0)  # dtype kept
     pred = int(np.argmax(proba))
     names = [str(k) for k in range(10)] if classes is None else list(classes)
     name_width = max(len(n) for n in names)
