@@ -291,7 +291,7 @@ def main(args: argparse.Namespace) -> int:
         r = time_to_target(args)
         if args.json:
             print(json.dumps(r))
-            return 0
+            return 0 if r["reached"] else 1  # a target no seed reached is a failed benchmark
         c = TrainConfig(hidden=args.hidden, batch_size=args.batch_size,
                         epochs=args.epochs or TrainConfig.epochs)
         if r["reached"]:
@@ -303,6 +303,7 @@ def main(args: argparse.Namespace) -> int:
                   f"of {r['seeds']} seeds that reached it; checked at each epoch's end)")
         else:
             print(f"no seed reached {r['target']:.2%} in {c.epochs} epochs: try more --epochs")
+            return 1
         return 0
     r = run(args)
     if args.json:

@@ -8,7 +8,6 @@ import re
 from dataclasses import fields
 
 from ..core import config as cfg
-from ..core import store
 from .output import EXIT_USAGE
 
 FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay",
@@ -59,6 +58,12 @@ def positive_int(text: str) -> int:
     if value is None or value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
+    return int(text)
 
 
 def probability(text: str) -> float:
@@ -119,7 +124,8 @@ def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     p.add_argument(
         "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
         help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
-        "project's data/mnist, then ~/.cache/mnist-tui, downloading there if none has them)",
+        "project's data/mnist, then $XDG_CACHE_HOME/mnist-tui, else ~/.cache/mnist-tui, "
+        "downloading there if none has them)",
     )
 
 
@@ -144,8 +150,8 @@ def add_format_flag(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("tex
 def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
     """--db at every level; only the top level sets the default (see add_config_flags)."""
     p.add_argument("--db", metavar="PATH", default=None if defaults else argparse.SUPPRESS,
-                   help=f"run history database (default: $XDG_DATA_HOME or "
-                   f"{store.default_path()})")
+                   help="run history database (default: $XDG_DATA_HOME/mnist-tui/runs.sqlite, "
+                   "else ~/.local/share/mnist-tui/runs.sqlite)")
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.TrainConfig:

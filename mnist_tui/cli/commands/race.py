@@ -10,7 +10,7 @@ import sys
 from ...core import data, resources
 from ...core import events as ev_
 from ...core.engine import Engine
-from ...core.race import label, parse_race
+from ...core.race import RACED_NAMES, label, parse_race
 from ...core.session import Race
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
 from ..output import (
@@ -20,6 +20,7 @@ from ..output import (
     fail,
     interrupt_on_signals,
     load_data,
+    plural,
     to_json,
 )
 
@@ -31,8 +32,7 @@ def add_arguments(ra: argparse.ArgumentParser) -> None:
                       "compare' them afterwards).")
     ra.epilog = ("Examples: mnist-tui race lr 0.3,0.1,0.03 --epochs 5;  "
                  "mnist-tui race optimizer sgd,momentum,adam")
-    ra.add_argument("field", help="the field to race: lr, hidden, batch, momentum, decay, "
-                    "schedule, augment, optimizer, beta1, beta2, val_split")
+    ra.add_argument("field", help="the field to race, named as its flag: " + RACED_NAMES)
     ra.add_argument("values", help="2 to 4 values, comma-separated")
     add_config_flags(ra, defaults=False)
     add_format_flag(ra, words="text for people; json (a JSON object per line: each racer's "
@@ -67,7 +67,8 @@ def _race(args: argparse.Namespace) -> int:
     inbox: queue.Queue = queue.Queue()  # (session, event), from the racers' reader threads
     if not args.json:
         print(f"racing {field} on {data.INFO[ds.name].title}: " + ", ".join(names) +
-              f" ({base.epochs} epochs, seed {base.seed}, one process each)", flush=True)
+              f" ({plural(base.epochs, 'epoch')}" + ("" if field == "seed" else f", seed {base.seed}")
+              + ", one process each)", flush=True)
     caught = interrupt_on_signals()
     code = 0
     progress = Progress()  # a line per racer on stderr, with an ETA

@@ -14,7 +14,7 @@ from ...core import store
 from ...core.compare import compare
 from ...core.files import check_target, write_atomic
 from ...core.render import config_words
-from ..options import Parser, add_db_flag, add_format_flag, run_id
+from ..options import Parser, add_db_flag, add_format_flag, non_negative_int, positive_int, run_id
 from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number, to_json
 from ..runs_text import compare_text, export_run, show_run
 
@@ -25,6 +25,11 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
                             required=True)
     rl = rsub.add_parser("list", help="one line per run, newest first")
+    rl.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                    help="only the N newest runs (after --offset) (default: every run)")
+    rl.add_argument("--offset", type=non_negative_int, default=0, metavar="N",
+                    help="skip the N newest runs: with --limit, pages through a long history "
+                    "(default: 0)")
     add_format_flag(rl, ("text", "json", "csv"), words="text for people; json (a list of runs, "
                     "each with its config) or csv (a row per run) for programs")
     add_db_flag(rl)
@@ -60,21 +65,11 @@ def run(args: argparse.Namespace) -> int:
     # Reading only: opened read-only, so listing never creates, migrates or changes the file.
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
-            runs = db.runs()
             if args.format != "text":
-                sys.stdout.write(list_runs(runs, args.format))
+                runs = db.runs(limit=args.limit, offset=args.offset)
+                sys.stdout.write(runs_table(runs, args.format))
                 return 0
-            if not runs:
-                print(f"no runs yet in {db.path}")
-                return 0
-            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
-                  f"{'time':>8}  config")
-            for r in runs:
-                damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
-                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
-                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
-            return 0
+            return list_runs(db, args.limit, args.offset)
         if args.runs_command == "compare":
             return compare_runs(db, args)
         try:
@@ -93,7 +88,7 @@ LIST_COLUMNS = ("id", "started_at", "finished_at", "status", "best_test_acc", "e
                 "seconds", "checkpoint", "study", "trial", "host")
 
 
-def list_runs(runs: list[dict], fmt: str) -> str:
+def runs_table(runs: list[dict], fmt: str) -> str:
     """`runs list --format json|csv`: every run, newest first (an empty list or a header when
     there are none); the csv has the config in its short words and the damage, if any."""
     if fmt == "json":
@@ -106,6 +101,39 @@ def list_runs(runs: list[dict], fmt: str) -> str:
         w.writerow([*("" if r.get(k) is None else r[k] for k in LIST_COLUMNS),
                     config_words(r["config"]), "; ".join(r["damaged"])])
     return buf.getvalue()
+
+
+LIST_PAGE = 500  # runs read at a time: the first lines print at once, memory stays flat
+
+
+def list_runs(db: store.Store, limit: int | None, offset: int) -> int:
+    """Print the runs, newest first, a page at a time; `limit` and `offset` page by hand."""
+    total = db.count_runs()
+    shown, at, header = 0, offset, False
+    while limit is None or shown < limit:
+        want = LIST_PAGE if limit is None else min(LIST_PAGE, limit - shown)
+        runs = db.runs(limit=want, offset=at)
+        if not runs:
+            break
+        if not header:
+            print(f"{'id':>4}  {'started':<16}  {'status':<8}  {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  {'seed':>4}  config")
+            header = True
+        for r in runs:
+            damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
+            seconds = "--" if r["seconds"] is None else f"{number(r['seconds'], '.1f')}s"
+            print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8}  "
+                  f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  {seconds:>8}  "
+                  f"{str(r['config'].get('seed', '?')):>4}  "
+                  f"{config_words(r['config'], r.get('live'))}{damaged}")
+        shown, at = shown + len(runs), at + len(runs)
+    if not header:
+        print(f"no runs yet in {db.path}" if not total else
+              f"no runs past the {offset} newest in {db.path} ({total} in all)")
+    elif at < total:  # on stderr: a script reading stdout gets the rows only
+        print(f"runs {offset + 1}-{at} of {total}, newest first: --offset {at} for more",
+              file=sys.stderr)
+    return 0
 
 
 def compare_runs(db, args: argparse.Namespace) -> int:

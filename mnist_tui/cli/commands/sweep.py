@@ -10,7 +10,16 @@ from ...core import resources
 from ...core import sweep as sw
 from ...core.engine import Engine
 from ..options import add_data_dir_flag, add_db_flag, add_format_flag, field_type, positive_int
-from ..output import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, Progress, fail, load_data, to_json
+from ..output import (
+    EXIT_DATA,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Progress,
+    fail,
+    load_data,
+    plural,
+    to_json,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
         progress.update(task, completed=len(printed), note=f"{running} running")
 
     if not args.json:
-        print(f"sweep {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
-              f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
+        print(f"sweep {plan.study!r}: {plural(plan.trials, 'trial')}, "
+              f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each, scored on "
+              f"{plural(plan.val_split, 'validation sample')} "
               f"({plan.storage or sw.default_storage(plan.db_path)})", flush=True)
     progress = Progress()  # on stderr, above which the trial lines go
     task = progress.add("trials", plan.trials)

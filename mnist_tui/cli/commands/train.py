@@ -29,6 +29,7 @@ from ..output import (
     fail,
     interrupt_on_signals,
     load_data,
+    plural,
     to_json,
 )
 
@@ -188,10 +189,11 @@ def _train(args: argparse.Namespace) -> int:
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
             emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
-                  "epochs": final.epochs_done, "config": asdict(config)})
+                  "epochs": final.epochs_done, "run_id": recorder.run_id,
+                  "config": asdict(config)})
         elif text:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
-            print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
+            print(f"done: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
                   f"{final.seconds:.1f}s of training", file=out)
         if config.val_split and final.epochs_done:
             cal = calibrate_run(model, config, ds)
