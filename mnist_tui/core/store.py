@@ -218,13 +218,23 @@ class Store:
 
     def _check_schema(self) -> int:
         """The file's schema version, after checking it is ours; nothing is written."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        # One read transaction: the version and the tables from the same moment. Read apart,
+        # a history another process was creating meanwhile looked like someone else's file
+        # (version 0 read before its first migration committed, its tables after).
+        outside = not self.db.in_transaction
+        if outside:
+            self.db.execute("BEGIN")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            names = sorted(n for (n,) in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+        finally:
+            if outside:
+                self.db.execute("COMMIT")
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(
                 f"schema version {version} is newer than this mnist-tui knows ({SCHEMA_VERSION})")
         if version == 0:
-            names = sorted(n for (n,) in self.db.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
             if names:
                 raise sqlite3.DatabaseError(
                     f"not an mnist-tui run history (it holds other tables: {', '.join(names[:5])})")
