@@ -365,7 +365,7 @@ async def test_the_unit_histogram_counts_are_whole_numbers(mnist):
     app = make_app(mnist, config=TrainConfig(hidden=16, epochs=1, batch_size=64))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.main.state == "done", timeout=60)
+        await wait_for(pilot, lambda: app.main.state == "done", timeout=180)  # a loaded machine
         await pilot.press("6")
         await burst(app, pilot, ["enter"])
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "UnitScreen")
@@ -433,10 +433,10 @@ async def test_switching_to_fashion_after_an_mnist_checkpoint_says_so_and_drops_
     app = make_app(tiny, config=QUICK, db_path=db)
     async with app.run_test(size=(100, 30)) as pilot:
         app.main._load_path(str(ck))
-        await wait_for(pilot, lambda: app.main.loaded is not None)
+        await wait_for(pilot, lambda: app.main.loaded is not None, timeout=60)
         await pilot.press("8")
         await burst(app, pilot, ["space"])  # an MNIST run drawn over the charts
-        await wait_for(pilot, lambda: app.query_one("TrainPane").overlays)
+        await wait_for(pilot, lambda: app.query_one("TrainPane").overlays, timeout=60)
         fashion = replace(tiny, name="fashion")
         app.main.form.set_config(replace(QUICK, dataset="fashion"))
         app.main._use_dataset(fashion)
