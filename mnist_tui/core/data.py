@@ -17,7 +17,6 @@ import hashlib
 import http.client
 import importlib.resources
 import os
-import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -30,6 +29,21 @@ from typing import IO
 import numpy as np
 
 from .files import FileError, write_atomic
+from .idx import (  # noqa: F401  (re-exported: the IDX format's names, as before)
+    COLS,
+    IMAGE_MAGIC,
+    LABEL_MAGIC,
+    MAX_GZ_BYTES,
+    MAX_ITEMS,
+    MAX_RAW_BYTES,
+    PIXELS,
+    ROWS,
+    DataError,
+    parse_idx,
+    read_gz,
+    read_raw,
+    verify,
+)
 
 # File name -> SHA-256 of the *uncompressed* bytes (the gzip wrappers differ between mirrors).
 FILES: dict[str, str] = {
@@ -93,12 +107,6 @@ def class_names(dataset: str = "mnist", long: bool = False) -> tuple[str, ...]:
     return info.long_classes if long else info.classes
 
 
-IMAGE_MAGIC = 0x00000803
-LABEL_MAGIC = 0x00000801
-ROWS = COLS = 28
-PIXELS = ROWS * COLS
-
-
 def package_data_dir() -> Path:
     """The MNIST copy shipped inside the package, `mnist_tui/data/mnist`: a wheel holds the
     files (pyproject's force-include); a source checkout or an editable install reaches the
@@ -108,10 +116,6 @@ def package_data_dir() -> Path:
 
 
 PACKAGE_DATA_DIR = package_data_dir()  # kept for the tests and scripts that name it
-
-
-class DataError(Exception):
-    """A data file is missing, unreadable or malformed; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -136,137 +140,6 @@ class Dataset:
     @property
     def n_test(self) -> int:
         return len(self.test_labels)
-
-
-# --- parsing -------------------------------------------------------------------------------
-
-
-def parse_idx(raw: bytes, name: str) -> np.ndarray:
-    """Parse uncompressed IDX bytes strictly: images -> (N, 784) uint8, labels -> (N,) uint8."""
-    if len(raw) < 8:
-        raise DataError(f"{name}: too short for an IDX header ({len(raw)} bytes)")
-    magic = int.from_bytes(raw[0:4], "big")
-    if magic == IMAGE_MAGIC:
-        if len(raw) < 16:
-            raise DataError(f"{name}: too short for an IDX image header ({len(raw)} bytes)")
-        count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
-        if (rows, cols) != (ROWS, COLS):
-            raise DataError(f"{name}: images are {rows}x{cols}, expected {ROWS}x{COLS}")
-        header, item = 16, PIXELS
-    elif magic == LABEL_MAGIC:
-        count = int.from_bytes(raw[4:8], "big")
-        header, item = 8, 1
-    else:
-        raise DataError(
-            f"{name}: bad magic number 0x{magic:08x} "
-            f"(expected 0x{IMAGE_MAGIC:08x} for images or 0x{LABEL_MAGIC:08x} for labels)"
-        )
-    expected = header + count * item
-    if len(raw) != expected:
-        raise DataError(
-            f"{name}: {len(raw)} bytes, but its header promises {count} items = {expected} bytes"
-        )
-    arr = np.frombuffer(raw, dtype=np.uint8, offset=header)
-    if magic == IMAGE_MAGIC:
-        return arr.reshape(count, PIXELS)
-    if count and int(arr.max()) > 9:
-        bad = int(np.argmax(arr > 9))
-        raise DataError(f"{name}: label {int(arr[bad])} at index {bad} is not a digit 0-9")
-    return arr
-
-
-MAX_ITEMS = 1_000_000  # images or labels in one IDX file: MNIST has 60,000
-MAX_GZ_BYTES = 256 * 2**20  # a compressed IDX file of MAX_ITEMS images is about 160 MB at most
-
-
-MAX_RAW_BYTES = 16 + MAX_ITEMS * PIXELS  # an uncompressed IDX file of MAX_ITEMS images
-
-
-def _read_regular(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most `max_bytes` (a FIFO is refused without
-    blocking), or DataError naming it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise DataError(f"{path}: not a regular file (a directory, FIFO, device or socket)")
-        if st.st_size > max_bytes:
-            raise DataError(f"{path}: {st.st_size:,} bytes, larger than any IDX file; refused")
-        os.set_blocking(fd, True)
-        content = f.read()
-    if not content:
-        raise DataError(f"{path}: file is empty")
-    return content
-
-
-def read_gz(path: Path) -> bytes:
-    """Return the uncompressed bytes of a gzip IDX file, or raise DataError naming it.
-
-    Bounded: only a regular file of a sane size is read (a FIFO is refused without blocking),
-    the IDX header is read first and a count over MAX_ITEMS refused, and inflating stops as
-    soon as the output passes what that header promises."""
-    compressed = _read_regular(path, MAX_GZ_BYTES)
-    if compressed[:2] != b"\x1f\x8b":
-        raise DataError(f"{path}: not a gzip file")
-    try:
-        return _inflate_idx(compressed, path)
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip (the file ends early)") from None
-    except zlib.error as e:
-        raise DataError(f"{path}: corrupt gzip ({e})") from None
-
-
-def read_raw(path: Path) -> bytes:
-    """The bytes of an unpacked (gunzipped) IDX file, bounded as read_gz is."""
-    return _read_regular(path, MAX_RAW_BYTES)
-
-
-def verify(path: Path, raw: bytes, sha: str) -> None:
-    """Raise DataError unless the uncompressed bytes have the pinned SHA-256."""
-    got = hashlib.sha256(raw).hexdigest()
-    if got != sha:
-        raise DataError(f"{path}: SHA-256 mismatch (got {got[:12]}..., want {sha[:12]}...)")
-
-
-def _inflate_idx(compressed: bytes, path: Path) -> bytes:
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = bytearray(inflate.decompress(compressed, 16))  # the IDX header first
-    limit = _promised_size(bytes(out), path)
-    pending = inflate.unconsumed_tail
-    while True:
-        piece = inflate.decompress(pending, 1 << 20)
-        out += piece
-        if len(out) > limit:
-            raise DataError(f"{path}: inflates beyond the {limit:,} bytes its header promises; "
-                            "refused")
-        pending = inflate.unconsumed_tail
-        if inflate.eof:
-            if inflate.unused_data.strip(b"\0"):  # another gzip member follows: keep going
-                inflate, pending = zlib.decompressobj(16 + zlib.MAX_WBITS), inflate.unused_data
-                continue
-            return bytes(out)
-        if not piece and not pending:
-            raise EOFError
-
-
-def _promised_size(head: bytes, path: Path) -> int:
-    """The whole file's size as its IDX header declares it (any header too short or of an
-    unknown kind is left to parse_idx, which names the defect)."""
-    if len(head) < 8:
-        return len(head)
-    magic, count = int.from_bytes(head[:4], "big"), int.from_bytes(head[4:8], "big")
-    if magic not in (IMAGE_MAGIC, LABEL_MAGIC):
-        raise DataError(f"{path}: bad magic number 0x{magic:08x} (expected 0x{IMAGE_MAGIC:08x} "
-                        f"for images or 0x{LABEL_MAGIC:08x} for labels)")
-    if count > MAX_ITEMS:
-        raise DataError(f"{path}: header declares {count:,} items, more than {MAX_ITEMS:,}; "
-                        "refused")
-    return 16 + count * PIXELS if magic == IMAGE_MAGIC else 8 + count
 
 
 def file_names(name: str) -> tuple[str, ...]:
