@@ -146,7 +146,7 @@ def test_every_pair_of_tab_keys_in_one_write_leaves_the_real_app_idle(tiny_dir, 
     """The real program in a 100x30 pseudo-terminal, after a run: each pair of tab keys in
     one os.write, and one second later the app's CPU is under 5% (it was 50-100% for ever
     after `8 9`, and its memory grew)."""
-    psutil = pytest.importorskip("psutil")
+    import psutil  # a dev dependency (pyproject)
     env = {"TERM": "xterm-256color", "XDG_DATA_HOME": str(tmp_path / "share")}
     pid, fd = _spawn(["--data-dir", str(tiny_dir), "--epochs", "1", "--hidden", "8",
                       "--autostart", "--db", str(tmp_path / "h.sqlite")], env)
