@@ -362,7 +362,7 @@ async def test_a_key_still_queued_when_the_screens_are_gone_is_dropped(tiny, tmp
 async def test_the_theme_search_is_the_guarded_palette(tiny, tmp_path):
     """The palette's "Theme" command opened Textual's own palette, without the guards: a key
     closing it mid-search ended the app (NoMatches: CommandList, random keys under load)."""
-    from mnist_tui.ui.textual_fixes import SafeCommandPalette
+    from mnist_tui.ui.compat import SafeCommandPalette
 
     app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), save_dir=tmp_path,
                    db_path=tmp_path / "h.sqlite")

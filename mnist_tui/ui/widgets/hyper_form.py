@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
 
 from ...core.augment import AUGMENTS
 from ...core.config import (
@@ -23,6 +23,7 @@ from ...core.config import (
     parse_field,
     range_text,
 )
+from ..compat import Select  # Textual's, with the page-key guard
 from .capped_input import CappedInput
 
 LABELS = {
