@@ -20,7 +20,6 @@ of a process that runs a UI's threads: a new run reaches its first batch in a fe
 
 from __future__ import annotations
 
-import mmap
 import multiprocessing
 import os
 import queue
@@ -40,9 +39,9 @@ from .config import LIVE_FIELDS, TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished
 from .model import PARAM_NAMES, Perceptron
+from .shared import SharedDataset, attach, share  # noqa: F401  (attach: for the children)
 from .train import Live, train, weights_of
 
-DATA_FIELDS = ("train_images", "train_labels", "test_images", "test_labels")
 STOP_GRACE = 0.5  # seconds a child gets to stop by itself before SIGTERM, then SIGKILL
 
 
@@ -62,88 +61,6 @@ class Started:
     """The child process is up (sent by the parent's reader thread, before any other event)."""
 
     pid: int
-
-
-# --- the dataset in shared memory -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SharedDataset:
-    """Where a Dataset's arrays lie in a shared block: (field, offset, shape).
-
-    On Linux the block is an anonymous memory file (`memfd_create`) that has no name: it travels
-    to each child as a file descriptor, so it is freed when the last process that maps it ends,
-    however it ends (`kill -9` of any process included). Elsewhere it is a named block of
-    `multiprocessing.shared_memory`, unlinked by `Engine.close()` or the resource tracker.
-    """
-
-    name: str
-    layout: tuple[tuple[str, int, tuple[int, ...]], ...]
-    source: str
-    dataset: str = "mnist"  # which dataset (data.INFO): its class names travel with it
-    fd: SharedFd | None = None  # the memory file, where the block has no name
-
-
-class SharedFd:
-    """A file descriptor that multiprocessing duplicates into the child it starts (as it does a
-    Connection's: `reduction.DupFd`, passed over the fork server's socket with SCM_RIGHTS)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __reduce__(self):
-        from multiprocessing import reduction
-
-        return _rebuild_fd, (reduction.DupFd(self.fd),)
-
-
-def _rebuild_fd(dup) -> SharedFd:
-    return SharedFd(dup.detach())
-
-
-def share(ds: Dataset) -> tuple[object, Dataset, SharedDataset]:
-    """Copy `ds` into one shared block; return the block (a SharedMemory, or the mmap of a
-    memory file), a Dataset of views into it, and the description a child attaches with.
-    All arrays are uint8."""
-    arrays = [np.ascontiguousarray(getattr(ds, f), dtype=np.uint8) for f in DATA_FIELDS]
-    size = max(1, sum(a.nbytes for a in arrays))
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("mnist-tui-dataset", os.MFD_CLOEXEC)
-        os.ftruncate(fd, size)
-        block = buf = mmap.mmap(fd, size)
-        name, shared_fd = "", SharedFd(fd)
-    else:
-        block = SharedMemory(create=True, size=size)
-        buf, name, shared_fd = block.buf, block.name, None
-    layout, offset = [], 0
-    for field, a in zip(DATA_FIELDS, arrays, strict=True):
-        np.ndarray(a.shape, np.uint8, buf, offset)[...] = a
-        layout.append((field, offset, a.shape))
-        offset += a.nbytes
-    spec = SharedDataset(name, tuple(layout), ds.source, ds.name, shared_fd)
-    return block, _views(buf, spec, writeable=False), spec
-
-
-def attach(spec: SharedDataset | Dataset) -> Dataset:
-    """The dataset in a child process: a view of the parent's shared block, mapped for the
-    life of the process (a collected SharedMemory or mmap unmaps the block under the views)."""
-    if not isinstance(spec, SharedDataset):
-        return spec
-    if spec.fd is not None:
-        size = os.fstat(spec.fd.fd).st_size
-        _ATTACHED.append(mmap.mmap(spec.fd.fd, size, prot=mmap.PROT_READ))
-        return _views(_ATTACHED[-1], spec, writeable=False)
-    _ATTACHED.append(SharedMemory(spec.name))
-    return _views(_ATTACHED[-1].buf, spec, writeable=False)
-
-
-def _views(buf, spec: SharedDataset, writeable: bool) -> Dataset:
-    views = {}
-    for name, offset, shape in spec.layout:
-        a = np.ndarray(shape, np.uint8, buf, offset)
-        a.flags.writeable = writeable
-        views[name] = a
-    return Dataset(**views, source=spec.source, name=spec.dataset)
 
 
 # --- the child --------------------------------------------------------------------------------
@@ -214,9 +131,6 @@ def _obey(conn: Connection, stop: threading.Event, pause: threading.Event,
         elif command == "revive":
             live.revive.append(int(args[0]))
             snapshot.set()  # wakes a paused run; the new weights come back at once
-
-
-_ATTACHED: list = []  # SharedMemory or mmap blocks mapped by this process
 
 
 def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,

@@ -8,7 +8,7 @@ import mnist_tui.core
 
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
                 "engine", "events", "files", "forgetting", "history", "idx", "insight", "metrics", "model",
-                "optim", "race", "recording", "render", "resources", "session", "store", "suspects",
+                "optim", "race", "recording", "render", "resources", "session", "shared", "store", "suspects",
                 "sweep", "train")
 
 
