@@ -7,7 +7,7 @@ import sys
 import mnist_tui.core
 
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "insight", "metrics", "model",
+                "engine", "events", "files", "forgetting", "history", "insight", "loader", "metrics", "model",
                 "optim", "race", "render", "resources", "store", "suspects", "sweep", "train")
 
 
