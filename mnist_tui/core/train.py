@@ -135,7 +135,7 @@ def train(
     model = model or Perceptron(config.hidden, seed=config.seed)
     stop = stop or threading.Event()
     pauses = _Pauses(stop, pause or threading.Event(), snapshot or threading.Event())
-    threads = threads or blas_threads(config.batch_size, model.n_hidden)
+    threads = threads or blas_threads(config.batch_size, model.n_hidden, config.augment)
     if loader is None:
         loader = config.augment != "none"
     Batches = LoaderBatches if loader and config.augment != "none" else InProcessBatches

@@ -158,3 +158,18 @@ def test_a_loader_that_fails_says_why(tiny):
         batches.epoch(np.arange(600))
         with pytest.raises(loader.LoaderError, match="Traceback"):
             batches.get(0)
+
+
+def test_an_augmented_run_leaves_the_loader_a_core(tiny):
+    """One BLAS thread beside the loader: two would make three busy threads on two cores."""
+    from threadpoolctl import threadpool_info
+
+    from mnist_tui.core.resources import blas_threads
+
+    assert blas_threads(128, 800) is None and blas_threads(128, 800, "affine") == 1
+    config = TrainConfig(hidden=800, epochs=1, batch_size=128, augment="affine")
+    run = train.train(config, tiny, loader=True)
+    next(run)
+    threads = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+    run.close()
+    assert threads == {1}
