@@ -83,8 +83,8 @@ def _grid(p: BenchParams, say) -> dict:
     r = optimizer_grid(p, say)
     r["load"] = load_line()
     names = list(r["cells"][0]["optimizers"])
-    say(f"training seconds of one epoch of {r['samples']} samples (momentum) and each optimizer's "
-        f"median ratio to momentum's, back to back; {load_line()}")
+    say(f"seconds of one epoch of {r['samples']} samples (momentum) and each optimizer's median "
+        f"ratio to momentum's, back to back ({r['clock']}); {load_line()}")
     say(f"{'n':>5} {'batch':>5} {'momentum':>9}  " + "  ".join(f"{o:>8}" for o in names if o != "momentum"))
     for c in r["cells"]:
         o = c["optimizers"]

@@ -6,6 +6,10 @@ part by part: the batch (gather, uint8 -> float), the five matmuls, the elementw
 ReLU and its mask, softmax, loss, dZ2, the two bias sums), and the update. What the whole step
 takes beyond the parts is the trainer's Python: the loop, events, live values, bookkeeping.
 The replica's gradient is checked equal to model.py's, so it cannot drift from what it times.
+
+At a shape that trains on one BLAS thread the clock is the thread's CPU time, which a busy
+shared machine inflates far less than the wall clock (time spent waiting for a core is not
+counted); at the others it is the wall clock, since the second BLAS thread's work counts too.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..core import data
+from ..core import data, events, train
 from ..core.config import TrainConfig
 from ..core.loader import InProcessBatches
 from ..core.model import Perceptron, Workspace
 from ..core.optim import make
 from ..core.resources import blas_threads
-from .speed import subset, train_seconds
+from .speed import subset
 
 PROFILE_SHAPES = ((128, 64), (800, 128))  # (hidden, batch)
 PROFILE_SAMPLES = 12000
@@ -38,9 +42,9 @@ PART_NAMES = {
 
 
 def _replica_parts(model: Perceptron, ws: Workspace, rule, batches: InProcessBatches,
-                   y_all: np.ndarray, perm: np.ndarray, m: int, steps: int) -> dict[str, float]:
+                   y_all: np.ndarray, perm: np.ndarray, m: int, steps: int,
+                   tick=time.perf_counter) -> dict[str, float]:
     """Seconds per step of each part, over `steps` steps of the replica (medians of 5 slices)."""
-    tick = time.perf_counter
     per_slice: dict[str, list[float]] = {p: [] for p in PARTS[:-1]}
     W1, b1, W2, b2 = model.W1, model.b1, model.W2, model.b2
     slice_steps = max(1, steps // 5)
@@ -126,10 +130,14 @@ def step_profile(hidden: int, batch: int, data_dir: str | None = None,
     config = TrainConfig(hidden=hidden, batch_size=batch, epochs=1, schedule="constant", lr=0.05)
     n_batches = -(-ds.n_train // batch)
     threads = blas_threads(batch, hidden)
+    tick = time.thread_time if threads == 1 else time.perf_counter
     wholes, parts = [], []
     with threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext():
         for _ in range(rounds):
-            wholes.append(train_seconds(config, ds) / n_batches)
+            t0 = tick()
+            evaluation = sum(e.eval_seconds for e in train.train(config, ds)
+                             if isinstance(e, events.EpochEnd))
+            wholes.append((tick() - t0 - evaluation) / n_batches)
             model = Perceptron(hidden, seed=0)
             theta = model.pack()
             ws = Workspace.create(hidden, batch, np.float32)
@@ -138,11 +146,12 @@ def step_profile(hidden: int, batch: int, data_dir: str | None = None,
             perm = np.random.default_rng(0).permutation(ds.n_train)
             batches.epoch(perm)
             parts.append(_replica_parts(model, ws, rule, batches, ds.train_labels.astype(np.int64),
-                                        perm, batch, steps=n_batches))
+                                        perm, batch, steps=n_batches, tick=tick))
     whole = statistics.median(wholes)
     us = {p: statistics.median(r[p] for r in parts) * 1e6 for p in PARTS[:-1]}
     us["python"] = max(0.0, whole * 1e6 - sum(us.values()))
     return {"hidden": hidden, "batch_size": batch, "threads": threads or "library default",
+            "clock": "thread CPU time" if tick is time.thread_time else "wall clock",
             "step_us": whole * 1e6, "parts_us": us,
             "parts_share": {p: v / (whole * 1e6) for p, v in us.items()},
             "samples": ds.n_train, "rounds": rounds}
@@ -154,7 +163,7 @@ def profile_table(rows: list[dict]) -> list[str]:
     for r in rows:
         lines.append(f"784-{r['hidden']}-10, batch {r['batch_size']} (BLAS threads: {r['threads']}): "
                      f"{r['step_us']:.0f} us a step (median of {r['rounds']}, an epoch of "
-                     f"{r['samples']} samples)")
+                     f"{r['samples']} samples; {r['clock']})")
         for p in PARTS:
             lines.append(f"  {PART_NAMES[p]:<58} {r['parts_us'][p]:8.1f} us  {r['parts_share'][p]:6.1%}")
     return lines

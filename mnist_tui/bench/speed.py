@@ -172,15 +172,29 @@ def _ratio_summary(seconds: dict[str, list[float]], base: str = "momentum") -> d
     return out
 
 
+def cpu_epoch_seconds(config: TrainConfig, ds: data.Dataset) -> float:
+    """The training thread's CPU seconds for a whole one-thread run of `config` (evaluation
+    included), divided by its epochs: waiting for a core on a busy machine is not counted."""
+    t0 = time.thread_time()
+    for _ in train.train(config, ds, threads=1):
+        pass
+    return (time.thread_time() - t0) / config.epochs
+
+
 def optimizer_epochs(ds: data.Dataset, hidden: int, batch_size: int, rounds: int, epochs: int = 1,
-                     train_only: bool = False, say: Say = quiet) -> dict[str, list[float]]:
+                     train_only: bool = False, cpu: bool = False,
+                     say: Say = quiet) -> dict[str, list[float]]:
     """Each optimizer's epoch seconds at one shape (its default lr), `rounds` rounds, the
-    optimizers in a rotated order every round. `train_only`: test-set evaluation left out."""
+    optimizers in a rotated order every round. `train_only`: test-set evaluation left out.
+    `cpu`: one BLAS thread, timed by the thread's CPU clock (`cpu_epoch_seconds`)."""
     seconds: dict[str, list[float]] = {o: [] for o in OPTIMIZERS}
     for r in range(rounds):
         for opt in _rotated(OPTIMIZERS, r):
             config = TrainConfig(hidden=hidden, batch_size=min(batch_size, ds.n_train),
                                  epochs=epochs, optimizer=opt, lr=DEFAULT_LR[opt])
+            if cpu:
+                seconds[opt].append(cpu_epoch_seconds(config, ds))
+                continue
             total, evals = headless_epochs(config, ds)
             seconds[opt].append(statistics.median(
                 [t - e for t, e in zip(total, evals, strict=True)] if train_only else total))
@@ -201,16 +215,20 @@ def optimizer_grid(p: BenchParams, say: Say = quiet) -> dict:
     """`optimizer_costs` over every shape of GRID_HIDDEN x GRID_BATCH, training time only (the
     test-set evaluation is the same for every optimizer), one epoch of the first `p.samples`
     (default GRID_SAMPLES) training samples per cell: the update and the matmuls both scale with
-    the samples, so the ratio is an epoch's."""
-    ds = subset(data.load(p.data_dir), p.samples or GRID_SAMPLES, n_test=1000)
+    the samples, so the ratio is an epoch's. With `p.cpu`: one BLAS thread everywhere, timed by
+    the training thread's CPU clock (evaluation of 200 test images included), the figure a busy
+    shared machine disturbs least."""
+    ds = subset(data.load(p.data_dir), p.samples or GRID_SAMPLES, n_test=200 if p.cpu else 1000)
     cells = []
     for hidden in GRID_HIDDEN:
         for batch in GRID_BATCH:
-            seconds = optimizer_epochs(ds, hidden, batch, p.rounds, train_only=True, say=say)
+            seconds = optimizer_epochs(ds, hidden, batch, p.rounds, train_only=True, cpu=p.cpu,
+                                       say=say)
             summary = _ratio_summary(seconds)
             cells.append({"hidden": hidden, "batch_size": batch, "optimizers": summary,
                           "worst": max(summary, key=lambda o: summary[o]["vs_momentum"])})
     return {"samples": ds.n_train, "rounds": p.rounds, "cells": cells,
+            "clock": "thread CPU time, 1 BLAS thread" if p.cpu else "wall clock, the trainer's BLAS threads",
             "worst_ratio": max(c["optimizers"][c["worst"]]["vs_momentum"] for c in cells)}
 
 
