@@ -5,6 +5,8 @@ batches); a replica of the same step, call for call as model.py and optim.py mak
 part by part: the batch (gather, uint8 -> float), the five matmuls, the elementwise work (bias,
 ReLU and its mask, softmax, loss, dZ2, the two bias sums), and the update. What the whole step
 takes beyond the parts is the trainer's Python: the loop, events, live values, bookkeeping.
+The parts are timed with a clock read around each, then scaled to add up to the replica's
+untimed step.
 The replica's gradient is checked equal to model.py's, so it cannot drift from what it times.
 
 At a shape that trains on one BLAS thread the clock is the thread's CPU time, which a busy
@@ -116,6 +118,10 @@ def check_replica(hidden: int, batch: int, ds: data.Dataset) -> None:
         assert np.array_equal(g, ws.grads[name]), f"the profile's replica drifted from model.py ({name})"
 
 
+def _no_clock() -> float:
+    return 0.0
+
+
 class _NoUpdate:
     def step(self, *args) -> None:
         pass
@@ -145,8 +151,13 @@ def step_profile(hidden: int, batch: int, data_dir: str | None = None,
             batches = InProcessBatches(ds.train_images, "none", 0, batch, np.float32)
             perm = np.random.default_rng(0).permutation(ds.n_train)
             batches.epoch(perm)
-            parts.append(_replica_parts(model, ws, rule, batches, ds.train_labels.astype(np.int64),
-                                        perm, batch, steps=n_batches, tick=tick))
+            y_all = ds.train_labels.astype(np.int64)
+            timed = _replica_parts(model, ws, rule, batches, y_all, perm, batch, n_batches, tick)
+            # the same steps without the timers inside: what the parts add up to, unperturbed
+            t0 = tick()
+            _replica_parts(model, ws, rule, batches, y_all, perm, batch, n_batches, _no_clock)
+            total = (tick() - t0) / (5 * max(1, n_batches // 5))
+            parts.append({p: v * total / sum(timed.values()) for p, v in timed.items()})
     whole = statistics.median(wholes)
     us = {p: statistics.median(r[p] for r in parts) * 1e6 for p in PARTS[:-1]}
     us["python"] = max(0.0, whole * 1e6 - sum(us.values()))
