@@ -22,12 +22,9 @@ from .params import BenchParams
 __all__ = ["BenchParams", "main"]
 
 
-def main(params: BenchParams | Mapping | object) -> int:
-    """Run the bench `params` asks for and print its figures. A mapping (or, until the CLI's
-    bench command builds BenchParams itself, an options object) is converted first."""
-    if not isinstance(params, BenchParams):
-        params = BenchParams.from_options(params if isinstance(params, Mapping) else vars(params))
-    p = params
+def main(params: BenchParams | Mapping) -> int:
+    """Run the bench `params` asks for and print its figures (a mapping is converted first)."""
+    p = params if isinstance(params, BenchParams) else BenchParams.from_options(params)
     say = _quiet if p.json else _say
     if p.optimizers and p.grid:
         return _emit(p, _grid(p, say))
@@ -35,7 +32,7 @@ def main(params: BenchParams | Mapping | object) -> int:
         return _emit(p, _optimizers(p, say))
     if p.target is not None:
         return _emit(p, _target(p, say))
-    if p.augment:
+    if p.augment_cost:
         return _emit(p, _augment(p, say))
     if p.profile:
         return _emit(p, _profile(p, say))

@@ -33,7 +33,7 @@ class BenchParams:
     optimizers: bool = False  # every optimizer against momentum
     grid: bool = False  # with optimizers: over GRID_HIDDEN x GRID_BATCH
     cpu: bool = False  # with grid: one BLAS thread, timed by the thread's CPU clock
-    augment: bool = False  # plain, affine and elastic epochs, in-process and in the loader
+    augment_cost: bool = False  # plain, affine and elastic epochs, in the loader and in-process
     profile: bool = False  # where a step's time goes
     with_ui: bool = False
     vs_torch: bool = False

@@ -15,8 +15,7 @@ import numpy as np
 
 from ..core import data, events, train
 from ..core.config import DEFAULT_LR, OPTIMIZERS, TrainConfig
-from ..core.insight import flops_per_sample
-from ..core.model import Perceptron
+from ..core.model import Perceptron, flops_per_sample
 from .params import GRID_BATCH, GRID_HIDDEN, GRID_SAMPLES, BenchParams
 
 Say = Callable[[str], None]  # where progress lines go (nothing with --json)

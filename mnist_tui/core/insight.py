@@ -181,11 +181,6 @@ def revive(params: dict[str, np.ndarray], j: int, rng: np.random.Generator) -> N
 
 # --- time to target ---------------------------------------------------------------------------
 
-def flops_per_sample(n: int) -> int:
-    """Training matmul FLOPs per sample: forward X W1, A1 W2; backward A1ᵀ dZ2, dZ2 W2ᵀ, Xᵀ dZ1."""
-    return 2 * (2 * 784 * n + 3 * n * 10)
-
-
 def time_to_target(accs, seconds, target: float) -> tuple[int, float] | None:
     """(1-based epoch, cumulative seconds) when `accs` first reaches `target`; None if never.
     `seconds` are per-epoch seconds, summed up to and including that epoch."""

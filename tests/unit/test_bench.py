@@ -3,7 +3,6 @@ are printed, never asserted: the tests check the figures are there and consisten
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -22,13 +21,27 @@ def test_params_are_typed_and_built_from_options_without_argparse(tiny_dir, caps
     assert bench.BenchParams(config=run).train_config() is run  # --target takes every training flag
     with pytest.raises(AttributeError):
         p.hidden = 3  # frozen
-    # until the CLI's bench command builds BenchParams itself, main() converts its options
-    assert bench.main(argparse.Namespace(target=None, optimizers=False, with_ui=False,
-                                         vs_torch=False, json=True, samples=100, epochs=1,
-                                         hidden=4, batch_size=50, rounds=1,
-                                         data_dir=str(tiny_dir))) == 0
+    assert bench.main({"json": True, "samples": 100, "epochs": 1, "hidden": 4, "batch_size": 50,
+                       "rounds": 1, "data_dir": str(tiny_dir)}) == 0
     r = json.loads(capsys.readouterr().out)
     assert (r["hidden"], r["batch_size"], r["samples"]) == (4, 50, 100)
+
+
+def test_the_bench_command_builds_typed_params_and_target_takes_every_training_flag():
+    from mnist_tui.cli import build_parser
+    from mnist_tui.cli.commands import bench as command
+
+    args = build_parser().parse_args(["bench", "--target", "0.98", "--hidden", "256",
+                                      "--batch-size", "128", "--epochs", "4", "--lr", "0.2",
+                                      "--schedule", "constant", "--momentum", "0.85"])
+    p = command.params(args)
+    assert isinstance(p, bench.BenchParams) and p.target == 0.98
+    assert p.train_config() == TrainConfig(hidden=256, batch_size=128, epochs=4, lr=0.2,
+                                           schedule="constant", momentum=0.85)
+    adam = command.params(build_parser().parse_args(["bench", "--target", "0.9", "--optimizer", "adam"]))
+    assert adam.train_config().lr == 0.001 and adam.train_config().epochs == 10  # adam's own lr
+    grid = command.params(build_parser().parse_args(["bench", "--optimizers", "--grid", "--cpu"]))
+    assert (grid.optimizers, grid.grid, grid.cpu, grid.config) == (True, True, True, None)
 
 
 def test_grid_times_every_optimizer_at_every_shape(tiny_dir, capsys, monkeypatch):
@@ -72,7 +85,7 @@ def test_profile_splits_the_step_and_its_replica_matches_the_model(tiny_dir, cap
 
 def test_augment_compares_the_loader_with_the_training_thread(tiny_dir, capsys, monkeypatch):
     monkeypatch.setattr(speed, "AUGMENT_SHAPE", (8, 64))
-    assert bench.main(bench.BenchParams(augment=True, rounds=1, samples=300,
+    assert bench.main(bench.BenchParams(augment_cost=True, rounds=1, samples=300,
                                         data_dir=str(tiny_dir))) == 0
     out = capsys.readouterr().out
     for kind in ("none", "affine (loader)", "affine (in-process)", "elastic (loader)"):

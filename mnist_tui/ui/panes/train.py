@@ -8,7 +8,7 @@ from textual.widgets import Button, Static
 
 from ...core.config import TrainConfig
 from ...core.data import Dataset
-from ...core.history import RunHistory
+from ...core.history import RunHistory, best_of
 from ...core.render import ema
 from ..widgets.capped_input import CappedInput
 from ..widgets.confusion_table import ConfusionTable
@@ -136,9 +136,9 @@ class TrainPane(Pane):
         ds, n = self.dataset, self.config.hidden
         lines = [f"784-{n}-10 · {784 * n + n + 10 * n + 10:,} params",
                  f"{ds.n_train:,} train · {ds.n_test:,} test"]
-        if h["test_acc"]:  # from the same snapshot as the curves: the run may move meanwhile
-            i = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
-            lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
+        best = best_of(h)  # from the same snapshot as the curves: the run may move meanwhile
+        if best:
+            lines.append(f"best test {best[0]:.2%} @ {int(best[1])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
         g = self.ghost if self.show_ghost else None
         if g is not None:
