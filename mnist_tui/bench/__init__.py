@@ -116,10 +116,12 @@ def _augment(p: BenchParams, say) -> dict:
 
     r = augment_costs(p, say)
     n, b = AUGMENT_SHAPE
-    say(f"784-{n}-10, batch {b}: training seconds of an epoch, medians of {p.rounds} rounds, "
-        f"ratio to the plain epoch of the same round; {load_line()}")
+    say(f"784-{n}-10, batch {b}: training seconds of an epoch, medians of {p.rounds} rounds, and "
+        f"the ratio to the plain epoch of the same round (library's BLAS threads; one thread); "
+        f"{load_line()}")
     for kind, row in r.items():
-        say(f"  {kind:<22} {row['epoch_seconds']:.3f} s  x{row['vs_plain']:.2f}")
+        say(f"  {kind:<22} {row['epoch_seconds']:.3f} s  x{row['vs_plain']:.2f}  "
+            f"x{row['vs_plain_1_thread']:.2f}")
     return r
 
 

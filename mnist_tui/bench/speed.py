@@ -237,24 +237,28 @@ AUGMENT_SHAPE = (800, 128)
 def augment_costs(p: BenchParams, say: Say = quiet) -> dict:
     """Epoch seconds (training only) of plain, affine and elastic runs at n=800/batch 128, the
     distortions in the loader process and on the training thread, `rounds` rounds back to
-    back; per kind the median and the median ratio to the plain epoch."""
+    back; per kind the median and the median ratio to the plain epoch of the same round. An
+    augmented run trains on one BLAS thread (resources.blas_threads), so the plain epoch is
+    timed both ways: with the library's threads (what a plain run gets) and with one."""
     ds = load(p)
     hidden, batch = AUGMENT_SHAPE
-    kinds = [("none", True), ("affine", True), ("affine", False), ("elastic", True),
-             ("elastic", False)]
+    kinds = [("none", False, None), ("none", False, 1), ("affine", True, None),
+             ("affine", False, None), ("elastic", True, None), ("elastic", False, None)]
+    names = {("none", None): "none", ("none", 1): "none (1 BLAS thread)"}
     seconds: dict[str, list[float]] = {}
     for r in range(p.rounds):
-        for kind, loader in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+        for kind, use_loader, threads in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
             config = TrainConfig(hidden=hidden, batch_size=batch, epochs=p.epochs or 1, augment=kind)
-            key = kind if kind == "none" else f"{kind} ({'loader' if loader else 'in-process'})"
-            ends = [e for e in train.train(config, ds, loader=loader)
+            key = names.get((kind, threads)) or f"{kind} ({'loader' if use_loader else 'in-process'})"
+            ends = [e for e in train.train(config, ds, loader=use_loader, threads=threads)
                     if isinstance(e, events.EpochEnd)]
             seconds.setdefault(key, []).append(
                 statistics.median(e.seconds - e.eval_seconds for e in ends))
         say(f"  round {r + 1}/{p.rounds}: " + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in seconds.items()))
-    plain = seconds["none"]
+    plain, plain_1 = seconds["none"], seconds["none (1 BLAS thread)"]
     return {key: {"epoch_seconds": statistics.median(v),
                   "vs_plain": statistics.median(a / b for a, b in zip(v, plain, strict=True)),
+                  "vs_plain_1_thread": statistics.median(a / b for a, b in zip(v, plain_1, strict=True)),
                   "all": v}
             for key, v in seconds.items()}
 
