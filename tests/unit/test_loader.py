@@ -173,3 +173,18 @@ def test_an_augmented_run_leaves_the_loader_a_core(tiny):
     threads = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
     run.close()
     assert threads == {1}
+
+
+def test_an_augmented_run_in_the_engine_s_daemonic_child_has_its_loader_and_the_same_results(tiny):
+    """multiprocessing forbids a daemonic process children; the loader is an os.fork, so the
+    dashboard's runs (engine children) get one too, with the in-process results."""
+    from mnist_tui.core.engine import Engine, Started
+
+    config = TrainConfig(hidden=16, epochs=2, batch_size=48, lr=0.05, augment="affine", seed=1)
+    local = [e for e in train.train(config, tiny, loader=False) if isinstance(e, EpochEnd)]
+    with Engine(tiny) as engine:
+        handle = engine.start(config)
+        events = list(handle.events(timeout=120))
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished), events[-1]
+    child = [e for e in events if isinstance(e, EpochEnd)]
+    assert [(e.train_loss, e.test_acc) for e in child] == [(e.train_loss, e.test_acc) for e in local]
