@@ -143,11 +143,12 @@ def _vs_torch(p: BenchParams, say) -> dict:
     if missing:
         say(missing)
         return {"vs_torch": missing}
-    rows = vs_torch(load(p), p.epochs or 2, p.rounds, say)
+    rows = vs_torch(load(p), p.epochs or 2, p.rounds, say, cpu=p.cpu)
+    threads = "1 thread each, CPU time" if p.cpu else "PyTorch's best of 1-2 threads"
     for row in rows:
         say(f"vs PyTorch n={row['hidden']} b={row['batch_size']}: x{row['ratio']:.2f} PyTorch's "
             f"epoch time (range {row['ratio_range'][0]:.2f}-{row['ratio_range'][1]:.2f}; ours "
-            f"{row['ours']:.3f} s, PyTorch {row['torch']:.3f} s, best of 1-2 threads; training "
+            f"{row['ours']:.3f} s, PyTorch {row['torch']:.3f} s, {threads}; training "
             f"only; medians of {row['rounds']} rounds)")
     say(load_line())
     return {"vs_torch": rows, "load": load_line()}
