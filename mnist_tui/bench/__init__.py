@@ -128,7 +128,8 @@ def _augment(p: BenchParams, say) -> dict:
 def _profile(p: BenchParams, say) -> dict:
     from .profile import PROFILE_SHAPES, profile_table, step_profile
 
-    rows = [step_profile(n, b, data_dir=p.data_dir, samples=p.samples) for n, b in PROFILE_SHAPES]
+    rows = [step_profile(n, b, data_dir=p.data_dir, samples=p.samples, rounds=p.rounds, cpu=p.cpu)
+            for n, b in PROFILE_SHAPES]
     for line in profile_table(rows):
         say(line)
     say(load_line())

@@ -128,20 +128,21 @@ class _NoUpdate:
 
 
 def step_profile(hidden: int, batch: int, data_dir: str | None = None,
-                 samples: int | None = None, rounds: int = 3) -> dict:
+                 samples: int | None = None, rounds: int = 3, cpu: bool = False) -> dict:
     """Microseconds per step of each part, and its share of the whole step, at one shape (the
-    trainer's own BLAS thread rule). Medians of `rounds` whole-step and replica timings."""
+    trainer's own BLAS thread rule; `cpu`: one thread). Medians of `rounds` whole-step and
+    replica timings."""
     ds = subset(data.load(data_dir), samples or PROFILE_SAMPLES, n_test=1000)
     check_replica(hidden, batch, ds)
     config = TrainConfig(hidden=hidden, batch_size=batch, epochs=1, schedule="constant", lr=0.05)
     n_batches = -(-ds.n_train // batch)
-    threads = blas_threads(batch, hidden)
+    threads = 1 if cpu else blas_threads(batch, hidden)
     tick = time.thread_time if threads == 1 else time.perf_counter
     wholes, parts = [], []
     with threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext():
         for _ in range(rounds):
             t0 = tick()
-            evaluation = sum(e.eval_seconds for e in train.train(config, ds)
+            evaluation = sum(e.eval_seconds for e in train.train(config, ds, threads=threads)
                              if isinstance(e, events.EpochEnd))
             wholes.append((tick() - t0 - evaluation) / n_batches)
             model = Perceptron(hidden, seed=0)
