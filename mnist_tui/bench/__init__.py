@@ -102,7 +102,7 @@ def _target(p: BenchParams, say) -> dict:
             f"{r['seconds_mean']:.2f} ± {r['seconds_std']:.2f} s of training, "
             f"{r['gflops_mean']:.1f} ± {r['gflops_std']:.1f} GFLOPs, epoch "
             f"{r['epochs_mean']:.1f} ± {r['epochs_std']:.1f} (mean ± std of {r['reached']} "
-            f"of {r['seeds']} seeds that reached it; checked at each epoch's end)")
+            f"of {r['seeds']} seeds that reached it; checked at each epoch's end; {r['clock']})")
     else:
         say(f"no seed reached {r['target']:.2%} in {c.epochs} epochs: try more --epochs")
     if r["final_acc_mean"] is not None:

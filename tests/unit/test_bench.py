@@ -105,3 +105,29 @@ def test_vs_torch_says_how_to_get_torch_when_it_is_missing(tiny_dir, capsys, mon
     monkeypatch.setattr(builtins, "__import__", no_torch)
     assert bench.main(bench.BenchParams(vs_torch=True, samples=100, data_dir=str(tiny_dir))) == 0
     assert "pip install torch==2.13.0" in capsys.readouterr().out
+
+
+def test_target_on_the_cpu_clock_counts_training_only(tiny_dir, capsys):
+    config = TrainConfig(hidden=16, epochs=3, lr=0.05)
+    p = bench.BenchParams(target=0.5, seeds=1, config=config, data_dir=str(tiny_dir), json=True)
+    assert bench.main(p.with_(cpu=True)) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["clock"].startswith("thread CPU time")
+    (row,) = r["runs"]
+    assert row["reached"] and 0 < row["seconds"] <= row["total_seconds"]
+
+
+def test_the_fast_recipe_fills_the_fields_not_given():
+    from mnist_tui.cli import build_parser
+    from mnist_tui.cli.commands import bench as command
+    from mnist_tui.cli.options import config_from_args
+    from mnist_tui.core.config import RECIPES
+
+    parse = build_parser().parse_args
+    fast = config_from_args(parse(["train", "--recipe", "fast"]))
+    assert {k: getattr(fast, k) for k in RECIPES["fast"]} == RECIPES["fast"]
+    mine = config_from_args(parse(["train", "--recipe", "fast", "--epochs", "3", "--lr", "0.05"]))
+    assert (mine.epochs, mine.lr, mine.hidden) == (3, 0.05, 256)
+    assert config_from_args(parse(["train"])) == TrainConfig()
+    target = command.params(parse(["bench", "--target", "0.98", "--recipe", "fast"]))
+    assert target.train_config() == fast
