@@ -6,6 +6,7 @@
     profile.py   one training step split into matmuls, elementwise work, the update and Python
     torch_peer.py  the same network in PyTorch, if installed
     with_ui.py   what the dashboard costs: the app in Pilot, the real program in a pty
+    history.py   the dashboard and the CLI on a history of 10,000 runs
 
 `main(params)` runs the mode asked for and prints a table (or one JSON object with `json`).
 """
@@ -26,6 +27,11 @@ def main(params: BenchParams | Mapping) -> int:
     """Run the bench `params` asks for and print its figures (a mapping is converted first)."""
     p = params if isinstance(params, BenchParams) else BenchParams.from_options(params)
     say = _quiet if p.json else _say
+    if p.history:
+        from .history import run
+
+        run(runs=p.runs, directory=p.history_dir)
+        return 0
     if p.optimizers and p.grid:
         return _emit(p, _grid(p, say))
     if p.optimizers:

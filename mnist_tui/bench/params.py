@@ -37,6 +37,9 @@ class BenchParams:
     profile: bool = False  # where a step's time goes
     with_ui: bool = False
     vs_torch: bool = False
+    history: bool = False  # the dashboard and the CLI on a history of `runs` runs (history.py)
+    runs: int = 10_000
+    history_dir: str | None = None
     # the run --target trains (every training flag); None: TrainConfig's defaults with the
     # hidden, batch size and epochs above
     config: TrainConfig | None = field(default=None)

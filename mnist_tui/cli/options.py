@@ -40,6 +40,12 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def non_negative_int(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
+    return int(text)
+
+
 def probability(text: str) -> float:
     try:
         value = float(text)

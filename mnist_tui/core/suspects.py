@@ -59,11 +59,14 @@ def gather(store: Store, dataset: str = "mnist"):
     """(Evidence, classes (runs, n), confidence (runs, n), labels (n,)) of usable runs."""
     seen, used, skipped = set(), [], 0
     classes, confs, labels = [], [], None
-    for run in store.runs():  # newest first
+    for run in store.runs(confusion=False):  # newest first
         config = run.get("config") or {}
         if not isinstance(config, dict) or config.get("dataset", "mnist") != dataset:
             continue
         key = json.dumps(config, sort_keys=True)
+        if key in seen:  # an older run of a config already counted: no need to read its predictions
+            skipped += 1
+            continue
         stored = store.final_predictions(run["id"]) if run.get("status") in USABLE else None
         if key in seen or stored is None:
             skipped += 1

@@ -161,6 +161,7 @@ def storage_for(url: str):
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    _check_sqlite_folder(url)
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(
@@ -179,12 +180,41 @@ def storage_for(url: str):
             raise SweepError(f"cannot open the study storage {url}: {reason}") from None
 
 
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite storage whose folder is missing is named as such (SQLite says only "unable to
+    open database file"). A folder named by the user is not made: a typo would make one."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # a URL SQLAlchemy cannot parse is reported by the open below
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise SweepError(f"cannot open the study storage {url}: the folder {folder} does "
+                             "not exist")
+
+
+def _make_default_folder(db_path: str | os.PathLike | None) -> None:
+    """The default storage lives beside the run history: make their folder (a fresh account's
+    first sweep), with the user's umask, or say why it cannot be made."""
+    from .store import StoreError, default_path, make_folder
+
+    try:
+        make_folder(Path(db_path) if db_path else default_path())
+    except StoreError as e:
+        raise SweepError(f"cannot open the study storage: {e}") from None
+
+
 def open_study(sweep: Sweep, worker_index: int = 0):
     """Create the study, or load it to resume or to join it from another worker. Each worker
     seeds its sampler differently, or two would propose the same first trials."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not sweep.storage:
+        _make_default_folder(sweep.db_path)
     storage = storage_for(sweep.storage or default_storage(sweep.db_path))
     try:
         return optuna.create_study(

@@ -61,6 +61,15 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--rounds", type=positive_int, default=3, metavar="N",
                    help="back-to-back rounds; medians are reported (default: 3)")
     b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    b.add_argument("--history", action="store_true",
+                   help="instead: the dashboard and the CLI on a history of --runs runs (20 "
+                   "epochs each, with predictions), built in SQL in --history-dir: the Runs "
+                   "tab's keys, runs list, suspects, the app's memory (default: off)")
+    b.add_argument("--runs", type=positive_int, default=10_000, metavar="N",
+                   help="with --history, runs in the history (default: 10000)")
+    b.add_argument("--history-dir", metavar="DIR",
+                   help="with --history, where the history is built, or reused if there "
+                   "(default: a new temporary directory)")
     add_config_flags(b, defaults=False, skip=("hidden", "batch_size", "epochs"))
 
 

@@ -22,8 +22,11 @@ class Pane(TabPane):
         """Redraw from the run history (called a few times a second while the tab is shown)."""
 
     def focus_content(self) -> None:
-        if self.FOCUS:
-            self.query_one(self.FOCUS).focus()
+        """Focus the tab's content now (not after a refresh, as `Widget.focus` does: by then
+        the next key of a burst has acted, and a late focus would undo what it did)."""
+        # A tab with nothing to focus takes the focus away from the tab left behind, whose
+        # widget would otherwise keep the keys (and the footer) while hidden.
+        self.screen.set_focus(self.query_one(self.FOCUS) if self.FOCUS else None)
 
 
 def share_x_range(history: RunHistory, charts: list[MetricChart]) -> None:

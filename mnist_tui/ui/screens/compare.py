@@ -19,6 +19,7 @@ class CompareScreen(Screen):
     """What differs, each run's best and its epoch, the overlaid curves, the changed cells."""
 
     BINDINGS = [Binding("escape,c", "app.pop_screen", "Back")]
+    AUTO_FOCUS = "#compare-text"  # PageDown, End and Down scroll it from the moment it opens
     DEFAULT_CSS = """
     CompareScreen Horizontal { height: 1fr; }
     CompareScreen #compare-text { width: 1fr; min-width: 38; padding: 0 1; }
