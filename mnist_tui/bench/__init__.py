@@ -37,7 +37,9 @@ def main(params: BenchParams | Mapping) -> int:
     if p.optimizers:
         return _emit(p, _optimizers(p, say))
     if p.target is not None:
-        return _emit(p, _target(p, say))
+        r = _target(p, say)
+        _emit(p, r)
+        return 0 if r["reached"] else 1  # a target no seed reached is a failed benchmark
     if p.augment_cost:
         return _emit(p, _augment(p, say))
     if p.profile:

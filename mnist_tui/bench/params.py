@@ -6,7 +6,7 @@ everything in this package reads it and nothing here sees argparse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 
 from ..core.config import TrainConfig
@@ -43,6 +43,8 @@ class BenchParams:
     # the run --target trains (every training flag); None: TrainConfig's defaults with the
     # hidden, batch size and epochs above
     config: TrainConfig | None = field(default=None)
+    # where the bench is, for a progress display: (what, done, total)
+    progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_options(cls, options: Mapping) -> BenchParams:
@@ -57,6 +59,11 @@ class BenchParams:
             return self.config
         return TrainConfig(hidden=self.hidden, batch_size=self.batch_size,
                            epochs=self.epochs or TrainConfig.epochs)
+
+    def step(self, what: str, done: int, total: int) -> None:
+        """Tell the progress display (if any) where the bench is."""
+        if self.progress is not None:
+            self.progress(what, done, total)
 
     def with_(self, **changes) -> BenchParams:
         return replace(self, **changes)

@@ -83,12 +83,15 @@ def speed_table(p: BenchParams) -> dict:
     epochs = p.epochs or 3
     config = TrainConfig(hidden=p.hidden, batch_size=min(p.batch_size, ds.n_train), epochs=epochs,
                          schedule="constant", lr=0.05)
+    p.step("matmul peak", 0, 3)
     peak = matmul_peak_gflops()
+    p.step(f"{epochs} epochs", 1, 3)
     seconds, eval_seconds = headless_epochs(config, ds)
     epoch_s = statistics.median(seconds)
     train_s = statistics.median(s - e for s, e in zip(seconds, eval_seconds, strict=True))
     # GFLOP/s counts the training matmuls, so it is taken over the training part of the epoch.
     gflops = flops_per_sample(p.hidden) * ds.n_train / train_s / 1e9
+    p.step("the seed's recipe", 2, 3)
     seed_s = seed_recipe_epoch_seconds(ds, p.hidden, max_samples=min(ds.n_train, 20000))
     return {
         "hidden": p.hidden,
@@ -118,6 +121,7 @@ def time_to_target(p: BenchParams, say: Say = quiet) -> dict:
     base = p.train_config()
     rows = []
     for seed in range(p.seeds):
+        p.step(f"seed {seed}", seed, p.seeds)
         config = TrainConfig(**{**base.__dict__, "seed": seed})
         seconds, samples, row = 0.0, 0, {"seed": seed, "reached": False}
         n_train = ds.n_train - config.val_split
@@ -229,6 +233,7 @@ def optimizer_grid(p: BenchParams, say: Say = quiet) -> dict:
     cells = []
     for hidden in GRID_HIDDEN:
         for batch in GRID_BATCH:
+            p.step(f"n={hidden} batch {batch}", len(cells), len(GRID_HIDDEN) * len(GRID_BATCH))
             seconds = optimizer_epochs(ds, hidden, batch, p.rounds, train_only=True, cpu=p.cpu,
                                        say=say)
             summary = _ratio_summary(seconds)

@@ -169,7 +169,7 @@ def test_bench_time_to_target(tiny_dir, capsys):
         assert row["gflops"] == pytest.approx(flops_per_sample(16) * 600 * row["epochs"] / 1e9)
     assert r["seconds_mean"] == pytest.approx(statistics.mean(row["seconds"] for row in hit))
     assert main(["bench", "--target", "1", "--seeds", "1", "--hidden", "4", "--epochs", "1",
-                 "--data-dir", str(tiny_dir)]) == 0
+                 "--data-dir", str(tiny_dir)]) == 1  # issue 20: a target not reached fails
     out = capsys.readouterr().out
     assert "seed 0: not reached" in out and "no seed reached 100.00%" in out
     with pytest.raises(SystemExit):

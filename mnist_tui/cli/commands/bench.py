@@ -6,7 +6,15 @@ import argparse
 
 from ... import bench
 from ...core.config import TrainConfig
-from ..options import add_config_flags, config_from_args, field_type, positive_int, target_accuracy
+from ..options import (
+    add_config_flags,
+    add_format_flag,
+    config_from_args,
+    field_type,
+    positive_int,
+    target_accuracy,
+)
+from ..output import Progress
 
 
 def add_arguments(b: argparse.ArgumentParser) -> None:
@@ -60,7 +68,8 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    "install torch==2.13.0), at n=128/b=64 and n=800/b=128 (default: off)")
     b.add_argument("--rounds", type=positive_int, default=3, metavar="N",
                    help="back-to-back rounds; medians are reported (default: 3)")
-    b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    add_format_flag(b, words="text (a table) for people; json (one object) for programs",
+                    json_alias=True)
     b.add_argument("--history", action="store_true",
                    help="instead: the dashboard and the CLI on a history of --runs runs (20 "
                    "epochs each, with predictions), built in SQL in --history-dir: the Runs "
@@ -77,6 +86,7 @@ def params(args: argparse.Namespace) -> bench.BenchParams:
     """The bench's typed parameters from the parsed flags: with --target, the run to time is
     the TrainConfig every training flag gives (10 epochs unless --epochs)."""
     options = dict(vars(args))
+    options["json"] = getattr(args, "format", "text") == "json"
     if args.target is not None:
         epochs = args.epochs or TrainConfig.epochs
         options["config"] = config_from_args(argparse.Namespace(**{**options, "epochs": epochs}))
@@ -84,4 +94,8 @@ def params(args: argparse.Namespace) -> bench.BenchParams:
 
 
 def run(args: argparse.Namespace) -> int:
-    return bench.main(params(args))
+    with Progress() as progress:  # on stderr; the bench says where it is through params.progress
+        task = progress.add("bench", None)
+        args.progress = lambda what, done, total: progress.update(
+            task, description=what, completed=done, total=total)
+        return bench.main(params(args))

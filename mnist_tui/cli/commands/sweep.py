@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from ...core import config as cfg
 from ...core import resources
 from ...core import sweep as sw
 from ...core.engine import Engine
-from ..options import add_data_dir_flag, add_db_flag, field_type, positive_int
-from ..output import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, fail, load_data, progress_line
+from ..options import add_data_dir_flag, add_db_flag, add_format_flag, field_type, positive_int
+from ..output import (
+    EXIT_DATA,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Progress,
+    fail,
+    load_data,
+    plural,
+    to_json,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,11 +62,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", dest="sweep_dataset", choices=cfg.DATASETS, default="mnist",
                    help="dataset (default: mnist)")
     add_data_dir_flag(p)
-    p.add_argument("--json", action="store_true", help="JSON lines: one per trial, then a summary")
+    add_format_flag(p, words="text for people; json (a JSON object per line: each trial, then "
+                    "a summary) for programs", json_alias=True)
     add_db_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    args.json = args.format == "json"
     try:
         space = sw.Space(
             lr=sw.parse_range("lr", args.space_lr),
@@ -88,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             if r.state in ("complete", "pruned", "fail", "diverged") and r.number not in printed:
                 printed.add(r.number)
                 if args.json:
-                    print(json.dumps({"event": "trial", "number": r.number, "state": r.state,
+                    print(to_json({"event": "trial", "number": r.number, "state": r.state,
                                       "val_acc": r.val_acc, "test_acc": r.test_acc,
                                       "epochs": r.epochs, "params": r.params,
                                       "run_id": r.run_id}), flush=True)
@@ -98,27 +108,28 @@ def run(args: argparse.Namespace) -> int:
                 print(f"trial {r.number:>3}  {r.state:<8}  val {val:>6}  test {test:>6}  "
                       f"{r.epochs} ep  {sw.params_words(r.params)}", flush=True)
         running = sum(r.state == "running" for r in rows)
-        if not args.json:
-            progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
+        progress.update(task, completed=len(printed), note=f"{running} running")
 
     if not args.json:
-        print(f"sweep {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
-              f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
+        print(f"sweep {plan.study!r}: {plural(plan.trials, 'trial')}, "
+              f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each, scored on "
+              f"{plural(plan.val_split, 'validation sample')} "
               f"({plan.storage or sw.default_storage(plan.db_path)})", flush=True)
+    progress = Progress()  # on stderr, above which the trial lines go
+    task = progress.add("trials", plan.trials)
     try:
-        study = sw.run(plan, on_update=show, shared=engine.shared)
+        with progress:
+            study = sw.run(plan, on_update=show, shared=engine.shared)
     except sw.SweepError as e:
         return fail(str(e), EXIT_DATA)
     except KeyboardInterrupt:
-        progress_line("")
         return fail(f"interrupted: run the same command again to resume study {plan.study!r}",
                     EXIT_INTERRUPTED)
     finally:
         engine.close()
-    progress_line("")
     result = sw.summary(study, started)
     if args.json:
-        print(json.dumps({"event": "done", **result}), flush=True)
+        print(to_json({"event": "done", **result}), flush=True)
     elif "best_trial" in result:
         test = result["best_test_acc"]
         print(f"best: trial {result['best_trial']} (run {result['best_run_id']}), val "

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from ...core import checkpoint, data, insight
-from ..options import add_data_dir_flag
-from ..output import EXIT_USAGE, fail, load_data
+from ..options import add_data_dir_flag, index
+from ..output import EXIT_USAGE, fail, load_data, to_json
 
 
 def add_arguments(un: argparse.ArgumentParser) -> None:
@@ -23,7 +22,7 @@ def add_arguments(un: argparse.ArgumentParser) -> None:
         "the same on the Weights tab (Enter on a unit).")
     un.epilog = "Example: mnist-tui train --save run.npz; mnist-tui units run.npz --sort ablation"
     un.add_argument("checkpoint", help="a .npz checkpoint (from train --save or w in the app)")
-    un.add_argument("--unit", type=int, default=None, metavar="J",
+    un.add_argument("--unit", type=index, default=None, metavar="J",
                     help="show one unit in full (default: a line for every unit)")
     un.add_argument("--sort", choices=("unit", "ablation", "active"), default="unit",
                     help="order of the lines: unit number, largest accuracy loss when silenced, "
@@ -31,6 +30,11 @@ def add_arguments(un: argparse.ArgumentParser) -> None:
     un.add_argument("--format", choices=("text", "json"), default="text",
                     help="text for people, json for programs (default: text)")
     add_data_dir_flag(un)
+
+
+def pp(change: float, decimals: int = 2) -> str:
+    """An accuracy difference in percentage points: -0.0052 -> '-0.52 pp' (not '%')."""
+    return f"{100 * change:+.{decimals}f} pp"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.unit is not None:
         row = describe(args.unit, True)
         if args.format == "json":
-            sys.stdout.write(json.dumps(row, indent=2) + "\n")
+            sys.stdout.write(to_json(row, indent=2) + "\n")
             return 0
         j = args.unit
         print(f"unit {j} of {n} ({args.checkpoint}): "
@@ -82,21 +86,22 @@ def run(args: argparse.Namespace) -> int:
         print("silenced: test accuracy per class")
         for k, v in row["ablation"].items():
             print(f"  {k:>8} {v['with']:7.2%} -> {v['silenced']:7.2%}  "
-                  f"{v['silenced'] - v['with']:+.2%}")
+                  f"{pp(v['silenced'] - v['with'])}")
         return 0
     rows = [describe(j, False) for j in range(n)]
     key = {"unit": lambda r: r["unit"], "ablation": lambda r: r["ablation_mean_change"],
            "active": lambda r: -r["active"]}[args.sort]
     rows.sort(key=key)
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(to_json(rows, indent=2) + "\n")
         return 0
     dead = sum(r["dead"] for r in rows)
     print(f"{n} hidden units of {args.checkpoint}, on {len(labels):,} test images: {dead} dead; "
           "silenced one at a time")
+    print("accuracy changes in percentage points (pp)")
     print(f"{'unit':>5}  {'active':>7}  {'votes for':<9}  {'mean change':>11}  worst class")
     for r in rows:
         print(f"{r['unit']:>5}  {'dead' if r['dead'] else format(r['active'], '.1%'):>7}  "
-              f"{r['votes_most_for']:<9}  {r['ablation_mean_change']:+11.3%}  "
-              f"{r['ablation_worst_class']} {r['ablation_worst_change']:+.2%}")
+              f"{r['votes_most_for']:<9}  {pp(r['ablation_mean_change'], 3):>11}  "
+              f"{r['ablation_worst_class']} {pp(r['ablation_worst_change'])}")
     return 0

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...core.compare import change_words, compare
+from ...core.render import config_value
 from ..widgets.metric_chart import MetricChart
 
 COLORS = ("cyan", "magenta", "yellow", "green", "red", "blue")
@@ -64,7 +65,7 @@ class CompareScreen(Screen):
         if r["differing_config"]:
             t.append("differs\n", style="bold")
             for k, values in r["differing_config"].items():
-                t.append(f" {k}: " + "  ".join(f"#{i}={v}" for i, v in zip(ids, values,
+                t.append(f" {k}: " + "  ".join(f"#{i}={config_value(v)}" for i, v in zip(ids, values,
                                                                               strict=True)) + "\n")
         else:
             t.append("the same config in every run\n", style="bold")

@@ -30,7 +30,7 @@ from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
 from ...core.recording import status_of
 from ...core.resources import check_run
 from ...core.session import RunSession
-from ...core.store import Store, StoreError
+from ...core.store import Store, StoreError, show_path
 from ...core.train import Live
 from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
@@ -402,10 +402,16 @@ class MainScreen(Screen):
         for table in self.query(ConfusionTable):
             table.set_classes(self.dataset.classes)
         self.pane(SweepPane).engine = self.engine
+        had_checkpoint = self.loaded is not None or self._loaded_model is not None
         self.history, self.loaded, self._loaded_model = RunHistory(), None, None
+        # The other dataset's runs drawn over the charts mean nothing here: drop them.
+        self.pane(TrainPane).overlays = {}
+        self.pane(RunsPane).query_one(RunsView).clear_overlay()
         old.close()
-        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images",
-                    title=INFO[self.dataset.name].title)
+        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images"
+                    + (". The run starts fresh: the loaded checkpoint was trained on another "
+                       "dataset." if had_checkpoint else ""),
+                    title=INFO[self.dataset.name].title, timeout=8 if had_checkpoint else None)
         self.show_all()
         self.action_start()
 
@@ -581,11 +587,11 @@ class MainScreen(Screen):
         name = time.strftime("mnist-tui-%Y%m%d-%H%M%S.npz")
         try:
             path = checkpoint.save(self.save_dir / name, self.model, self.run_config,
-                                   self.history.epoch_columns())
+                                   self.history.epoch_columns(), exclusive=True)
         except checkpoint.CheckpointError as e:
             self.notify(str(e), title="Save failed", severity="error")
             return
-        self.notify(f"saved {path}", title="Checkpoint")
+        self.notify(f"saved {show_path(path)}", title="Checkpoint")
         if self.db_run_id is not None:
             try:
                 with Store(self.db_path, timeout=1.0) as db:
@@ -597,12 +603,15 @@ class MainScreen(Screen):
         if self.run_state.going:
             self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
             return
-        self.app.push_screen(LoadDialog(), self._load_path)
+        typed, error = getattr(self, "_load_failed", ("", ""))  # kept after an error
+        self.app.push_screen(LoadDialog(error, typed, db_path=self.db_path,
+                                        save_dir=self.save_dir), self._load_path)
 
     def _load_path(self, path: str | None) -> None:
         if not self.query("#status"):
             return  # the dialog closed as the app was leaving: nothing left to load into
         if path:
+            self._load_typed = path
             self.status.set(note=f"loading {path}…")
             self._read_checkpoint(path)
 
@@ -617,7 +626,8 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._loaded, path, loaded)
 
     def _not_loaded(self, error: str) -> None:
-        """Say why, and keep everything as it was."""
+        """Say why, and keep everything as it was (the path typed too, for the next l)."""
+        self._load_failed = (getattr(self, "_load_typed", ""), error)
         self.notify(error, title="Not loaded", severity="error", timeout=10)
         self.status.set(note=f"not loaded: {error}")
 
@@ -631,6 +641,7 @@ class MainScreen(Screen):
                         severity="warning")
             return
         self.loaded, self.load_path = loaded, path
+        self._load_failed = ("", "")
         self._loaded_model, self.run_config = loaded[0], loaded[1]
         self.history = RunHistory(loaded[2])
         self.form.set_config(loaded[1])
@@ -648,6 +659,11 @@ class MainScreen(Screen):
     def _reload_runs(self) -> None:
         """The Runs tab reads its page again, in a worker (the history may hold 10,000 runs)."""
         self.pane(RunsPane).query_one(RunsView).load(self.db_path)
+
+    def on_screen_resume(self) -> None:
+        """Back from a race (or any screen): the Runs tab lists what it added."""
+        if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
+            self._reload_runs()
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         """Draw the marked runs over the curves: the ones already drawn stay, a new one's
@@ -709,9 +725,12 @@ class MainScreen(Screen):
     def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
         try:
             with Store(self.db_path, timeout=1.0) as db:
-                db.delete_run(event.run_id)
+                deleted = db.delete_run(event.run_id)
         except StoreError as e:
             self.notify(str(e), title="Not deleted", severity="error")
+        else:
+            self.notify(f"Deleted run {event.run_id}." if deleted else
+                        f"Run {event.run_id} was already gone.", title="Run history")
         self.pane(TrainPane).overlays.pop(event.run_id, None)
         self._reload_runs()
         self.pane(TrainPane).show(self.history)

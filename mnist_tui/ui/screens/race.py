@@ -45,6 +45,11 @@ class RaceScreen(Screen):
     RaceScreen MetricChart { height: 1fr; }
     RaceScreen.-narrow Horizontal { layout: vertical; }
     RaceScreen.-narrow #race-left { width: 1fr; height: auto; }
+    /* below 150 columns the leaderboard sits on top: the two charts go side by side, so each
+       keeps its height (stacked, at 80x24 each had 2 plot rows) */
+    RaceScreen.-narrow #race-charts { layout: horizontal; height: 1fr; }
+    RaceScreen.-narrow #race-charts MetricChart { width: 1fr; height: 1fr; }
+    RaceScreen.-narrow #race-help { padding: 0; }
     """
 
     def __init__(self, engine: Engine, configs: list[TrainConfig], field: str | None,

@@ -20,10 +20,22 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ...core.render import config_words
+from ...core.render import config_value, config_words, format_duration
 from ...core.store import Store, StoreError
 
 PAGE = 100  # rows in the table at once
+
+# One line at 80 columns; no-break spaces: never "· d" / "d: delete" over two lines.
+HELP = ("space: mark (overlay) · c: compare · R: race marked · a: to form · "
+        "d\u00a0d:\u00a0delete")
+EMPTY = "no runs yet: finished epochs of every run are kept here"
+
+
+def run_time(seconds: float | None) -> str:
+    """'2.4s' under a minute, '2m49s' above; '--' for a run without an epoch."""
+    if seconds is None:
+        return "--"
+    return f"{seconds:.1f}s" if seconds < 59.95 else format_duration(seconds)
 
 
 def after_page(method):
@@ -163,15 +175,15 @@ class RunsView(Vertical):
         yield RunsTable(cursor_type="row", zebra_stripes=True, id="runs-table")
         # Where the page is in a long history; hidden while every run fits in one page.
         yield Static(id="runs-position", classes="-hidden")
-        yield Static("space: mark (overlay) · c: compare · R: race the marked · a: config to "
-                     "form · d d: delete",
-                     id="runs-help")
+        yield Static(HELP, id="runs-help")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.cell_padding = 0
-        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 8), ("best", 7),
-                             ("ep", 4), ("time", 6), ("config", 60)):
+        # No cell padding (room for the config at 80 columns): each width keeps a space
+        # after its longest value ("diverged", "100.00%", "59.9s"), so columns never touch.
+        for label, width in (("", 2), ("id", 5), ("started", 12), ("status", 9), ("best", 8),
+                             ("ep", 4), ("time", 7), ("seed", 5), ("config", 80)):
             table.add_column(label, width=width, key=label or "mark")
 
     # --- reading pages (a worker) ----------------------------------------------------------------
@@ -227,13 +239,13 @@ class RunsView(Vertical):
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
             started = ("?" if r["started_at"] is None
                        else time.strftime("%m-%d %H:%M", time.localtime(r["started_at"])))
-            words = config_words(r["config"])
+            words = config_words(r["config"], r.get("live"))
             if r.get("damaged"):
                 words = f"[damaged: {', '.join(r['damaged'])}] {words}"
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
                 str(r["id"]), started, Text(r["status"]), best, str(r["epochs"]),
-                "--" if r["seconds"] is None else f"{r['seconds']:.1f}s", Text(words),
+                run_time(r["seconds"]), str(r["config"].get("seed", "?")), Text(words),
                 key=str(r["id"]),
             )
         if runs:
@@ -246,8 +258,9 @@ class RunsView(Vertical):
         help_line = self.query_one("#runs-help", Static)
         if error:
             help_line.update(Text(f"run history unavailable: {error}", style="bold red"))
-        elif not runs:
-            help_line.update("no runs yet: finished epochs of every run are kept here")
+        elif self.pending_delete is None or self.pending_delete not in {r["id"] for r in runs}:
+            self.pending_delete = None
+            help_line.update(HELP if runs else EMPTY)
 
     @property
     def current(self) -> dict | None:
@@ -270,6 +283,14 @@ class RunsView(Vertical):
             str(run["id"]), "mark", Text("●" if run["id"] in self.overlay else " ", style="bold cyan"))
         self.post_message(self.OverlayChanged(frozenset(self.overlay)))
 
+    def clear_overlay(self) -> None:
+        """Unmark every run (the dashboard switched dataset: they belong to the other one)."""
+        if self.overlay:
+            self.overlay.clear()
+            self.marked.clear()
+            if self.runs:
+                self.set_runs(self.runs)
+
     @after_page
     def action_compare(self) -> None:
         """Compare the marked runs (space marks), or the marked one and the current one."""
@@ -288,22 +309,51 @@ class RunsView(Vertical):
 
     @after_page
     def action_run_again(self) -> None:
-        if self.current is not None:
-            self.post_message(self.RunAgain(self.current["config"]))
-
-    @after_page
-    def action_delete(self) -> None:
         run = self.current
         if run is None:
             return
-        if self.pending_delete != run["id"]:
-            self.pending_delete = run["id"]
-            self.notify(f"Press d again to delete run {run['id']}.", severity="warning")
+        self.post_message(self.RunAgain(run["config"]))
+        changed = {k: v for k, v in (run.get("live") or {}).items()
+                   if run["config"].get(k) != v}
+        if changed:  # the form gets the starting values: say so, and what the run ended with
+            self.notify("The form has run {}'s starting values; it changed {} live.".format(
+                run["id"], ", ".join(f"{k} {config_value(run['config'].get(k))} → "
+                                     f"{config_value(v)}" for k, v in changed.items())),
+                title="Config to form", timeout=8)
+
+    @after_page
+    def action_delete(self) -> None:
+        """d asks (on the help line, not in a toast that outlives the question), d again
+        deletes; a run still training is refused at once: it would go on unrecorded."""
+        run = self.current
+        if run is None:
             return
-        self.pending_delete = None
+        if run["status"] == "running":
+            self._ask(None)
+            self.notify(f"Run {run['id']} is still training: stop it first, then delete it.",
+                        title="Not deleted", severity="warning")
+            return
+        if self.pending_delete != run["id"]:
+            self._ask(run["id"])
+            return
+        self._ask(None)
         self.overlay.discard(run["id"])
         self.marked.pop(run["id"], None)
         self.post_message(self.DeleteRun(run["id"]))
+
+    def _ask(self, run_id: int | None) -> None:
+        self.pending_delete = run_id
+        help_line = self.query_one("#runs-help", Static)
+        if run_id is None:
+            help_line.update(HELP if self.runs else EMPTY)
+        else:
+            help_line.update(Text(f"d again deletes run {run_id} (any other row keeps it)",
+                                  style="bold"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.pending_delete is not None and (
+                self.current is None or self.current["id"] != self.pending_delete):
+            self._ask(None)
 
     def action_reload(self) -> None:
         self.load(self.db_path)
