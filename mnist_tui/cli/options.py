@@ -100,14 +100,18 @@ def field_type(name: str):
     return parse
 
 
-def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
-    """One flag per TrainConfig field, validated by the same rules as the dashboard's form.
+def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True,
+                     skip: tuple[str, ...] = ()) -> None:
+    """One flag per TrainConfig field (but those in `skip`, which the caller defines its own
+    way), validated by the same rules as the dashboard's form.
 
     A subcommand passes defaults=False, so `mnist-tui --epochs 3 train` keeps the 3 given
     before the subcommand instead of the subcommand's default overwriting it.
     """
     g = p.add_argument_group("training (the same rules as the dashboard's form)")
     for f in fields(cfg.TrainConfig):
+        if f.name in skip:
+            continue
         spec = cfg.SPECS[f.name]
         default = f.default
         shown = f.default
@@ -121,6 +125,13 @@ def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
             metavar=f.name.upper() if not spec.choices else "{" + ",".join(spec.choices) + "}",
             help=f"{spec.help}, {cfg.range_text(spec)} (default: {shown})",
         )
+    g.add_argument(
+        "--recipe", choices=sorted(cfg.RECIPES), default=None if defaults else argparse.SUPPRESS,
+        help="start from a named set of the fields above; any of them given beside it wins. "
+        "fast: " + " ".join(f"{flag(k)} {v}" for k, v in cfg.RECIPES["fast"].items())
+        + " (default: none)")
+    if "data_dir" in skip:
+        return
     p.add_argument(
         "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
         help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
@@ -155,8 +166,13 @@ def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.TrainConfig:
-    """The TrainConfig the flags give; lr unset means the optimizer's own default."""
+    """The TrainConfig the flags give, from --recipe's values where a field was left at its
+    default; lr unset means the optimizer's own default."""
     values = {f.name: getattr(args, f.name) for f in fields(cfg.TrainConfig)}
+    for name, value in cfg.RECIPES.get(getattr(args, "recipe", None) or "", {}).items():
+        unset = None if name == "lr" else cfg.TrainConfig.__dataclass_fields__[name].default
+        if values[name] == unset:  # not given (argparse cannot tell it from the default given)
+            values[name] = value
     if values["lr"] is None:
         values["lr"] = cfg.DEFAULT_LR[values["optimizer"]]
     return cfg.TrainConfig(**values)

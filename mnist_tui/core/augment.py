@@ -2,8 +2,11 @@
 
 `affine`: a random rotation, scale and shift per image. `elastic`: the same affine map plus a
 random displacement field smoothed by a Gaussian (Simard's sigma=4, alpha=34, scaled down a
-little for float images in [0, 1] at 28x28). Both are vectorised over the batch: one
-`map_coordinates` call resamples every image of it. scipy is imported only when used.
+little for float images in [0, 1] at 28x28). The maps are drawn for the whole batch at once;
+each image is then resampled by its own 2-D `map_coordinates` call (bilinear). One 3-D call over
+the batch gave the same numbers (the image coordinate is a whole number, so its weights are 1
+and 0: a test holds the two equal) but interpolated over 8 neighbours instead of 4, and took
+1.6x as long. scipy is imported only when used.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def distort(X: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
     coords = affine_coords(m, rng)
     if kind == "elastic":
         coords += elastic_displacement(m, rng)
-    batch_index = np.broadcast_to(np.arange(m, dtype=np.float32)[:, None, None], (m, 28, 28))
-    full = np.concatenate([batch_index[None], coords])  # (3, m, 28, 28): image, row, col
-    out = map_coordinates(X.reshape(m, 28, 28), full, order=1, mode="constant", cval=0.0)
+    images = X.reshape(m, 28, 28)
+    out = np.empty((m, 28, 28), dtype=np.result_type(X.dtype, np.float32))
+    for i in range(m):  # (2, 28, 28): the source row and column of every pixel of image i
+        map_coordinates(images[i], coords[:, i], output=out[i], order=1, mode="constant", cval=0.0)
     return out.reshape(m, 784).astype(X.dtype, copy=False)

@@ -13,8 +13,16 @@ EVAL_CHUNK = 2000  # test rows per forward pass: bounds memory at large hidden s
 SINGLE_THREAD_MAX_M_N = 8192
 
 
-def blas_threads(batch_size: int, hidden: int) -> int | None:
-    """BLAS threads to train with: 1 for the smallest shapes, else None (the library's choice)."""
+def blas_threads(batch_size: int, hidden: int, augment: str = "none") -> int | None:
+    """BLAS threads to train with: 1 for the smallest shapes, else None (the library's choice).
+
+    An augmented run also takes 1: its loader process (core/loader.py) needs the other core,
+    and two BLAS threads beside it are three busy threads on two cores, where OpenBLAS's
+    threads wait for each other a time slice at a time (measured at n=800, batch 128, 6,000
+    samples, under load: 12.3 s an affine epoch with two threads, 2.4 s with one).
+    """
+    if augment != "none":
+        return 1
     return 1 if batch_size * hidden <= SINGLE_THREAD_MAX_M_N else None
 
 

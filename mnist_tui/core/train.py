@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .augment import distort
 from .calibration import reliability
 from .config import TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Finished, LiveChanged, Weights
 from .insight import revive
+from .loader import InProcessBatches, LoaderBatches
 from .metrics import accuracy, confusion_matrix, nll
 from .model import Perceptron, Workspace, flat_views, softmax
 from .optim import make as make_optimizer
@@ -123,27 +123,34 @@ def train(
     n_samples_shown: int = 6,
     snapshot: threading.Event | None = None,
     threads: int | None = None,
+    loader: bool | None = None,
 ) -> Iterator[Event]:
     """Train `model` (a new seeded Perceptron if None) on `data`, yielding events.
 
     Setting `snapshot` asks for a `Weights` event at the next batch boundary (paused or not).
     `threads` caps the BLAS threads (races and sweeps run one per process); None lets the
-    shapes decide.
+    shapes decide. `loader`: distort the batches in a loader process (loader.py); None: when
+    the run augments. The results are the same either way.
     """
     model = model or Perceptron(config.hidden, seed=config.seed)
     stop = stop or threading.Event()
     pauses = _Pauses(stop, pause or threading.Event(), snapshot or threading.Event())
-    threads = threads or blas_threads(config.batch_size, model.n_hidden)
+    threads = threads or blas_threads(config.batch_size, model.n_hidden, config.augment)
+    if loader is None:
+        loader = config.augment != "none"
+    Batches = LoaderBatches if loader and config.augment != "none" else InProcessBatches
     with threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext():
-        yield from _train(config, data, model, stop, pauses, live or Live(), progress_interval,
-                          n_samples_shown)
+        batches = Batches(data.train_images, config.augment, config.seed,
+                          min(config.batch_size, len(data.train_images)), model.dtype)
+        with batches:  # a loader process ends with the run, however the run ends
+            yield from _train(config, data, model, stop, pauses, live or Live(), progress_interval,
+                              n_samples_shown, batches)
 
 
 def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threading.Event,
            pauses: _Pauses, live: Live, progress_interval: float,
-           n_samples_shown: int) -> Iterator[Event]:
+           n_samples_shown: int, batches: InProcessBatches) -> Iterator[Event]:
     rng = np.random.default_rng([config.seed, 1])  # shuffling, independent of the init stream
-    aug_rng = np.random.default_rng([config.seed, 2])  # distortions, their own stream
     X_all, y_all = data.train_images, data.train_labels.astype(np.int64)
     # A validation split: val_split training samples chosen by the seed (a stream of its own),
     # never trained on, evaluated each epoch. Without one, `train_idx` is every sample and the
@@ -160,15 +167,13 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
     ws = Workspace.create(model.n_hidden, m, dtype)
     rule = make_optimizer(config.optimizer, theta, [model.W1, model.W2], config.weight_decay,
                           (config.beta1, config.beta2))
-    X = np.empty((m, X_all.shape[1]), dtype=dtype)
-    raw = np.empty((m, X_all.shape[1]), dtype=X_all.dtype)
-    scale = dtype.type(1 / 255)
     t_start = time.perf_counter()
     test_acc = None
     applied = {"lr": live.lr, "momentum": live.momentum}  # live values already announced
     for epoch in range(1, config.epochs + 1):
         t_epoch, paused_before = time.perf_counter(), pauses.seconds
         perm = train_idx[rng.permutation(N)] if config.val_split else rng.permutation(N)
+        batches.epoch(perm)  # batch b: perm[b*m : (b+1)*m], as floats, distorted if asked
         loss_sum, hits, seen = 0.0, 0, 0
         last_report = 0.0
         losses: list[float] = []  # since the last report
@@ -190,10 +195,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 return
             idx = perm[b * m : (b + 1) * m]
             k = len(idx)
-            Xb = np.multiply(np.take(X_all, idx, axis=0, out=raw[:k]), scale, out=X[:k],
-                             casting="unsafe")  # uint8 -> float in [0, 1], one batch at a time
-            if config.augment != "none":
-                Xb = distort(Xb, config.augment, aug_rng)
+            Xb = batches.get(b)
             yb = y_all[idx]
             step = (epoch - 1) * n_batches + b
             live_now = {"lr": live.lr, "momentum": live.momentum}  # read once: another thread sets them
@@ -217,6 +219,7 @@ def _train(config: TrainConfig, data: Dataset, model: Perceptron, stop: threadin
                 grads["W1"] += config.weight_decay * model.W1
                 grads["W2"] += config.weight_decay * model.W2
             rule.step(ws.grad, lr, mu)  # the update: all parameters at once, as one vector
+            batches.release()
 
             loss_sum += loss * k
             hits += int(np.count_nonzero(Z2.argmax(axis=1) == yb))

@@ -62,3 +62,22 @@ def test_augment_flag_is_validated(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "--augment", "rotate"])
     assert e.value.code == 2 and "augmentation must be one of none, affine, elastic" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["affine", "elastic"])
+def test_per_image_resampling_equals_one_call_over_the_batch(tiny, kind):
+    """The per-image 2-D maps give exactly the numbers of the former single 3-D call."""
+    from scipy.ndimage import map_coordinates
+
+    for seed in range(8):
+        X = tiny.train_images[seed * 64 : seed * 64 + 64 + seed].astype(np.float32) / 255
+        m = len(X)
+        got = augment.distort(X, kind, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        coords = augment.affine_coords(m, rng)
+        if kind == "elastic":
+            coords += augment.elastic_displacement(m, rng)
+        index = np.broadcast_to(np.arange(m, dtype=np.float32)[:, None, None], (m, 28, 28))
+        want = map_coordinates(X.reshape(m, 28, 28), np.concatenate([index[None], coords]),
+                               order=1, mode="constant", cval=0.0).reshape(m, 784)
+        assert np.array_equal(got, want), seed

@@ -7,9 +7,9 @@ import sys
 import mnist_tui.core
 
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "idx", "insight", "metrics", "model",
-                "optim", "race", "recording", "render", "resources", "session", "shared", "store", "suspects",
-                "sweep", "train")
+                "engine", "events", "files", "forgetting", "history", "idx", "insight", "loader",
+                "metrics", "model", "optim", "race", "recording", "render", "resources", "session",
+                "shared", "store", "suspects", "sweep", "train")
 
 
 def test_the_list_names_every_core_module():

@@ -1,11 +1,19 @@
-"""`mnist-tui bench`: training speed against the matmul peak (the work is in ../../bench.py)."""
+"""`mnist-tui bench`: training speed, and where it goes (the work is in ../../bench/)."""
 
 from __future__ import annotations
 
 import argparse
 
 from ... import bench
-from ..options import add_format_flag, field_type, positive_int, target_accuracy
+from ...core.config import TrainConfig
+from ..options import (
+    add_config_flags,
+    add_format_flag,
+    config_from_args,
+    field_type,
+    positive_int,
+    target_accuracy,
+)
 from ..output import Progress
 
 
@@ -14,7 +22,10 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
         "Measure headless training speed, the machine's float32 "
         "matmul peak, and the seed's float64 recipe, in one process; with "
         "--with-ui, what the dashboard costs; with --vs-torch, the ratio to "
-        "PyTorch. Timings compare back to back; medians are reported.")
+        "PyTorch; with --optimizers [--grid], every optimizer against momentum; with "
+        "--profile, where a step's time goes; with --augment-cost, the loader process against "
+        "the training thread; with --target, the time to an accuracy. Timings compare back to "
+        "back; medians are reported, with the machine's load.")
     b.add_argument("--hidden", type=field_type("hidden"), default=128,
                    help="hidden units n (default: 128)")
     b.add_argument("--batch-size", dest="batch_size", type=field_type("batch_size"), default=64,
@@ -23,26 +34,40 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    help="epochs to time; the median is reported (default: 3; with --target, "
                    "the training default, 10)")
     b.add_argument("--target", type=target_accuracy, default=None, metavar="ACC",
-                   help="time to target instead: train each seed until the test accuracy first "
-                   "reaches ACC (0-1, e.g. 0.98) and report the training seconds and GFLOPs to "
-                   "get there, per seed and as mean ± std (default: off)")
+                   help="time to target instead: train each seed (every training flag applies) "
+                   "and report the training seconds and GFLOPs until the test accuracy first "
+                   "reaches ACC (0-1, e.g. 0.98), and the accuracy each seed ends at, per seed "
+                   "and as mean ± std (default: off)")
     b.add_argument("--seeds", type=positive_int, default=5, metavar="N",
                    help="with --target, seeds 0..N-1 (default: 5)")
     b.add_argument("--optimizers", action="store_true",
                    help="each optimizer's epoch time on the default run and its ratio to "
                    "momentum's, --rounds rounds back to back, medians (default: off)")
+    b.add_argument("--grid", action="store_true",
+                   help="with --optimizers: over every shape of n in 32,128,256,800,1024 and "
+                   "batch in 16,64,128,512, one epoch of 12,000 samples each (--samples to "
+                   "change), training time only (default: off)")
+    b.add_argument("--cpu", action="store_true",
+                   help="with --grid, --vs-torch, --profile or --target: one thread, timed by the training "
+                   "thread's CPU clock, which a busy machine disturbs least (default: off, the "
+                   "wall clock)")
+    b.add_argument("--profile", action="store_true",
+                   help="where one training step's time goes at n=128/batch 64 and n=800/batch "
+                   "128: matmuls, elementwise work, the update, Python, in us and %% (default: off)")
+    b.add_argument("--augment-cost", dest="augment_cost", action="store_true",
+                   help="epoch time of affine and elastic runs at n=800/batch 128, distorted in "
+                   "the loader process and on the training thread, against a plain epoch "
+                   "(default: off)")
     b.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="train on the first N samples only, for a quick smoke run (default: all)")
     b.add_argument("--with-ui", action="store_true",
                    help="also time training with the dashboard open, at 100x30 and 160x50: in "
                    "Textual's headless driver and as the real program in a pty (default: off)")
     b.add_argument("--vs-torch", action="store_true",
-                   help="also time the same network in PyTorch, if installed, at n=128/b=64 and "
-                   "n=800/b=128 (default: off)")
+                   help="time the same network in PyTorch, if installed (not a dependency: pip "
+                   "install torch==2.13.0), at n=128/b=64 and n=800/b=128 (default: off)")
     b.add_argument("--rounds", type=positive_int, default=3, metavar="N",
-                   help="back-to-back rounds for --with-ui and --vs-torch; medians are "
-                   "reported (default: 3)")
-    b.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
+                   help="back-to-back rounds; medians are reported (default: 3)")
     add_format_flag(b, words="text (a table) for people; json (one object) for programs",
                     json_alias=True)
     b.add_argument("--history", action="store_true",
@@ -54,17 +79,23 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--history-dir", metavar="DIR",
                    help="with --history, where the history is built, or reused if there "
                    "(default: a new temporary directory)")
+    add_config_flags(b, defaults=False, skip=("hidden", "batch_size", "epochs"))
+
+
+def params(args: argparse.Namespace) -> bench.BenchParams:
+    """The bench's typed parameters from the parsed flags: with --target, the run to time is
+    the TrainConfig every training flag gives (10 epochs unless --epochs)."""
+    options = dict(vars(args))
+    options["json"] = getattr(args, "format", "text") == "json"
+    if args.target is not None:
+        epochs = args.epochs or TrainConfig.epochs
+        options["config"] = config_from_args(argparse.Namespace(**{**options, "epochs": epochs}))
+    return bench.BenchParams.from_options(options)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.history:
-        from ... import bench_history
-
-        bench_history.run(runs=args.runs, directory=args.history_dir)
-        return 0
-    args.json = args.format == "json"
-    with Progress() as progress:  # on stderr; bench.py says where it is through args.progress
+    with Progress() as progress:  # on stderr; the bench says where it is through params.progress
         task = progress.add("bench", None)
         args.progress = lambda what, done, total: progress.update(
             task, description=what, completed=done, total=total)
-        return bench.main(args)
+        return bench.main(params(args))

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.config import TrainConfig
-from .core.events import EpochEnd
-from .core.store import Store
+from ..core.config import TrainConfig
+from ..core.events import EpochEnd
+from ..core.store import Store
 
 SEED_STATUSES = ("done", "done", "stopped", "done", "diverged")  # the real runs copied
 
@@ -154,8 +154,8 @@ async def _measure_app(path: Path, dataset, size=(100, 30), presses: int = 7) ->
     from textual import events
     from textual.widgets import DataTable
 
-    from .ui.app import make_app
-    from .ui.widgets.runs_view import RunsView
+    from ..ui.app import make_app
+    from ..ui.widgets.runs_view import RunsView
 
     chars = {"space": " "}
 
@@ -241,7 +241,7 @@ def run(runs: int = 10_000, n_test: int = 500, directory: str | None = None,
     if cli:
         measure_cli(path)
     if app:
-        from .core import data
+        from ..core import data
 
         dataset = data.load()  # the real one: its memory is part of what the user's app holds
         asyncio.run(_measure_app(path, dataset))

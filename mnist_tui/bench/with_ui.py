@@ -14,6 +14,7 @@ import pty
 import select
 import signal
 import sqlite3
+import statistics
 import struct
 import subprocess
 import sys
@@ -22,14 +23,40 @@ import termios
 import time
 from dataclasses import asdict
 
-from .core.config import TrainConfig
-from .core.data import Dataset
+from ..core.config import TrainConfig
+from ..core.data import Dataset
+from .speed import headless_epochs
+
+UI_SIZES = ((100, 30), (160, 50))
+
+
+def with_ui(config: TrainConfig, ds: Dataset, data_dir: str | None, rounds: int,
+            terminal: bool) -> list[dict]:
+    """Per terminal size: headless epoch seconds (`mnist-tui train` in its own process, or in
+    this process with `terminal` off), then the app's (Pilot), then the real program in a pty,
+    back to back, `rounds` times. Cost = 1 - headless / with the app (medians)."""
+    rows = []
+    for size in UI_SIZES:
+        row: dict = {"size": f"{size[0]}x{size[1]}", "headless": [], "pilot": [], "terminal": []}
+        for _ in range(rounds):
+            row["headless"].append(statistics.median(
+                cli_epoch_seconds(config, data_dir) if terminal else headless_epochs(config, ds)[0]))
+            row["pilot"].append(statistics.median(ui_epoch_seconds(config, ds, size)))
+            if terminal:
+                row["terminal"].append(statistics.median(
+                    terminal_epoch_seconds(config, data_dir, size)))
+        for kind in ("pilot", "terminal"):
+            if row[kind]:
+                row[f"{kind}_cost"] = statistics.median(
+                    1 - h / u for h, u in zip(row["headless"], row[kind], strict=False))
+        rows.append(row)
+    return rows
 
 
 def ui_epoch_seconds(config: TrainConfig, ds: Dataset, size: tuple[int, int] = (100, 30)) -> list[float]:
     """Train with the app open (Textual's headless driver, every pane mounted, the Train tab
     shown) and return each epoch's seconds, as the app's run history recorded them."""
-    from .ui.app import make_app
+    from ..ui.app import make_app
 
     async def run() -> list[float]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +73,7 @@ def ui_epoch_seconds(config: TrainConfig, ds: Dataset, size: tuple[int, int] = (
 def start_to_first_batch(config: TrainConfig, ds: Dataset, starts: int = 3) -> list[float]:
     """Seconds from Start (the app's start action) to the first batch's progress reaching the
     app, for `starts` runs in a row (the first one may wait for the fork server to come up)."""
-    from .ui.app import make_app
+    from ..ui.app import make_app
 
     async def run() -> list[float]:
         times = []
