@@ -6,12 +6,16 @@ The dashboard, the race screen and the CLI's race hold sessions; none of them pa
 engine's events with a recorder of its own. A session's `on_event` callback runs in the run's
 reader thread, after the event is in `history` and in the database: a UI posts a message from
 there, a CLI prints.
+
+A recorded session also serves its run to viewers (core/host.py: `mnist-tui attach`, `runs
+stop`), and `save_checkpoint()` keeps a detached run's weights under the data folder.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import LIVE_FIELDS, TrainConfig
 from .engine import Engine, RunHandle, Started
@@ -39,7 +43,8 @@ class RunSession:
                  model: Perceptron | None = None, history: RunHistory | None = None,
                  on_event: Callable[[RunSession, Event | Started], None] | None = None,
                  progress_interval: float = 0.2, threads: int | None = None,
-                 record: bool = True, label: str | None = None) -> None:
+                 record: bool = True, label: str | None = None,
+                 serve: bool | None = None) -> None:
         self.engine, self.config, self.db_path = engine, config, db_path
         self.model, self.threads, self.record = model, threads, record
         self.progress_interval = progress_interval
@@ -54,6 +59,9 @@ class RunSession:
         self.ended = threading.Event()  # set after the last event was handled
         self.error: str | None = None  # why the run could not start
         self.record_lost_at: Event | None = None  # the event at which the history failed
+        self.serve = record if serve is None else serve  # to viewers, once it has a run id
+        self.host = None  # its core.host.Host while it serves
+        self.serve_error: str | None = None
 
     # --- what it is ---------------------------------------------------------------------------
 
@@ -106,6 +114,8 @@ class RunSession:
                                          labels=self.engine.dataset.test_labels)
             if self.state == STARTING:
                 self.state = TRAINING
+            if self.serve and self.db_run_id is not None:
+                self._start_host(event.pid)
         self.history.add(event)
         if self.recorder is not None and self.recorder.store is not None \
                 and not isinstance(event, Started):
@@ -113,6 +123,8 @@ class RunSession:
                 self.record_lost_at = event
         if isinstance(event, OUTCOMES):
             self.state = status_of(event)
+        if self.host is not None and not isinstance(event, Started):
+            self.host.publish(event)
         try:
             if self.on_event is not None:
                 self.on_event(self, event)
@@ -120,17 +132,49 @@ class RunSession:
             if isinstance(event, OUTCOMES):
                 self.ended.set()
 
+    def _start_host(self, pid: int) -> None:
+        from .host import Host, HostError
+
+        try:
+            self.host = Host(self, self.db_run_id, pid)
+        except (HostError, OSError) as e:  # the run goes on, unseen from elsewhere
+            self.serve_error = str(e)
+
+    def save_checkpoint(self) -> Path | None:
+        """Keep the run's last weights as `<data folder>/checkpoints/run-<id>.npz` (temp, then
+        renamed) and name it in the history (`runs show`): what a detached run leaves."""
+        from .checkpoint import save
+        from .store import Store, StoreError, default_path
+
+        w = self.history.weights
+        if w is None or self.db_run_id is None or not len(self.history):
+            return None
+        path = default_path().parent / "checkpoints" / f"run-{self.db_run_id}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path = save(path, Perceptron.from_params(w.W1, w.b1, w.W2, w.b2), self.config,
+                    self.history.epoch_columns())
+        try:
+            with Store(self.db_path) as db:
+                db.set_checkpoint(self.db_run_id, str(path))
+        except StoreError:
+            pass  # the file is kept; only its mention in the history is missing
+        return path
+
     # --- steering (each a no-op once the run is over) -----------------------------------------
 
     def pause(self) -> None:
         if self.handle and self.state in (STARTING, TRAINING):
             self.handle.pause()
             self.state = PAUSED
+            if self.host is not None:
+                self.host.state_changed()
 
     def resume(self) -> None:
         if self.handle and self.state == PAUSED:
             self.handle.resume()
             self.state = TRAINING
+            if self.host is not None:
+                self.host.state_changed()
 
     def toggle_pause(self) -> None:
         self.resume() if self.paused else self.pause()
