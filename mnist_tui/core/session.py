@@ -255,3 +255,35 @@ class Race:
 
     def wait(self, timeout: float | None = None) -> bool:
         return all(s.wait(timeout) for s in self.sessions)
+
+
+def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
+    """A detached host's last work: its terminal is gone, so stdin, stdout and stderr point at
+    /dev/null (a write would raise EIO); each run trains to its end, recorded as always, and
+    its checkpoint is saved (`RunSession.save_checkpoint`); then the engine is freed. SIGTERM
+    (or Ctrl-C in the terminal a key detach left) stops the runs (their checkpoints are still
+    saved). The paths saved, in order."""
+    import os
+    import signal
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        for sig in (signal.SIGTERM, signal.SIGINT):  # an explicit end: the runs stop
+            signal.signal(sig, lambda *_: [s.stop() for s in sessions])
+    saved = []
+    for s in sessions:
+        while not s.wait(0.5):
+            pass
+        try:
+            saved.append(s.save_checkpoint())
+        except Exception:  # a full disk: the run is recorded; its weights are lost
+            saved.append(None)
+        if s.host is not None:
+            s.host.close()
+    if engine is not None:
+        engine.close()
+    return saved

@@ -6,9 +6,10 @@ The text, CSV and JSON of a run and of a comparison are in ../runs_text.py.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
-from ...core import store
+from ...core import host, store
 from ...core.compare import compare
 from ...core.files import check_target, write_atomic
 from ...core.render import config_words
@@ -22,8 +23,14 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     add_db_flag(r)
     rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
                             required=True)
-    rl = rsub.add_parser("list", help="one line per run, newest first")
+    rl = rsub.add_parser("list", help="one line per run, newest first; runs going are marked "
+                         "live (pid, host, viewers)")
+    rl.add_argument("--json", action="store_true", help="a JSON list instead of text")
     add_db_flag(rl)
+    for verb, words in STEER.items():
+        rv = rsub.add_parser(verb, help=f"{words} a run that is going, from any terminal")
+        rv.add_argument("id", type=run_id, help="run id, from 'runs list' (a live one)")
+        rv.add_argument("--json", action="store_true", help="its state after, as JSON")
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
     rs.add_argument("--format", choices=("text", "json"), default="text",
@@ -50,13 +57,50 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     add_db_flag(rc)
 
 
+STEER = {"stop": "stop", "pause": "pause", "resume": "resume"}  # sent to the run's host
+
+
+def steer(args: argparse.Namespace) -> int:
+    """`runs stop|pause|resume ID`: one command to the run's host (core/host.py)."""
+    try:
+        info = host.command(args.id, args.runs_command)
+    except host.HostError as e:
+        return fail(str(e), EXIT_DATA)
+    state = "stopping" if args.runs_command == "stop" and info["state"] == "training" \
+        else info["state"]
+    if args.json:
+        print(json.dumps({"run_id": args.id, "command": args.runs_command, "state": state,
+                          "pid": info["pid"], "host": info["host"]}))
+    else:
+        print(f"run {args.id}: {state}")
+    return 0
+
+
+def live_words(info: dict | None) -> str:
+    """The live mark of a run that is going: '  [live: pid 123 on vm, 1 viewer]'."""
+    if info is None:
+        return ""
+    n = info["viewers"]
+    return f"  [live: pid {info['pid']} on {info['host']}, {n} viewer{'s' * (n != 1)}]"
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.runs_command in STEER:
+        return steer(args)
     if args.runs_command == "export" and args.output not in (None, "-"):
         check_target(args.output)  # a bad path is one line now, before reading anything
     # Reading only: opened read-only, so listing never creates, migrates or changes the file.
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
             runs = db.runs()
+            live = host.live_runs()
+            if getattr(args, "json", False):
+                print(json.dumps([{k: r[k] for k in ("id", "started_at", "status", "best_test_acc",
+                                                     "epochs", "seconds", "config")}
+                                  | {"live": {k: live[r["id"]][k] for k in
+                                              ("pid", "host", "viewers", "state")}
+                                     if r["id"] in live else None} for r in runs]))
+                return 0
             if not runs:
                 print(f"no runs yet in {db.path}")
                 return 0
@@ -66,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
                 damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
                 print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
                       f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
+                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}"
+                      f"{live_words(live.get(r['id']))}")
             return 0
         if args.runs_command == "compare":
             return compare_runs(db, args)

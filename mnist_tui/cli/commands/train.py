@@ -15,6 +15,7 @@ from ...core import config as cfg
 from ...core import events as ev_
 from ...core.calibration import calibrate
 from ...core.history import RunHistory
+from ...core.host import LocalRun
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.model import Perceptron
 from ...core.recording import status_of
@@ -117,6 +118,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
+    served = LocalRun(config, recorder.run_id, model)  # `mnist-tui attach` watches and steers it
     code = 0
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
@@ -128,7 +130,10 @@ def _train(args: argparse.Namespace) -> int:
                   f"{ds.n_train - config.val_split} samples{held}, testing on "
                   f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
                   file=out, flush=True)
-        for ev in train.train(config, ds, model=model):
+        for ev in train.train(config, ds, model=model, stop=served.stop_event,
+                              pause=served.pause_event, live=served.live,
+                              snapshot=served.snapshot):
+            served.take(ev)
             if isinstance(ev, ev_.BatchProgress) and tty:
                 frac = ev.batch / ev.n_batches
                 progress_line(
@@ -195,6 +200,7 @@ def _train(args: argparse.Namespace) -> int:
             line = race_line(history, config, args.db, recorder.run_id)
             if line:
                 print(line, file=out)
+    served.close()
     saved = None
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

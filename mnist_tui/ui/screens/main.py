@@ -76,6 +76,7 @@ class MainScreen(Screen):
 
     BINDINGS = [
         Binding("q", "app.quit", "Quit"),  # first, so the footer never drops it at 80 columns
+        Binding("D", "app.detach", "Detach"),  # quit, the runs going on (core/host.py)
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),
         Binding("x", "stop", "Stop"),
@@ -163,7 +164,8 @@ class MainScreen(Screen):
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: edit the form · [ ]: loss smoothing · w/l: save/load")
+            self.status.set(note="s: start · f: form · w/l: save/load · q: quit, stopping runs · "
+                                 "D: detach, runs go on")
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -250,6 +252,23 @@ class MainScreen(Screen):
         self.pane(TrainPane).ghost = None
         session.start()
 
+    def attach(self, remote) -> None:
+        """Show and steer a run that another process hosts (a core.remote.RemoteSession), as
+        if it were this dashboard's own: every tab reads its history."""
+        self.run_id += 1
+        remote.on_event = partial(self._session_event, self.run_id)
+        self.session, self.history, self.run_config = remote, remote.history, remote.config
+        self.db_run_id = remote.db_run_id
+        self.pane(TrainPane).config = remote.config
+        self.pane(NetworkPane).set_shape(remote.config.batch_size, remote.config.hidden)
+        self.form.set_config(remote.config)
+        self.run_state = RunState(remote.state) if remote.state in RunState._value2member_map_ \
+            else RunState.TRAINING
+        self.status.set(epochs=remote.history.planned, note=f"attached to run {remote.run_id} "
+                        f"({remote.info['host']}, pid {remote.info['pid']}): q leaves it going")
+        self.show_all()
+        remote.start()
+
     def _session_event(self, run_id: int, session: RunSession, event: Event | Started) -> None:
         """The run's reader thread, after the session took the event into its history and
         the database: tell the screen."""
@@ -272,7 +291,9 @@ class MainScreen(Screen):
         if message.run_id != self.run_id:
             return  # a stopped or replaced run still finishing
         ev = message.event
-        if isinstance(ev, MERGEABLE):
+        if isinstance(ev, tuple) and ev[0] == "state" and self.run_state.going:
+            self.run_state = RunState(ev[1])  # paused or resumed from another dashboard
+        elif isinstance(ev, MERGEABLE):
             self._show_progress()
             if self._save_on_weights and self.history.weights is not self._weights_asked:
                 self._save_on_weights = False
