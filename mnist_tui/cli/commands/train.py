@@ -134,6 +134,8 @@ def _train(args: argparse.Namespace) -> int:
                               pause=served.pause_event, live=served.live,
                               snapshot=served.snapshot):
             served.take(ev)
+            if isinstance(ev, ev_.LiveChanged):  # an attached dashboard changed lr or momentum
+                recorder.record(ev)
             if isinstance(ev, ev_.BatchProgress) and tty:
                 frac = ev.batch / ev.n_batches
                 progress_line(
