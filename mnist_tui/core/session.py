@@ -271,7 +271,7 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
         os.dup2(devnull, fd)
     os.close(devnull)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        deaf_to_the_terminal()
         for sig in (signal.SIGTERM, signal.SIGINT):  # an explicit end: the runs stop
             signal.signal(sig, lambda *_: [s.stop() for s in sessions])
     saved = []
@@ -287,3 +287,14 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
     if engine is not None:
         engine.close()
     return saved
+
+
+def deaf_to_the_terminal() -> None:
+    """From now on a hangup is ignored, and a UI's terminal handlers are gone (Textual's
+    SIGCONT handler, left behind by its driver, resumed its terminal mode and raised when
+    bash sent SIGHUP then SIGCONT to its jobs as its window closed). Main thread only."""
+    import signal
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for sig in (signal.SIGCONT, signal.SIGTSTP, signal.SIGWINCH, signal.SIGTTOU, signal.SIGTTIN):
+        signal.signal(sig, signal.SIG_DFL)

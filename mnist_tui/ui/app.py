@@ -101,6 +101,7 @@ class MnistApp(PaletteGuards, App):
 
     def action_detach(self) -> None:
         """Quit the UI and leave the runs training (their host, this process, lives on)."""
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal may close any moment now
         self._sessions_at_detach = self.going_sessions()
         self.detached = True
         self.exit()

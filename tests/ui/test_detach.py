@@ -62,8 +62,9 @@ def shm_mapped(pids) -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("how", ["SIGHUP", "D"])
 def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves_its_checkpoint(
-        tiny_dir, tmp_path, _runtime_dir):
+        tiny_dir, tmp_path, _runtime_dir, how):
     """The real program on a terminal gets SIGHUP mid-run: the run finishes all its epochs, its
     checkpoint is saved and named in the history; a viewer attached after the hangup sees it
     move and pauses it; after the end no process, socket or /dev/shm block is left."""
@@ -93,12 +94,18 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
     assert pid in running and len(running) >= 3  # the app, the fork server, the run
     # The dataset is an anonymous memory file: freed with the last process, never a /dev/shm name.
     assert not shm_mapped(running)
-    os.kill(pid, signal.SIGHUP)  # the SSH connection dropped
+    if how == "D":
+        os.write(fd, b"D")  # the key that detaches
+        until(lambda: b"detached: run" in out, "the detached note", poll=drain)
+    else:
+        os.kill(pid, signal.SIGHUP)  # the SSH connection dropped
     os.close(fd)  # and the terminal is gone for good
     run_id = db_rows(db, "SELECT id FROM runs")[0][0]
     viewer = RemoteSession(run_id).start()  # a second dashboard's session, attached mid-run
     seen = len(viewer.history)
     until(lambda: len(viewer.history) > seen + 1, "the viewer to see epochs move")
+    os.kill(pid, signal.SIGHUP)  # as bash does to its jobs when its terminal closes: again,
+    os.kill(pid, signal.SIGCONT)  # then SIGCONT (Textual's handler for it once ended the host)
     viewer.pause()
     until(lambda: host.command(run_id, "info")["state"] == "paused", "the host to pause")
     n = len(viewer.history)

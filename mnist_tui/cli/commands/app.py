@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     del ds  # the app holds the dataset in shared memory now: free the first copy
     app.run(mouse=not args.no_mouse)
     if app.detached:  # the runs go on without a terminal; this process hosts them to the end
+        from ...core.session import deaf_to_the_terminal
+
+        deaf_to_the_terminal()
         runs = [s.db_run_id for s in getattr(app, "_sessions_at_detach", []) if s.db_run_id]
         if runs:
             try:  # the terminal may be gone (a hangup): then nobody reads this
