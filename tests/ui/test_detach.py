@@ -234,3 +234,38 @@ def test_a_socket_whose_host_was_killed_is_swept(tiny_dir, tmp_path, _runtime_di
     assert (_runtime_dir / "mnist-tui" / f"run-{run_id}.sock").exists()
     assert host.live_runs() == {}
     assert not (_runtime_dir / "mnist-tui" / f"run-{run_id}.sock").exists()
+
+
+async def test_an_attached_dashboard_shows_the_run_move_and_steers_it(tiny, tmp_path):
+    """A dashboard attached to a run that another session hosts: the curves move, p pauses
+    the host's run and resumes it, x stops it; q leaves the run going."""
+    from helpers import wait_for
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+    from mnist_tui.core.session import RunSession
+    from mnist_tui.ui.app import make_app
+
+    db = tmp_path / "h.sqlite"
+    with Engine(tiny) as engine:
+        hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
+                            progress_interval=0.05).start()
+        until(lambda: hosted.host, "the run to be served", 30)
+        app = make_app(tiny, db_path=db, attach=RemoteSession(hosted.db_run_id))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: len(app.main.history) >= 2, 30)
+            seen = len(app.main.history.batch_losses()[0])
+            await wait_for(pilot, lambda: len(app.main.history.batch_losses()[0]) > seen, 10)
+            assert "attached to run" in app.main.status.note or app.main.status.epoch > 1
+            await pilot.press("p")
+            await wait_for(pilot, lambda: hosted.state == "paused", 10)
+            assert app.main.run_state.value == "paused"
+            n = len(hosted.history)
+            await pilot.pause(0.8)
+            assert len(hosted.history) <= n + 1
+            await pilot.press("p")
+            await wait_for(pilot, lambda: hosted.state == "training", 10)
+            await pilot.press("q")
+        assert hosted.going  # the viewer left; the run trains on
+        hosted.stop()
+        assert hosted.wait(30) and hosted.state == "stopped"
