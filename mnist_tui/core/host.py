@@ -391,6 +391,9 @@ class LocalRun:
         self.history = RunHistory()
         self.history.start_run(config.epochs, continuing=False)
         self.state = "training"
+        from .machine import Sampler
+
+        self.sampler = Sampler(os.getpid())
         self.host: Host | None = None
         self.serve_error: str | None = None
         if run_id is not None:

@@ -45,6 +45,9 @@ class RemoteSession:
         self.gone = False  # the host went away before the run ended
         self._lock = threading.Lock()
         self.reader: threading.Thread | None = None
+        from .machine import Sampler  # the run's process is on this machine: sampled here
+
+        self.sampler = Sampler(self.info["child_pid"]) if self.info.get("child_pid") else None
 
     @property
     def db_run_id(self) -> int:
@@ -69,6 +72,9 @@ class RemoteSession:
     def value(self, name: str) -> float:
         sent = getattr(self.live, name)
         return getattr(self.config, name) if sent is None else sent
+
+    def usage(self):
+        return self.sampler.sample() if self.sampler is not None else None
 
     def start(self) -> RemoteSession:
         self.reader = threading.Thread(target=self._read, name=f"remote-{self.run_id}",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import LIVE_FIELDS, TrainConfig
 from .engine import Engine, RunHandle, Started
-from .events import Diverged, Event, Failed, Finished
+from .events import Diverged, EpochEnd, Event, Failed, Finished
 from .history import RunHistory
 from .model import Perceptron
 from .race import label as racer_label
@@ -62,6 +62,7 @@ class RunSession:
         self.serve = record if serve is None else serve  # to viewers, once it has a run id
         self.host = None  # its core.host.Host while it serves
         self.serve_error: str | None = None
+        self.sampler = None  # core.machine.Sampler of the run's process, once it is up
 
     # --- what it is ---------------------------------------------------------------------------
 
@@ -116,10 +117,15 @@ class RunSession:
                 self.state = TRAINING
             if self.serve and self.db_run_id is not None:
                 self._start_host(event.pid)
+            from .machine import Sampler
+
+            self.sampler = Sampler(event.pid)
         self.history.add(event)
         if self.recorder is not None and self.recorder.store is not None \
                 and not isinstance(event, Started):
-            if not self.recorder.record(event, self.history.offset) and self.recorder.error:
+            usage = self.usage() if isinstance(event, EpochEnd) else None
+            if not self.recorder.record(event, self.history.offset, usage) \
+                    and self.recorder.error:
                 self.record_lost_at = event
         if isinstance(event, OUTCOMES):
             self.state = status_of(event)
@@ -131,6 +137,10 @@ class RunSession:
         finally:
             if isinstance(event, OUTCOMES):
                 self.ended.set()
+
+    def usage(self):
+        """What the run's process costs the machine now (core.machine.Usage), or None."""
+        return self.sampler.sample() if self.sampler is not None else None
 
     def _start_host(self, pid: int) -> None:
         from .host import Host, HostError

@@ -88,8 +88,14 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
             except OSError:
                 pass
 
-    until(lambda: db_rows(db, "SELECT count(*) FROM epochs")[0][0] >= 1 if db_rows(
-        db, "SELECT count(*) FROM epochs") else False, "a first epoch", poll=drain)
+    def recorded() -> int:
+        rows = db_rows(db, "SELECT count(*) FROM epochs")
+        return rows[0][0] if rows else 0
+
+    try:
+        until(lambda: recorded() >= 1, "a first epoch", poll=drain)
+    except AssertionError:
+        raise AssertionError(bytes(out[-3000:]).decode(errors="replace")) from None
     running = marked_processes(marker)
     assert pid in running and len(running) >= 3  # the app, the fork server, the run
     # The dataset is an anonymous memory file: freed with the last process, never a /dev/shm name.
@@ -119,6 +125,9 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
     until(lambda: not marked_processes(marker), "every process of the run to end", 5)
     assert db_rows(db, "SELECT status FROM runs") == [("done",)]
     assert db_rows(db, "SELECT count(*) FROM epochs") == [(epochs,)]
+    # What it cost the machine, per epoch (psutil): the run's process's memory and threads.
+    assert db_rows(db, "SELECT count(*) FROM epochs WHERE rss_mb > 10 AND threads >= 1 "
+                   "AND cpu_percent >= 0 AND free_mb > 0") == [(epochs,)]
     (ckpt,), = db_rows(db, "SELECT checkpoint FROM runs")
     assert ckpt == str(tmp_path / "share" / "mnist-tui" / "checkpoints" / f"run-{run_id}.npz")
     assert Path(ckpt).is_file()
@@ -160,6 +169,7 @@ def test_attach_to_mnist_tui_train_and_steer_it_from_the_command_line(tiny_dir, 
             proc.kill()
     assert db_rows(db, "SELECT status FROM runs") == [("stopped",)]
     assert db_rows(db, "SELECT name, value FROM live_changes") == [("lr", 0.01)]
+    assert db_rows(db, "SELECT count(*) FROM epochs WHERE rss_mb IS NULL") == [(0,)]
     gone = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "stop", str(run_id)],
                           capture_output=True, text=True, timeout=30)
     assert gone.returncode != 0 and gone.stderr.count("\n") == 1 and "not going" in gone.stderr

@@ -143,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
                     f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
             elif isinstance(ev, ev_.EpochEnd):
                 history.add(ev)
-                if not recorder.record(ev):
+                if not recorder.record(ev, usage=served.sampler.sample()):
                     warn_history()
                 if args.json:
                     emit({"event": "epoch", **history.epoch_row(ev)})

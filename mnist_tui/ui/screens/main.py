@@ -157,6 +157,7 @@ class MainScreen(Screen):
             # exception while Textual exits left the process spinning at 100% CPU.
             return
         self.set_interval(1 / CHART_FPS, self.redraw)
+        self.set_interval(1.0, self._show_usage)
         self.pane(TrainPane).set_running(False)
         self.show_all()
         if self.loaded:
@@ -196,6 +197,12 @@ class MainScreen(Screen):
         active = self.query_one(TabbedContent).active
         if active in TABS:
             self.query_one(f"#{active}").show(history)
+
+    def _show_usage(self) -> None:
+        """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
+        going = self.session is not None and self.session.going and self.query(TrainPane)
+        if going or (self.query(TrainPane) and self.session is not None):
+            self.pane(TrainPane).set_usage(self.session.usage() if going else None)
 
     def _show_progress(self) -> None:
         """The status bar, from the latest progress report and epoch."""
