@@ -279,3 +279,32 @@ async def test_an_attached_dashboard_shows_the_run_move_and_steers_it(tiny, tmp_
         assert hosted.going  # the viewer left; the run trains on
         hosted.stop()
         assert hosted.wait(30) and hosted.state == "stopped"
+
+
+async def test_the_runs_tab_marks_a_live_run_and_enter_follows_it(tiny, tmp_path):
+    from helpers import wait_for
+    from textual.widgets import DataTable
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+    from mnist_tui.core.session import RunSession
+    from mnist_tui.ui.app import make_app
+
+    db = tmp_path / "h.sqlite"
+    with Engine(tiny) as engine:
+        hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
+                            progress_interval=0.05).start()
+        until(lambda: hosted.host, "the run to be served", 30)
+        app = make_app(tiny, db_path=db)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("8")
+            table = app.main.query_one("#runs-table", DataTable)
+            await wait_for(pilot, lambda: table.row_count == 1, 10)
+            assert str(table.get_cell_at((0, 3))) == "live"
+            table.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.main.session, RemoteSession), 10)
+            await wait_for(pilot, lambda: len(app.main.history) >= 1, 30)
+            await pilot.press("x")  # stops the followed run
+            assert hosted.wait(30) and hosted.state == "stopped"
+            await pilot.press("q")

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent
 
-from ...core import checkpoint, data
+from ...core import checkpoint, data, host
 from ...core.config import TrainConfig, from_dict
 from ...core.data import INFO
 from ...core.engine import Engine, RunHandle, Started
@@ -630,9 +630,37 @@ class MainScreen(Screen):
     def _reload_runs(self) -> None:
         try:
             with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                self.pane(RunsPane).set_runs(db.runs())
+                runs = db.runs()
+            live = host.live_runs()  # runs going anywhere on this machine: Enter follows one
+            for r in runs:
+                r["status"] = "live" if r["id"] in live else r["status"]
+            self.pane(RunsPane).set_runs(runs)
         except StoreError as e:
             self.pane(RunsPane).set_runs([], error=str(e))
+
+    def on_data_table_row_selected(self, event) -> None:
+        """Enter on a live run in the Runs tab: follow it here (core/remote.py)."""
+        if event.data_table.id != "runs-table":
+            return
+        run = self.query_one(RunsView).current
+        if run is None or run["status"] != "live":
+            return
+        if self.session is not None and run["id"] == self.db_run_id and self.run_state.going:
+            self.action_show_tab("train")  # it is this dashboard's own run
+            return
+        if self.run_state.going:
+            self.notify("Stop this dashboard's run (x) before following another.",
+                        severity="warning")
+            return
+        from ...core.remote import RemoteSession
+
+        try:
+            remote = RemoteSession(run["id"])
+        except host.HostError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.attach(remote)
+        self.action_show_tab("train")
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         overlays = {}
