@@ -36,9 +36,12 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 
-from .events import BatchProgress, Diverged, Event, Failed, Finished, Weights
+import numpy as np
+
+from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished, Weights
 
 KEY_BYTES = 32
+DRAIN = 10.0  # seconds a closing host gives each viewer to take what it has queued
 COMMANDS = ("pause", "resume", "stop", "live", "weights", "revive", "info")
 
 
@@ -121,6 +124,7 @@ class Host:
         self.log: list[Event] = []  # what a new viewer is sent first
         self.viewers: list[_Viewer] = []
         self.closed = False
+        self.done = threading.Event()  # set once closed
         self.started_at = time.time()
         self.thread = threading.Thread(target=self._accept, name=f"host-{run_id}", daemon=True)
         self.thread.start()
@@ -145,11 +149,25 @@ class Host:
             elif isinstance(event, Weights):
                 self.log = [e for e in self.log if not isinstance(e, Weights)] + [event]
             else:
+                if isinstance(event, EpochEnd):
+                    self._slim_last_epoch()
                 self.log.append(event)
             for v in self.viewers:
                 v.put(("event", event))
         if isinstance(event, (Finished, Diverged, Failed)):
             threading.Thread(target=self._close_soon, daemon=True).start()
+
+    def _slim_last_epoch(self) -> None:
+        """The log keeps the latest epoch whole; an older one keeps its predicted classes
+        only, not every probability (10 kB, not 400 kB, an MNIST epoch): what the history
+        needs of it (RunHistory.add), so a long run's log stays small."""
+        for i in range(len(self.log) - 1, -1, -1):
+            e = self.log[i]
+            if isinstance(e, EpochEnd):
+                if np.ndim(e.test_proba) == 2:
+                    self.log[i] = replace(e, test_proba=np.asarray(e.test_proba).argmax(axis=1)
+                                          .astype(np.uint8))
+                return
 
     def state_changed(self) -> None:
         """A pause or resume (from anyone): every viewer hears the run's state."""
@@ -158,18 +176,23 @@ class Host:
                 v.put(("state", self.target.state))
 
     def _close_soon(self) -> None:
-        time.sleep(0.5)  # the viewers' outboxes send the outcome first
-        self.close()
+        self.close()  # each viewer is sent what it has queued first (DRAIN seconds at most)
 
     def close(self) -> None:
         """Stop listening, remove the socket, and let every client go."""
         with self.lock:
             if self.closed:
-                return
-            self.closed = True
-            viewers, self.viewers = self.viewers, []
+                closing = True
+            else:
+                closing, self.closed = False, True
+                viewers, self.viewers = self.viewers, []
+        if closing:  # another thread is closing it: wait for that, so no one exits mid-drain
+            self.done.wait(DRAIN + 5)
+            return
         for v in viewers:
             v.close()
+        for v in viewers:  # the host may exit next: its viewers get their replay and outcome
+            v.thread.join(DRAIN)
         # Wake the accept() (closing a listening socket does not, on Linux), then close it,
         # which removes the socket file.
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
@@ -177,6 +200,7 @@ class Host:
         self.thread.join(2.0)
         with contextlib.suppress(OSError):
             self.listener.close()
+        self.done.set()
 
     def _accept(self) -> None:
         while not self.closed:
@@ -272,7 +296,8 @@ class _Viewer:
         self.items: list = []
         self.cond = threading.Condition()
         self.closed = False
-        threading.Thread(target=self._send_all, daemon=True, name="viewer-out").start()
+        self.thread = threading.Thread(target=self._send_all, daemon=True, name="viewer-out")
+        self.thread.start()
 
     def put(self, message) -> None:
         with self.cond:
