@@ -308,3 +308,47 @@ async def test_the_runs_tab_marks_a_live_run_and_enter_follows_it(tiny, tmp_path
             await pilot.press("x")  # stops the followed run
             assert hosted.wait(30) and hosted.state == "stopped"
             await pilot.press("q")
+
+
+HOST_THEN_EXIT = """
+import os, sys, time
+import numpy as np
+from mnist_tui.core import host
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.events import EpochEnd, Finished
+from mnist_tui.core.history import RunHistory
+
+class Target:
+    config, label, state = TrainConfig(epochs=50), "fake", "training"
+    history = RunHistory()
+    history.start_run(50, continuing=False)
+
+h = host.Host(Target(), 7, os.getpid())
+for e in range(1, 51):  # 50 MNIST-sized epochs: the replay takes a while to send
+    h.publish(EpochEnd(e, 50, 0.1, 0.9, 0.1, 0.9, 0.1, 1.0, float(e), np.zeros((10, 10), np.int64),
+                       np.random.default_rng(e).random((10000, 10), dtype=np.float32), (0,)))
+print("ready", flush=True)
+deadline = time.monotonic() + 30
+while not h.viewers and time.monotonic() < deadline:
+    time.sleep(0.01)
+h.publish(Finished(50, 0.9, 50.0, False))
+h.close()
+os._exit(0)  # as a detached host exits once its runs are over
+"""
+
+
+def test_a_viewer_that_attaches_as_the_run_ends_gets_every_epoch_and_the_outcome(tmp_path):
+    script = tmp_path / "host.py"
+    script.write_text(HOST_THEN_EXIT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        viewer = RemoteSession(7).start()
+        assert viewer.wait(DEADLINE)
+        assert viewer.state == "done", viewer.history.outcome
+        assert len(viewer.history) == 50
+        assert viewer.history.last_epoch.epoch == 50 and viewer.history.last_epoch.test_proba.shape == (10000, 10)
+        assert proc.wait(DEADLINE) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
