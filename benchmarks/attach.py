@@ -22,7 +22,7 @@ import time
 from mnist_tui.core import data
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.engine import Engine
-from mnist_tui.core.events import BatchProgress, EpochEnd
+from mnist_tui.core.events import BatchProgress
 from mnist_tui.core.remote import RemoteSession
 from mnist_tui.core.session import RunSession
 

@@ -38,7 +38,8 @@ class MnistApp(PaletteGuards, App):
     # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    BINDINGS = [Binding("q", "quit", "Quit", show=False)]  # the main screen shows it first
+    BINDINGS = [Binding("q", "quit", "Quit", show=False),  # the main screen shows both first
+                Binding("D", "detach", "Detach", show=False)]  # on every screen (a race too)
 
     def __init__(self, dataset: Dataset, config: TrainConfig | None = None,
                  autostart: bool = False,

@@ -9,7 +9,7 @@ import mnist_tui.core
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
                 "engine", "events", "files", "forgetting", "history", "insight", "metrics", "model",
                 "optim", "race", "recording", "render", "resources", "session", "store", "suspects",
-                "sweep", "train")
+                "sweep", "train", "host", "remote", "local_run", "machine")
 
 
 def test_the_list_names_every_core_module():

@@ -15,8 +15,8 @@ from ...core import config as cfg
 from ...core import events as ev_
 from ...core.calibration import calibrate
 from ...core.history import RunHistory
-from ...core.host import LocalRun
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
+from ...core.local_run import LocalRun
 from ...core.model import Perceptron
 from ...core.recording import status_of
 from ..options import add_config_flags, add_db_flag, config_from_args, flag
