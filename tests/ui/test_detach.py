@@ -352,3 +352,23 @@ def test_a_viewer_that_attaches_as_the_run_ends_gets_every_epoch_and_the_outcome
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_attach_to_a_sweep_trial_and_stop_it(tiny_dir, tmp_path):
+    db = tmp_path / "h.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "sweep", "--trials", "1",
+                             "--workers", "1", "--epochs", "300", "--data-dir", str(tiny_dir),
+                             "--val-split", "100", "--batch-size", "2", "--hidden", "64",
+                             "--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}",
+                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        run_id = until(lambda: host.newest_live(), "the trial to be served")
+        viewer = RemoteSession(run_id).start()
+        until(lambda: len(viewer.history) >= 1, "a trial's epoch")
+        viewer.stop()
+        assert viewer.wait(DEADLINE) and viewer.state == "stopped"
+        assert proc.wait(DEADLINE) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert db_rows(db, "SELECT status FROM runs") == [("stopped",)]
