@@ -25,12 +25,14 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
                             required=True)
     rl = rsub.add_parser("list", help="one line per run, newest first; runs going are marked "
                          "live (pid, host, viewers)")
-    rl.add_argument("--json", action="store_true", help="a JSON list instead of text")
+    rl.add_argument("--json", action="store_true", help="a JSON list instead of text (default: "
+                    "text)")
     add_db_flag(rl)
     for verb, words in STEER.items():
         rv = rsub.add_parser(verb, help=f"{words} a run that is going, from any terminal")
         rv.add_argument("id", type=run_id, help="run id, from 'runs list' (a live one)")
-        rv.add_argument("--json", action="store_true", help="its state after, as JSON")
+        rv.add_argument("--json", action="store_true",
+                        help="its state after, as JSON (default: a line of text)")
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
     rs.add_argument("--format", choices=("text", "json"), default="text",
