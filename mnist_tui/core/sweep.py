@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import SPECS, TrainConfig, check_field
-from .events import Diverged, EpochEnd
+from .events import Diverged, EpochEnd, Finished
 
 DEFAULT_TRIALS, DEFAULT_WORKERS, DEFAULT_EPOCHS, DEFAULT_VAL = 30, 2, 4, 10_000
 HEARTBEAT, GRACE = 2, 8  # seconds: a running trial silent this long belongs to a dead worker
@@ -230,15 +230,22 @@ def objective(sweep: Sweep, dataset, trial) -> float:
     import optuna
 
     from . import train
+    from .local_run import LocalRun
+    from .model import Perceptron
     from .store import Recorder
 
     config = sweep.config(sweep.space.suggest(trial))
     recorder = Recorder(sweep.db_path, config, study=sweep.study, trial=trial.number,
                         labels=dataset.test_labels)
     trial.set_user_attr("run_id", recorder.run_id)
+    model = Perceptron(config.hidden, seed=config.seed)  # as train() makes it: served below
+    served = LocalRun(config, recorder.run_id, model, label=f"{sweep.study} #{trial.number}")
     best, status = 0.0, "done"
     try:
-        for ev in train.train(config, dataset, threads=1):
+        for ev in train.train(config, dataset, model=model, threads=1, stop=served.stop_event,
+                              pause=served.pause_event, live=served.live,
+                              snapshot=served.snapshot):
+            served.take(ev)  # `mnist-tui attach` watches a trial too
             if isinstance(ev, EpochEnd):
                 recorder.epoch(ev)
                 best = max(best, ev.val_acc)
@@ -248,6 +255,8 @@ def objective(sweep: Sweep, dataset, trial) -> float:
                 if trial.should_prune():
                     status = "pruned"
                     raise optuna.TrialPruned(f"pruned at epoch {ev.epoch}")
+            elif isinstance(ev, Finished) and ev.stopped:  # by `runs stop` or a viewer
+                status = "stopped"
             elif isinstance(ev, Diverged):
                 status = "diverged"
                 trial.set_user_attr("diverged", True)
@@ -257,6 +266,7 @@ def objective(sweep: Sweep, dataset, trial) -> float:
             status = "stopped"
         raise
     finally:
+        served.close()
         recorder.finish(status)
     return best
 

@@ -7,9 +7,10 @@ import sys
 import mnist_tui.core
 
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "idx", "insight", "loader",
-                "metrics", "model", "optim", "race", "recording", "render", "resources", "session",
-                "shared", "store", "suspects", "sweep", "train")
+                "engine", "events", "files", "forgetting", "history", "host", "idx", "insight",
+                "loader", "local_run", "machine", "metrics", "model", "optim", "race", "recording",
+                "remote", "render", "resources", "session", "shared", "store", "suspects", "sweep",
+                "train")
 
 
 def test_the_list_names_every_core_module():

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TabPane
 
-from ...core import checkpoint, data
+from ...core import checkpoint, data, host
 from ...core.config import TrainConfig, from_dict
 from ...core.data import INFO
 from ...core.engine import Engine, RunHandle, Started
@@ -94,6 +94,8 @@ class MainScreen(Screen):
     # description names the command, the tooltip says what it does.
     BINDINGS = [
         Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("D", "app.detach", "Detach",
+                tooltip="Quit and leave the runs training (mnist-tui attach follows one)"),
         Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
         Binding("p", "pause", "Pause", tooltip="Pause or resume the run"),
         Binding("x", "stop", "Stop", tooltip="Stop the run"),
@@ -181,6 +183,7 @@ class MainScreen(Screen):
             # exception while Textual exits left the process spinning at 100% CPU.
             return
         self.set_interval(1 / CHART_FPS, self.redraw)
+        self.set_interval(1.0, self._show_usage)
         self.pane(TrainPane).set_running(False)
         self.show_all()
         if self.loaded:
@@ -188,7 +191,8 @@ class MainScreen(Screen):
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: form · [ ]: smoothing · ?: every key · ctrl+p: commands")
+            self.status.set(note="s: start · f: form · ?: every key · q: quit, stopping runs · "
+                                 "D: detach, runs go on")
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -219,6 +223,12 @@ class MainScreen(Screen):
         active = self.query_one(TabbedContent).active
         if active in TABS:
             self.query_one(f"#{active}").show(history)
+
+    def _show_usage(self) -> None:
+        """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
+        going = self.session is not None and self.session.going and self.query(TrainPane)
+        if going or (self.query(TrainPane) and self.session is not None):
+            self.pane(TrainPane).set_usage(self.session.usage() if going else None)
 
     def _show_progress(self) -> None:
         """The status bar, from the latest progress report and epoch."""
@@ -275,6 +285,23 @@ class MainScreen(Screen):
         self.pane(TrainPane).ghost = None
         session.start()
 
+    def attach(self, remote) -> None:
+        """Show and steer a run that another process hosts (a core.remote.RemoteSession), as
+        if it were this dashboard's own: every tab reads its history."""
+        self.run_id += 1
+        remote.on_event = partial(self._session_event, self.run_id)
+        self.session, self.history, self.run_config = remote, remote.history, remote.config
+        self.db_run_id = remote.db_run_id
+        self.pane(TrainPane).config = remote.config
+        self.pane(NetworkPane).set_shape(remote.config.batch_size, remote.config.hidden)
+        self.form.set_config(remote.config)
+        self.run_state = RunState(remote.state) if remote.state in RunState._value2member_map_ \
+            else RunState.TRAINING
+        self.status.set(epochs=remote.history.planned, note=f"attached to run {remote.run_id} "
+                        f"({remote.info['host']}, pid {remote.info['pid']}): q leaves it going")
+        self.show_all()
+        remote.start()
+
     def _session_event(self, run_id: int, session: RunSession, event: Event | Started) -> None:
         """The run's reader thread, after the session took the event into its history and
         the database: tell the screen."""
@@ -297,7 +324,9 @@ class MainScreen(Screen):
         if message.run_id != self.run_id:
             return  # a stopped or replaced run still finishing
         ev = message.event
-        if isinstance(ev, MERGEABLE):
+        if isinstance(ev, tuple) and ev[0] == "state" and self.run_state.going:
+            self.run_state = RunState(ev[1])  # paused or resumed from another dashboard
+        elif isinstance(ev, MERGEABLE):
             self._show_progress()
             if self._save_on_weights and self.history.weights is not self._weights_asked:
                 self._save_on_weights = False
@@ -664,6 +693,30 @@ class MainScreen(Screen):
         """Back from a race (or any screen): the Runs tab lists what it added."""
         if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
             self._reload_runs()
+
+    def on_data_table_row_selected(self, event) -> None:
+        """Enter on a live run in the Runs tab: follow it here (core/remote.py)."""
+        if event.data_table.id != "runs-table":
+            return
+        run = self.query_one(RunsView).current
+        if run is None or run["status"] != "live":
+            return
+        if self.session is not None and run["id"] == self.db_run_id and self.run_state.going:
+            self.action_show_tab("train")  # it is this dashboard's own run
+            return
+        if self.run_state.going:
+            self.notify("Stop this dashboard's run (x) before following another.",
+                        severity="warning")
+            return
+        from ...core.remote import RemoteSession
+
+        try:
+            remote = RemoteSession(run["id"])
+        except host.HostError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.attach(remote)
+        self.action_show_tab("train")
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
         """Draw the marked runs over the curves: the ones already drawn stay, a new one's
