@@ -26,6 +26,7 @@ from ...core.events import Diverged, EpochEnd, Event, Failed, Finished, LiveChan
 from ...core.history import RunHistory
 from ...core.model import Perceptron
 from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
+from ...core.race import check as check_racers
 from ...core.resources import check_run
 from ...core.store import Recorder, Store, StoreError
 from ...core.train import Live
@@ -435,6 +436,10 @@ class MainScreen(Screen):
             if reason:
                 self.notify(reason, title="Cannot race", severity="error")
                 return
+        reason = check_racers(configs, self.dataset.n_train, self.dataset.n_test)  # all at once
+        if reason:
+            self.notify(reason, title="Cannot race", severity="error")
+            return
         from .race import RaceScreen
 
         self.app.push_screen(RaceScreen(self.engine, configs, field, db_path=self.db_path,
