@@ -20,6 +20,7 @@ of a process that runs a UI's threads: a new run reaches its first batch in a fe
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import queue
@@ -68,42 +69,78 @@ class Started:
 
 @dataclass(frozen=True)
 class SharedDataset:
-    """Where a Dataset's arrays lie in a named shared-memory block: (field, offset, shape)."""
+    """Where a Dataset's arrays lie in a shared block: (field, offset, shape).
+
+    On Linux the block is an anonymous memory file (`memfd_create`) that has no name: it travels
+    to each child as a file descriptor, so it is freed when the last process that maps it ends,
+    however it ends (`kill -9` of any process included). Elsewhere it is a named block of
+    `multiprocessing.shared_memory`, unlinked by `Engine.close()` or the resource tracker.
+    """
 
     name: str
     layout: tuple[tuple[str, int, tuple[int, ...]], ...]
     source: str
     dataset: str = "mnist"  # which dataset (data.INFO): its class names travel with it
+    fd: SharedFd | None = None  # the memory file, where the block has no name
 
 
-def share(ds: Dataset) -> tuple[SharedMemory, Dataset, SharedDataset]:
-    """Copy `ds` into one shared block; return the block, a Dataset of views into it, and the
-    description a child attaches with. All arrays are uint8."""
+class SharedFd:
+    """A file descriptor that multiprocessing duplicates into the child it starts (as it does a
+    Connection's: `reduction.DupFd`, passed over the fork server's socket with SCM_RIGHTS)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self):
+        from multiprocessing import reduction
+
+        return _rebuild_fd, (reduction.DupFd(self.fd),)
+
+
+def _rebuild_fd(dup) -> SharedFd:
+    return SharedFd(dup.detach())
+
+
+def share(ds: Dataset) -> tuple[object, Dataset, SharedDataset]:
+    """Copy `ds` into one shared block; return the block (a SharedMemory, or the mmap of a
+    memory file), a Dataset of views into it, and the description a child attaches with.
+    All arrays are uint8."""
     arrays = [np.ascontiguousarray(getattr(ds, f), dtype=np.uint8) for f in DATA_FIELDS]
     size = max(1, sum(a.nbytes for a in arrays))
-    shm = SharedMemory(create=True, size=size)
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("mnist-tui-dataset", os.MFD_CLOEXEC)
+        os.ftruncate(fd, size)
+        block = buf = mmap.mmap(fd, size)
+        name, shared_fd = "", SharedFd(fd)
+    else:
+        block = SharedMemory(create=True, size=size)
+        buf, name, shared_fd = block.buf, block.name, None
     layout, offset = [], 0
-    for name, a in zip(DATA_FIELDS, arrays, strict=True):
-        np.ndarray(a.shape, np.uint8, shm.buf, offset)[...] = a
-        layout.append((name, offset, a.shape))
+    for field, a in zip(DATA_FIELDS, arrays, strict=True):
+        np.ndarray(a.shape, np.uint8, buf, offset)[...] = a
+        layout.append((field, offset, a.shape))
         offset += a.nbytes
-    spec = SharedDataset(shm.name, tuple(layout), ds.source, ds.name)
-    return shm, _views(shm, spec, writeable=False), spec
+    spec = SharedDataset(name, tuple(layout), ds.source, ds.name, shared_fd)
+    return block, _views(buf, spec, writeable=False), spec
 
 
 def attach(spec: SharedDataset | Dataset) -> Dataset:
-    """The dataset in a child process: a view of the parent's shared block, attached for the
-    life of the process (a collected SharedMemory unmaps the block under the views)."""
+    """The dataset in a child process: a view of the parent's shared block, mapped for the
+    life of the process (a collected SharedMemory or mmap unmaps the block under the views)."""
     if not isinstance(spec, SharedDataset):
         return spec
+    if spec.fd is not None:
+        size = os.fstat(spec.fd.fd).st_size
+        _ATTACHED.append(mmap.mmap(spec.fd.fd, size, prot=mmap.PROT_READ))
+        return _views(_ATTACHED[-1], spec, writeable=False)
     _ATTACHED.append(SharedMemory(spec.name))
-    return _views(_ATTACHED[-1], spec, writeable=False)
+    return _views(_ATTACHED[-1].buf, spec, writeable=False)
 
 
-def _views(shm: SharedMemory, spec: SharedDataset, writeable: bool) -> Dataset:
+def _views(buf, spec: SharedDataset, writeable: bool) -> Dataset:
     views = {}
     for name, offset, shape in spec.layout:
-        a = np.ndarray(shape, np.uint8, shm.buf, offset)
+        a = np.ndarray(shape, np.uint8, buf, offset)
         a.flags.writeable = writeable
         views[name] = a
     return Dataset(**views, source=spec.source, name=spec.dataset)
@@ -179,7 +216,7 @@ def _obey(conn: Connection, stop: threading.Event, pause: threading.Event,
             snapshot.set()  # wakes a paused run; the new weights come back at once
 
 
-_ATTACHED: list[SharedMemory] = []
+_ATTACHED: list = []  # SharedMemory or mmap blocks mapped by this process
 
 
 def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
@@ -344,9 +381,11 @@ class Engine:
 
     def __init__(self, dataset: Dataset, shared: bool = True) -> None:
         self.entry = _child_main  # what a run's process runs (tests put in a faulty one)
-        self._shm: SharedMemory | None = None
+        self._shm = None  # the shared block: an mmap of a memory file, or a SharedMemory
+        self._spec_fd: int | None = None  # the memory file's descriptor, closed by close()
         if shared:
             self._shm, self.dataset, self._spec = share(dataset)
+            self._spec_fd = self._spec.fd.fd if self._spec.fd is not None else None
         else:  # each child gets its own copy through the start pipe (tiny test sets)
             self.dataset, self._spec = dataset, dataset
         self.handles: list[RunHandle] = []
@@ -394,12 +433,15 @@ class Engine:
             handle.end(grace)
         self.handles = []
         self._spec = None
-        if self._shm is not None:
+        if isinstance(self._shm, SharedMemory):
             # The parent's views stay valid until they are dropped; the name goes now.
             try:
                 self._shm.unlink()
             except FileNotFoundError:
                 pass
+        elif self._spec_fd is not None:
+            os.close(self._spec_fd)  # the mapping lives on under the views until they go
+            self._spec_fd = None
 
     def __enter__(self) -> Engine:
         return self

@@ -238,3 +238,64 @@ def test_revive_a_unit_of_a_paused_run(engine):
     assert len(got) == n  # still paused
     handle.stop()
     assert handle.join(10)
+
+
+SHM_SCRIPT = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from multiprocessing import forkserver
+    from helpers import tiny_dataset
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+
+    if __name__ == "__main__":
+        engine = Engine(tiny_dataset())
+        handle = engine.start(TrainConfig(hidden=8, epochs=1000, batch_size=8))
+        for event in handle.events(timeout=30):
+            if type(event).__name__ == "BatchProgress":
+                break
+        print(handle.pid, forkserver._forkserver._forkserver_pid, flush=True)
+        time.sleep(60)
+""")
+
+
+def shm_mapped(pid: int) -> set[str]:
+    """The /dev/shm files a process has mapped (shared-memory blocks with a name)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return {line.split(None, 5)[5].strip() for line in f
+                    if len(line.split(None, 5)) == 6 and "/dev/shm/" in line}
+    except OSError:
+        return set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("victim", ["app", "fork server", "run", "app, then its terminal"])
+def test_no_shared_memory_block_outlives_a_kill_9(tmp_path, victim):
+    """kill -9 of the app, of the fork server or of a run, then of the app too: within 5 s no
+    /dev/shm block that any of them mapped is left (a named block outlives SIGKILL of its
+    creator and of its resource tracker until reboot)."""
+    script = tmp_path / "app.py"
+    script.write_text(SHM_SCRIPT.format(tests=str(Path(__file__).parents[1])))
+    app = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                           start_new_session=True)  # its own process group, as in a terminal
+    try:
+        run_pid, server_pid = map(int, app.stdout.readline().split())
+        blocks = shm_mapped(app.pid) | shm_mapped(run_pid)
+        with open(f"/proc/{run_pid}/maps") as f:  # the run reads the dataset from a shared block
+            assert blocks or "memfd:mnist-tui-dataset" in f.read()
+        if victim == "app, then its terminal":  # the window closes: SIGHUP to the whole group
+            os.kill(app.pid, signal.SIGKILL)
+            os.killpg(app.pid, signal.SIGHUP)
+        for pid in {"app": [app.pid], "fork server": [server_pid, app.pid],
+                    "run": [run_pid, app.pid]}.get(victim, []):
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        app.wait(5)
+        deadline = time.monotonic() + 5
+        while [b for b in blocks if os.path.exists(b)]:
+            assert time.monotonic() < deadline, f"left in /dev/shm: {blocks}"
+            time.sleep(0.1)
+    finally:
+        app.kill()
+        app.wait(5)
