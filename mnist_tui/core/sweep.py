@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import SPECS, TrainConfig, check_field
-from .events import Diverged, EpochEnd
+from .events import Diverged, EpochEnd, Finished
 
 DEFAULT_TRIALS, DEFAULT_WORKERS, DEFAULT_EPOCHS, DEFAULT_VAL = 30, 2, 4, 10_000
 HEARTBEAT, GRACE = 2, 8  # seconds: a running trial silent this long belongs to a dead worker
@@ -227,7 +227,8 @@ def check(sweep: Sweep, n_train: int, n_test: int) -> str | None:
                 f"use: give --workers {cores} or fewer")
     reason = resources.check_runs([largest] * sweep.workers, n_train, n_test)
     if reason:
-        return f"{sweep.workers} workers at hidden {largest.hidden}, batch {largest.batch_size}: {reason}"
+        workers = f"{sweep.workers} worker{'s' * (sweep.workers > 1)}"
+        return f"{workers} at hidden {largest.hidden}, batch {largest.batch_size}: {reason}"
     return None
 
 
@@ -440,8 +441,8 @@ def open_study(sweep: Sweep, worker_index: int = 0, wait: float = 10.0):
 
 def objective(sweep: Sweep, dataset, trial) -> float:
     """Train one trial with its own seed; report validation accuracy each epoch; record it as
-    a run. Stopped (KeyboardInterrupt: SIGINT, or SIGTERM in a worker), it is recorded as
-    stopped, here and in the study, and queued again for the resume."""
+    a run. Stopped (`STOP`, set by SIGTERM or SIGINT in a worker), it is recorded as stopped,
+    here and in the study, queued again for the resume, and ends with KeyboardInterrupt."""
     import optuna
 
     from . import train
@@ -457,7 +458,7 @@ def objective(sweep: Sweep, dataset, trial) -> float:
     trial.set_user_attr("run_id", recorder.run_id)
     best, status = 0.0, "done"
     try:
-        for ev in train.train(config, dataset, threads=1):
+        for ev in train.train(config, dataset, stop=STOP, threads=1):
             if isinstance(ev, EpochEnd):
                 recorder.epoch(ev)
                 best = max(best, ev.val_acc)
@@ -472,60 +473,47 @@ def objective(sweep: Sweep, dataset, trial) -> float:
                 status = "diverged"
                 trial.set_user_attr("diverged", True)
                 return 0.0  # a run that blows up is a bad point, not a failed trial
-    except KeyboardInterrupt:
-        status = "stopped"
-        with _no_interrupts():
-            trial.set_user_attr("stopped", True)
-            trial.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-        raise
+            elif isinstance(ev, Finished) and ev.stopped:
+                status = "stopped"
+                trial.set_user_attr("stopped", True)
+                trial.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+                raise KeyboardInterrupt  # Optuna records the trial as failed, and re-raises
     except BaseException:
         if status == "done":
             status = "stopped"
         raise
     finally:
-        with _no_interrupts():
-            recorder.finish(status)
+        recorder.finish(status)
     return best
 
 
-class _Interrupts:
-    """SIGTERM (and SIGINT) in a worker: the first one stops the trial (KeyboardInterrupt);
-    while a stopped trial is being recorded, later ones wait (`_no_interrupts`)."""
-
-    def __init__(self) -> None:
-        self.signalled = False
-        self.held = 0
-
-    def handler(self, sig, frame) -> None:
-        if self.signalled or self.held:
-            self.signalled = True
-            return
-        self.signalled = True
-        raise KeyboardInterrupt
+# Set in a worker by SIGTERM, SIGINT or its parent's end: the trial stops at its next batch
+# (train() checks it), is recorded, and the worker ends. An event, not an exception raised from
+# the signal handler: that could land inside a storage call and leave the trial half-written.
+STOP = threading.Event()
 
 
-_INTERRUPTS = _Interrupts()
-
-
-class _no_interrupts:
-    def __enter__(self) -> None:
-        _INTERRUPTS.held += 1
-
-    def __exit__(self, *exc) -> None:
-        _INTERRUPTS.held -= 1
+def _stop(sig=None, frame=None) -> None:
+    STOP.set()
 
 
 def _watch_parent(alive) -> None:
-    """End this worker (as SIGTERM does) once the pipe from the sweep's parent closes: the
-    parent has gone, `kill -9` included, and nobody else will stop us."""
+    """Stop this worker once the pipe from the sweep's parent closes: the parent has gone,
+    `kill -9` included, and nobody else will stop us."""
     def wait() -> None:
         try:
             alive.recv()
         except (EOFError, OSError):
             pass
-        os.kill(os.getpid(), signal.SIGTERM)
+        STOP.set()
 
     threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+
+
+def _stop_study(study, trial) -> None:
+    """An Optuna callback: no new trial once the worker is asked to stop."""
+    if STOP.is_set():
+        study.stop()
 
 
 def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
@@ -539,8 +527,8 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
 
     from . import data
 
-    signal.signal(signal.SIGTERM, _INTERRUPTS.handler)
-    signal.signal(signal.SIGINT, _INTERRUPTS.handler)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     if alive is not None:
         _watch_parent(alive)
     try:
@@ -555,7 +543,7 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         done = optuna.study.MaxTrialsCallback(sweep.trials, states=COUNTED)
         running = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-        while True:
+        while not STOP.is_set():
             # A trial still "running" may belong to a worker that was killed: once its
             # heartbeat is GRACE seconds old (or it never had one), it is failed and a retry
             # queued, which this worker takes.
@@ -563,12 +551,13 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
             counted = study.get_trials(deepcopy=False, states=COUNTED)
             waiting = any(t.state == optuna.trial.TrialState.WAITING for t in counted)
             if len(counted) < sweep.trials or waiting:
-                study.optimize(lambda t: objective(sweep, dataset, t), callbacks=[done],
-                               catch=(FloatingPointError,), gc_after_trial=False)
+                study.optimize(lambda t: objective(sweep, dataset, t),
+                               callbacks=[done, _stop_study], catch=(FloatingPointError,),
+                               gc_after_trial=False)
                 continue
             if not any(t.state in running for t in counted):
                 return  # every counted trial has finished: the study is done
-            time.sleep(HEARTBEAT)
+            STOP.wait(HEARTBEAT)
     except KeyboardInterrupt:
         return  # stopped: the trial was recorded as such in objective()
 
@@ -622,7 +611,8 @@ def params_words(params: dict) -> str:
 
 
 def importances(study) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA), once there are enough finished trials."""
+    """Optuna's parameter importances (its default evaluator: PED-ANOVA in Optuna 5, which
+    judges each parameter over the trials that drew it), once there are enough finished trials."""
     import optuna
 
     if len([t for t in study.get_trials(deepcopy=False)
