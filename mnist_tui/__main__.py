@@ -1,4 +1,4 @@
-"""`python -m mnist_tui`: the command line (see cli.py)."""
+"""`python -m mnist_tui`: the command line (see cli/__init__.py)."""
 
 import sys
 

@@ -18,6 +18,9 @@ DATASETS = ("mnist", "fashion")
 # The learning rate each rule starts from when none is given: Adam's steps are about lr in size
 # whatever the gradient's scale, so it wants a far smaller lr than SGD (PyTorch's default, 1e-3).
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001, "adamw": 0.001}
+# The fields a run takes while it trains (train.Live, RunHandle.set_live, the form); the others
+# apply at the next start.
+LIVE_FIELDS = ("lr", "momentum")
 
 
 @dataclass(frozen=True)
@@ -145,3 +148,15 @@ def from_dict(raw: object) -> TrainConfig:
         return TrainConfig(**{k: v for k, v in raw.items() if k in known})
     except TypeError as e:
         raise ValueError(str(e)) from None
+
+
+def with_optimizer(config: TrainConfig, optimizer: str, lr_given: bool | None = None) -> TrainConfig:
+    """`config` with another optimizer, whose lr follows that optimizer's default (DEFAULT_LR)
+    unless the lr was chosen: `lr_given` True, or (None: not known) an lr other than the old
+    optimizer's default. A race of optimizers gives Adam 0.001, not momentum's 0.1."""
+    from dataclasses import replace
+
+    if lr_given is None:
+        lr_given = config.lr != DEFAULT_LR[config.optimizer]
+    return replace(config, optimizer=optimizer,
+                   lr=config.lr if lr_given else DEFAULT_LR[optimizer])

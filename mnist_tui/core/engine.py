@@ -36,7 +36,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .config import TrainConfig
+from .config import LIVE_FIELDS, TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished
 from .model import PARAM_NAMES, Perceptron
@@ -301,7 +301,7 @@ class RunHandle:
 
     def set_live(self, name: str, value: float) -> None:
         """Set lr or momentum from the next batch on."""
-        if name not in ("lr", "momentum"):
+        if name not in LIVE_FIELDS:
             raise ValueError(f"{name} cannot be changed during a run")
         self._send("live", name, float(value))
 
@@ -389,6 +389,14 @@ class Engine:
         else:  # each child gets its own copy through the start pipe (tiny test sets)
             self.dataset, self._spec = dataset, dataset
         self.handles: list[RunHandle] = []
+        if CONTEXT.get_start_method() == "forkserver":
+            # The fork server starts multiprocessing's resource tracker, which passes it this
+            # process's stderr: start it now, from the thread that builds the engine, before a
+            # UI replaces sys.stderr (a later start from a thread failed: "bad value(s) in
+            # fds_to_keep").
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
 
     @property
     def shared(self) -> SharedDataset | Dataset:

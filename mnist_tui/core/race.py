@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from . import resources
-from .config import SPECS, TrainConfig, parse_field
+from .config import SPECS, TrainConfig, parse_field, with_optimizer
 
 MIN_RACERS, MAX_RACERS = 2, 4
 ALIASES = {"batch": "batch_size", "batch-size": "batch_size", "decay": "weight_decay",
@@ -28,8 +28,12 @@ def field_name(text: str) -> str:
     return name
 
 
-def parse_race(text: str, base: TrainConfig) -> tuple[str, list[TrainConfig]]:
-    """'FIELD V1,V2[,V3[,V4]]' (or FIELD=V1,V2) → (field, one config per value)."""
+def parse_race(text: str, base: TrainConfig, lr_given: bool | None = None
+               ) -> tuple[str, list[TrainConfig]]:
+    """'FIELD V1,V2[,V3[,V4]]' (or FIELD=V1,V2) → (field, one config per value).
+
+    Racing the optimizer, each racer starts from its optimizer's default lr unless the lr was
+    chosen (see config.with_optimizer; `lr_given` says so when the caller knows)."""
     head, sep, rest = text.strip().replace("=", " ", 1).partition(" ")
     if not sep or not rest.strip():
         raise ValueError("race a field over values, e.g. 'lr 0.3,0.1,0.03' or "
@@ -44,6 +48,8 @@ def parse_race(text: str, base: TrainConfig) -> tuple[str, list[TrainConfig]]:
     if not MIN_RACERS <= len(values) <= MAX_RACERS:
         raise ValueError(f"a race needs {MIN_RACERS} to {MAX_RACERS} different values of "
                          f"{name} (got {len(values)})")
+    if name == "optimizer":
+        return name, [with_optimizer(base, v, lr_given) for v in values]
     return name, [replace(base, **{name: v}) for v in values]
 
 
@@ -65,4 +71,6 @@ def label(config: TrainConfig, name: str | None) -> str:
     if name is None:
         return f"n={config.hidden} lr={config.lr:g} {config.optimizer}"
     value = getattr(config, name)
+    if name == "optimizer":  # each optimizer may run at its own lr: say which
+        return f"{value} lr={config.lr:g}"
     return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"

@@ -550,63 +550,10 @@ def _reason(e: sqlite3.Error) -> str:
     return text
 
 
-class Recorder:
-    """Records one run. After the first failure it stops, keeps the reason, and never raises,
-    so a locked or corrupt history never stops training."""
+def __getattr__(name: str):
+    """`store.Recorder` still works: the class lives in core/recording.py."""
+    if name == "Recorder":
+        from .recording import Recorder
 
-    def __init__(self, path: str | os.PathLike | None, config: TrainConfig, timeout: float = 5.0,
-                 study: str | None = None, trial: int | None = None,
-                 labels: np.ndarray | None = None):
-        """`labels`: the test labels, so that each epoch's predictions can be kept (the
-        learning history of every sample, core/forgetting.py)."""
-        self.store: Store | None = None
-        self.run_id: int | None = None
-        self.error: str | None = None
-        self.keep_predictions = labels is not None
-        try:
-            self.store = Store(path, timeout=timeout)
-            self.run_id = self.store.start_run(config, study, trial)
-            if labels is not None:
-                self.store.set_labels(self.run_id, labels)
-        except StoreError as e:
-            self._fail(e)
-
-    def _fail(self, e: Exception) -> None:
-        self.error = str(e)
-        if self.store is not None:
-            self.store.close()
-        self.store = None
-
-    def epoch(self, ev: EpochEnd, epoch: int | None = None) -> bool:
-        """Record an epoch (and its predictions); False if the history is (now) unavailable."""
-        ok = self._record(self.store.add_epoch if self.store else None, ev, epoch)
-        if ok and self.keep_predictions:
-            ok = self._record(self.store.add_predictions if self.store else None, ev, epoch)
-        return ok
-
-    def live_change(self, ev: LiveChanged, epoch: int | None = None) -> bool:
-        """Record a live edit; False if the history is (now) unavailable."""
-        return self._record(self.store.add_live_change if self.store else None, ev, epoch)
-
-    def _record(self, write, ev, epoch: int | None) -> bool:
-        """Call write(run_id, ev, epoch); after a failure, stop recording and keep the reason."""
-        if write is None:
-            return False
-        try:
-            write(self.run_id, ev, epoch)
-            return True
-        except StoreError as e:
-            self._fail(e)
-            return False
-
-    def finish(self, status: str, checkpoint: str | None = None) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.finish_run(self.run_id, status, checkpoint)
-        except StoreError as e:
-            self._fail(e)
-        finally:
-            if self.store is not None:
-                self.store.close()
-                self.store = None
+        return Recorder
+    raise AttributeError(name)

@@ -26,7 +26,7 @@ LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)  # ~1 min: ne
 
 async def finish_run(app, pilot) -> None:
     await pilot.press("s")
-    await wait_for(pilot, lambda: app.main.state in ("done", "stopped", "diverged", "error"))
+    await wait_for(pilot, lambda: app.main.state in ("done", "stopped", "diverged", "failed"))
 
 
 async def test_start_reaches_charts_table_digits_and_mistakes(tiny):
@@ -195,7 +195,7 @@ async def test_an_exception_in_training_is_shown_not_fatal(tiny):
     app.engine.entry = raising_entry
     async with app.run_test(size=(80, 24)) as pilot:
         await finish_run(app, pilot)
-        assert app.main.state == "error" and "simulated fault" in app.main.status.build().plain
+        assert app.main.state == "failed" and "simulated fault" in app.main.status.build().plain
         assert app.is_running
 
 

@@ -112,7 +112,7 @@ async def test_a_killed_run_process_is_a_failed_run_and_a_new_run_works(tiny):
     async with app.run_test(size=(80, 24)) as pilot:
         await start_and_wait_for_an_epoch(app, pilot)
         os.kill(app.main.handle.pid, signal.SIGKILL)
-        await wait_for(pilot, lambda: app.main.state == "error")
+        await wait_for(pilot, lambda: app.main.state == "failed")
         assert "killed by SIGKILL (signal 9)" in app.main.status.build().plain
         assert app.is_running
         app.query_one("#f-epochs", Input).value = "2"
@@ -128,7 +128,7 @@ async def test_a_run_process_that_exits_at_once_is_reported_with_its_code(tiny):
     app.engine.entry = crashing_entry
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.main.state == "error")
+        await wait_for(pilot, lambda: app.main.state == "failed")
         assert "exited with code 3" in app.main.status.build().plain
         assert app.is_running
 

@@ -49,12 +49,26 @@ def test_the_race_command_runs_the_racers_and_records_each(tiny_dir, tmp_path, c
     assert len([x for x in lines if x["event"] == "epoch"]) == 4
     done = lines[-1]
     assert done["event"] == "done" and {r["racer"] for r in done["racers"]} == {
-        "optimizer=sgd", "optimizer=adam"}
+        "sgd lr=0.1", "adam lr=0.001"}
     con = sqlite3.connect(db)
     rows = con.execute("SELECT config, status FROM runs").fetchall()
     con.close()
     configs = [json.loads(c) for c, _ in rows]
     assert sorted(c["optimizer"] for c in configs) == ["adam", "sgd"]
-    assert {c["lr"] for c in configs} == {0.1}  # the same base lr for both: only the field differs
+    # no --lr: each optimizer starts from its own default (Adam at momentum's 0.1 was a bug)
+    assert sorted((c["optimizer"], c["lr"]) for c in configs) == [("adam", 0.001), ("sgd", 0.1)]
     assert {s for _, s in rows} == {"done"}
     assert main(["race", "lr", "0.1", "--data-dir", str(tiny_dir)]) == 2
+
+
+def test_a_race_of_optimizers_gives_each_its_own_default_lr_unless_one_was_chosen():
+    """`mnist-tui race optimizer sgd,momentum,adam` trained Adam at momentum's lr 0.1."""
+    _, configs = parse_race("optimizer sgd,momentum,adam", TrainConfig())
+    assert [(c.optimizer, c.lr) for c in configs] == [
+        ("sgd", 0.1), ("momentum", 0.1), ("adam", 0.001)]
+    assert [label(c, "optimizer") for c in configs] == [
+        "sgd lr=0.1", "momentum lr=0.1", "adam lr=0.001"]
+    _, chosen = parse_race("optimizer sgd,adam", TrainConfig(lr=0.01))  # an lr of the user's
+    assert [c.lr for c in chosen] == [0.01, 0.01]
+    _, given = parse_race("optimizer sgd,adam", TrainConfig(), lr_given=True)  # --lr 0.1
+    assert [c.lr for c in given] == [0.1, 0.1]

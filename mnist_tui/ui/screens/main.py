@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import time
+from functools import partial
 from pathlib import Path
 
 from textual import work
@@ -22,13 +23,15 @@ from ...core import checkpoint, data
 from ...core.config import TrainConfig, from_dict
 from ...core.data import INFO
 from ...core.engine import Engine, RunHandle, Started
-from ...core.events import Diverged, EpochEnd, Event, Failed, Finished, LiveChanged
+from ...core.events import Diverged, Event, Failed, Finished
 from ...core.history import RunHistory
 from ...core.model import Perceptron
 from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
 from ...core.race import check as check_racers
+from ...core.recording import status_of
 from ...core.resources import check_run
-from ...core.store import Recorder, Store, StoreError
+from ...core.session import RunSession
+from ...core.store import Store, StoreError
 from ...core.train import Live
 from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
@@ -62,7 +65,7 @@ class RunState(str, enum.Enum):
     DONE = "done"
     STOPPED = "stopped"
     DIVERGED = "diverged"
-    ERROR = "error"
+    ERROR = "failed"
 
     @property
     def going(self) -> bool:
@@ -101,14 +104,23 @@ class MainScreen(Screen):
         self.save_dir, self.db_path = save_dir, db_path
         self.history = RunHistory(loaded[2] if loaded else None)
         self._loaded_model: Perceptron | None = loaded[0] if loaded else None
-        self.handle: RunHandle | None = None
+        self.session: RunSession | None = None  # the run: its process, history and record
         self.run_id = 0  # this screen's run number; events of older runs are dropped
         self.db_run_id: int | None = None
-        self.live = Live()  # the live values sent to the run
         self._save_on_weights = False
         self._weights_asked = None  # the weights we had when a save asked for fresh ones
         self._drawn_version = -1
         self._model_of = (None, None)  # (a Weights event, the Perceptron made from it)
+
+    @property
+    def handle(self) -> RunHandle | None:
+        """The run's process handle (None before the first run)."""
+        return self.session.handle if self.session else None
+
+    @property
+    def live(self) -> Live:
+        """The live values sent to the run (None: the config's)."""
+        return self.session.live if self.session else Live()
 
     @property
     def state(self) -> RunState:
@@ -224,50 +236,32 @@ class MainScreen(Screen):
         model = self.loaded[0] if self.loaded and self.loaded[0].n_hidden == config.hidden else None
         self.loaded = None
         self._loaded_model = model
-        history = RunHistory(self.history.epoch_columns() if model else None)
-        history.start_run(config.epochs, continuing=model is not None)
         self.run_id += 1
-        self.history, self.run_config, self.db_run_id = history, config, None
-        self.live = Live()
+        session = RunSession(self.engine, config, db_path=self.db_path, model=model,
+                             history=RunHistory(self.history.epoch_columns() if model else None),
+                             on_event=partial(self._session_event, self.run_id),
+                             progress_interval=self.progress_interval)
+        self.session, self.history, self.run_config, self.db_run_id = session, session.history, config, None
         self.pane(TrainPane).config = config
         self.pane(NetworkPane).set_shape(config.batch_size, config.hidden)
         self.run_state = RunState.TRAINING
-        self.status.set(epoch=history.offset + 1, epochs=history.planned, fraction=0.0, rate=0.0,
-                        elapsed=0.0, eta=None, note="starting…")
+        self.status.set(epoch=session.history.offset + 1, epochs=session.history.planned,
+                        fraction=0.0, rate=0.0, elapsed=0.0, eta=None, note="starting…")
         self.show_all()
         self.pane(TrainPane).ghost = None
-        try:
-            self.handle = self.engine.start(config, model=model,
-                                            on_event=self._receiver(self.run_id, config, history),
-                                            progress_interval=self.progress_interval)
-        except Exception as e:  # no process could be started (out of memory, fd limit …)
-            self._end_run(RunState.ERROR, f"cannot start the run: {e}")
+        session.start()
 
-    def _receiver(self, run_id: int, config: TrainConfig, history: RunHistory):
-        """The callback of the run's reader thread: history and database first, then a message."""
-        recorder: Recorder | None = None
-
-        def receive(event: Event | Started) -> None:
-            nonlocal recorder
-            if isinstance(event, Started):
-                # Its own connection, in this thread: a locked database slows it, never the UI.
-                recorder = Recorder(self.db_path, config, labels=self.dataset.test_labels)
-                self.post_message(HistoryStatus(run_id, recorder.run_id, recorder.error))
-                # The ghost to race, read here (the reader thread) before this run has an epoch.
-                self.post_message(GhostFound(run_id, find_ghost(self.db_path, config.dataset,
-                                                                recorder.run_id)))
-            history.add(event)
-            if recorder is not None:
-                if isinstance(event, LiveChanged):
-                    recorder.live_change(event, history.offset + event.epoch)
-                elif isinstance(event, EpochEnd) and recorder.store is not None:
-                    if not recorder.epoch(event, history.offset + event.epoch):
-                        self.post_message(HistoryStatus(run_id, None, recorder.error))
-                elif isinstance(event, (Finished, Diverged, Failed)):
-                    recorder.finish(outcome_state(event).value)
-            self.post_message(RunEvent(run_id, event))
-
-        return receive
+    def _session_event(self, run_id: int, session: RunSession, event: Event | Started) -> None:
+        """The run's reader thread, after the session took the event into its history and
+        the database: tell the screen."""
+        if isinstance(event, Started):
+            self.post_message(HistoryStatus(run_id, session.db_run_id, session.record_error))
+            # The ghost to race, read here (the reader thread) before this run has an epoch.
+            self.post_message(GhostFound(run_id, find_ghost(self.db_path, session.config.dataset,
+                                                            session.db_run_id)))
+        elif event is session.record_lost_at:  # the history failed during the run
+            self.post_message(HistoryStatus(run_id, None, session.record_error))
+        self.post_message(RunEvent(run_id, event))
 
     def on_ghost_found(self, message: GhostFound) -> None:
         if message.ghost is None or message.run_id != self.run_id or not self.query(TrainPane):
@@ -285,7 +279,7 @@ class MainScreen(Screen):
                 self._save_on_weights = False
                 self._save()
         elif isinstance(ev, (Finished, Diverged, Failed)):
-            state = outcome_state(ev)
+            state = RunState(status_of(ev))
             note = ev.message if not isinstance(ev, Finished) else (
                 "" if ev.test_acc is None else f"test accuracy {ev.test_acc:.2%}")
             self._end_run(state, note)
@@ -310,11 +304,11 @@ class MainScreen(Screen):
 
     def action_pause(self) -> None:
         if self.run_state is RunState.TRAINING and self.handle:
-            self.handle.pause()
+            self.session.pause()
             self.run_state = RunState.PAUSED
-            self.handle.request_weights()  # every view then shows the network where it paused
+            self.session.request_weights()  # every view then shows the network where it paused
         elif self.run_state is RunState.PAUSED and self.handle:
-            self.handle.resume()
+            self.session.resume()
             self.run_state = RunState.TRAINING
         else:
             self.status.set(note=f"nothing to pause: no run is going ({self.run_state.value}); "
@@ -322,7 +316,7 @@ class MainScreen(Screen):
 
     def action_stop(self) -> None:
         if self.run_state.going and self.handle:
-            self.handle.stop()
+            self.session.stop()
             self.status.set(note="stopping…")
         else:
             self.status.set(note=f"nothing to stop: no run is going ({self.run_state.value})")
@@ -449,10 +443,9 @@ class MainScreen(Screen):
         self.action_start()
 
     def on_hyper_form_live_edited(self, event: HyperForm.LiveEdited) -> None:
-        if not self.run_state.going or self.handle is None:
+        if not self.run_state.going or self.session is None:
             return
-        setattr(self.live, event.name, event.value)
-        self.handle.set_live(event.name, event.value)
+        self.session.set_live(event.name, event.value)
         self.status.set(note=f"{event.name} → {event.value:g} from the next batch")
 
     def on_hyper_form_validity(self, event: HyperForm.Validity) -> None:
@@ -539,7 +532,7 @@ class MainScreen(Screen):
         if self.run_state is RunState.PAUSED and self.handle:
             self._save_on_weights = True  # saved when the paused run's weights arrive
             self._weights_asked = self.history.weights
-            self.handle.request_weights()
+            self.session.request_weights()
             return
         self._save()
 
@@ -671,10 +664,3 @@ def find_ghost(db_path, dataset: str, exclude: int | None):
             return fastest_to_target(db, dataset, exclude=exclude)
     except (StoreError, OSError):
         return None
-
-
-def outcome_state(event: Finished | Diverged | Failed) -> RunState:
-    """The state a run ends in, by its last event."""
-    if isinstance(event, Finished):
-        return RunState.STOPPED if event.stopped else RunState.DONE
-    return RunState.DIVERGED if isinstance(event, Diverged) else RunState.ERROR

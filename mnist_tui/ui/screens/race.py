@@ -7,8 +7,6 @@ racers' histories, which their reader threads fill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,27 +15,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...core.config import TrainConfig
-from ...core.engine import Engine, RunHandle, Started
-from ...core.events import Diverged, EpochEnd, Event, Failed, Finished
-from ...core.history import RunHistory
+from ...core.engine import Engine
 from ...core.race import label
 from ...core.render import ema
-from ...core.store import Recorder
+from ...core.session import Race, RunSession
 from ..widgets.metric_chart import MetricChart
 
 COLORS = ("cyan", "magenta", "yellow", "green")
-
-
-@dataclass
-class Racer:
-    config: TrainConfig
-    label: str
-    color: str
-    history: RunHistory
-    handle: RunHandle | None = None
-    paused: bool = False
-    state: str = "starting"  # starting | training | paused | done | stopped | diverged | failed
-    run_id: int | None = None
 
 
 class RaceScreen(Screen):
@@ -67,8 +51,10 @@ class RaceScreen(Screen):
         super().__init__()
         self.engine, self.db_path, self.field = engine, db_path, field
         self.progress_interval = progress_interval
-        self.racers = [Racer(c, label(c, field), COLORS[i % len(COLORS)], RunHistory())
-                       for i, c in enumerate(configs)]
+        self.race = Race(engine, configs, [label(c, field) for c in configs], db_path=db_path,
+                         progress_interval=progress_interval)
+        self.racers: list[RunSession] = list(self.race)
+        self.racer_colors = {id(r): COLORS[i % len(COLORS)] for i, r in enumerate(self.racers)}
         self._drawn = -1
 
     def compose(self) -> ComposeResult:
@@ -94,42 +80,16 @@ class RaceScreen(Screen):
                             ("/s", 8), ("state", 8)):
             table.add_column(name, width=width, key=name or "mark")
         for i, r in enumerate(self.racers):
-            table.add_row(Text("●", style=f"bold {r.color}"), r.label, "", "", "", "", r.state,
-                          key=str(i))
-            r.history.start_run(r.config.epochs, continuing=False)
-            try:
-                r.handle = self.engine.start(r.config, on_event=self._receiver(r),
-                                             progress_interval=self.progress_interval, threads=1)
-            except Exception as e:  # no process could start: this racer fails, the rest go on
-                r.state = "failed"
-                self.notify(f"{r.label}: cannot start ({e})", severity="error")
+            table.add_row(Text("●", style=f"bold {self.racer_colors[id(r)]}"), r.label, "", "", "", "",
+                          r.state, key=str(i))
+            r.start()  # a racer whose process cannot start fails; the rest go on
+            if r.error:
+                self.notify(f"{r.label}: {r.error}", severity="error")
         self.set_interval(0.5, self.redraw)
-
-    def _receiver(self, racer: Racer):
-        recorder: Recorder | None = None
-
-        def receive(event: Event | Started) -> None:  # the racer's reader thread
-            nonlocal recorder
-            if isinstance(event, Started):
-                recorder = Recorder(self.db_path, racer.config,
-                                    labels=self.engine.dataset.test_labels)
-                racer.run_id, racer.state = recorder.run_id, "training"
-            racer.history.add(event)
-            if recorder is None:
-                return
-            if isinstance(event, EpochEnd):
-                recorder.epoch(event)
-            elif isinstance(event, (Finished, Diverged, Failed)):
-                racer.state = ("stopped" if isinstance(event, Finished) and event.stopped else
-                               "done" if isinstance(event, Finished) else
-                               "diverged" if isinstance(event, Diverged) else "failed")
-                recorder.finish(racer.state)
-
-        return receive
 
     @property
     def over(self) -> bool:
-        return all(r.state in ("done", "stopped", "diverged", "failed") for r in self.racers)
+        return self.race.over
 
     def redraw(self) -> None:
         version = sum(r.history.version for r in self.racers) + sum(
@@ -145,16 +105,16 @@ class RaceScreen(Screen):
             cols = h.epoch_columns()
             accs = cols["test_acc"]
             p = h.progress
-            state = "paused" if r.paused and r.state == "training" else r.state
+            state = r.state
             table.update_cell(str(i), "ep", str(len(accs)))
             table.update_cell(str(i), "acc", f"{accs[-1]:7.2%}" if accs else "")
             table.update_cell(str(i), "best", f"{max(accs):7.2%}" if accs else "")
             table.update_cell(str(i), "/s", f"{p.samples_per_second:7,.0f}" if p else "")
             table.update_cell(str(i), "state", state)
-            acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=r.color)
+            acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=self.racer_colors[id(r)])
             xs, ys = h.batch_losses()
             if len(ys):
-                loss.set_series(r.label, xs, ema(ys, 0.9), color=r.color)
+                loss.set_series(r.label, xs, ema(ys, 0.9), color=self.racer_colors[id(r)])
         top = max((r.config.epochs for r in self.racers), default=1)
         for chart in (acc, loss):
             chart.set_x_range(0, top)
@@ -164,40 +124,33 @@ class RaceScreen(Screen):
                 "the race is over: Esc goes back; the racers are in the Runs tab (8), where "
                 "c compares them")
 
-    def _selected(self) -> Racer | None:
+    def _selected(self) -> RunSession | None:
         row = self.query_one(DataTable).cursor_row
         return self.racers[row] if 0 <= row < len(self.racers) else None
 
-    def _set_paused(self, racer: Racer, paused: bool) -> None:
-        if racer.handle is None or racer.state not in ("training", "starting"):
-            return
-        racer.paused = paused
-        (racer.handle.pause if paused else racer.handle.resume)()
-
     def action_pause_all(self) -> None:
-        going = [r for r in self.racers if r.state in ("training", "starting")]
-        pause = not all(r.paused for r in going)
-        for r in going:
-            self._set_paused(r, pause)
+        going = [r for r in self.racers if r.going]
+        if going and all(r.paused for r in going):
+            self.race.resume_all()
+        else:
+            self.race.pause_all()
         self._drawn = -1
         self.redraw()
 
     def action_pause_one(self) -> None:
         r = self._selected()
         if r is not None:
-            self._set_paused(r, not r.paused)
+            r.toggle_pause()
             self._drawn = -1
             self.redraw()
 
     def action_stop_all(self) -> None:
-        for r in self.racers:
-            if r.handle is not None and r.handle.alive:
-                r.handle.stop()
+        self.race.stop_all()
 
     def action_stop_one(self) -> None:
         r = self._selected()
-        if r is not None and r.handle is not None and r.handle.alive:
-            r.handle.stop()
+        if r is not None:
+            r.stop()
 
     def action_leave(self) -> None:
         if not self.over:

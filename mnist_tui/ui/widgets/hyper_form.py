@@ -15,6 +15,7 @@ from ...core.augment import AUGMENTS
 from ...core.config import (
     DATASETS,
     DEFAULT_LR,
+    LIVE_FIELDS,
     OPTIMIZERS,
     SCHEDULES,
     SPECS,
@@ -31,7 +32,7 @@ LABELS = {
     "dataset": "dataset", "val_split": "val split",
 }
 CHOICES = {"schedule": SCHEDULES, "augment": AUGMENTS, "optimizer": OPTIMIZERS, "dataset": DATASETS}
-LIVE = ("lr", "momentum")  # may change while training runs; the rest apply at the next Start
+LIVE = LIVE_FIELDS  # may change while training runs; the rest apply at the next Start
 
 
 class FieldValidator(Validator):

@@ -1,0 +1,42 @@
+"""`mnist-tui` with no command: the dashboard. Its flags are the top level's.
+
+Textual is imported only here, and only when the dashboard opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ...core import checkpoint, data
+from ..options import config_from_args
+from ..output import EXIT_USAGE, fail, load_data
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--autostart", action="store_true",
+                   help="start training at once with the values given (default: wait for Start)")
+    p.add_argument("--no-mouse", action="store_true",
+                   help="do not capture the mouse; saves bandwidth over SSH (default: mouse on)")
+    p.add_argument("--load", metavar="PATH",
+                   help="open with the weights and curves of a saved .npz checkpoint "
+                   "(default: none)")
+
+
+def run(args: argparse.Namespace) -> int:
+    parent_pid = os.getppid()  # before the slow start-up, so a server that dies meanwhile shows
+    config = config_from_args(args)
+    # Load what can fail before the screen switches, so errors stay one plain line.
+    loaded = checkpoint.load(args.load) if args.load else None
+    if loaded and config.dataset != "mnist" and loaded[1].dataset != config.dataset:
+        return fail(f"{args.load} was trained on {data.INFO[loaded[1].dataset].title}, not "
+                    f"{data.INFO[config.dataset].title}: drop --dataset or load another "
+                    "checkpoint", EXIT_USAGE)
+    ds = load_data(args.data_dir, loaded[1].dataset if loaded else config.dataset)
+    from ...ui.app import make_app  # Textual is imported only when the dashboard opens
+
+    app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
+                   load_path=args.load, db_path=args.db, parent_pid=parent_pid)
+    del ds  # the app holds the dataset in shared memory now: free the first copy
+    app.run(mouse=not args.no_mouse)
+    return app.return_code or 0

@@ -1,0 +1,96 @@
+"""`mnist-tui runs list|show|export|compare`: the run history, read-only.
+
+The text, CSV and JSON of a run and of a comparison are in ../runs_text.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ...core import store
+from ...core.compare import compare
+from ...core.files import check_target, write_atomic
+from ...core.render import config_words
+from ..options import Parser, add_db_flag, run_id
+from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number
+from ..runs_text import compare_text, export_run, show_run
+
+
+def add_arguments(r: argparse.ArgumentParser) -> None:
+    r.description = "The run history: every run's config and per-epoch metrics."
+    add_db_flag(r)
+    rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
+                            required=True)
+    rl = rsub.add_parser("list", help="one line per run, newest first")
+    add_db_flag(rl)
+    rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
+    rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
+    rs.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text for people, json for programs (default: text)")
+    add_db_flag(rs)
+    rx = rsub.add_parser("export", help="a run's epochs as CSV or JSON")
+    rx.add_argument("id", type=run_id, help="run id, from 'runs list'")
+    rx.add_argument("--format", choices=("csv", "json"), default="csv",
+                    help="output format (default: csv)")
+    rx.add_argument("--output", metavar="PATH",
+                    help="write here, atomically ('-' is stdout); the directory must exist "
+                    "(default: stdout)")
+    add_db_flag(rx)
+
+    rc = rsub.add_parser("compare", help="two or more runs side by side",
+                         description="Compare runs: the config fields that differ, each run's "
+                         "best test (and validation) accuracy and its epoch, and how the final "
+                         "confusion matrices differ cell by cell.")
+    rc.add_argument("ids", type=run_id, nargs="+", metavar="ID",
+                    help="two or more run ids, from 'runs list'; the first is the baseline")
+    rc.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                    help="text for people; csv (one row per epoch, a test and val column per "
+                    "run) or json for programs (default: text)")
+    add_db_flag(rc)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.runs_command == "export" and args.output not in (None, "-"):
+        check_target(args.output)  # a bad path is one line now, before reading anything
+    # Reading only: opened read-only, so listing never creates, migrates or changes the file.
+    with store.Store(args.db, readonly=True) as db:
+        if args.runs_command == "list":
+            runs = db.runs()
+            if not runs:
+                print(f"no runs yet in {db.path}")
+                return 0
+            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  config")
+            for r in runs:
+                damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
+                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
+                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
+                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
+            return 0
+        if args.runs_command == "compare":
+            return compare_runs(db, args)
+        try:
+            run = db.run(args.id)
+        except KeyError:
+            return fail(f"no run {args.id} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
+        if args.runs_command == "show":
+            sys.stdout.write(export_run(run, "json") if args.format == "json" else show_run(run))
+            return 0
+        text = export_run(run, args.format)
+        write_atomic(args.output or "-", text)
+        return 0
+
+
+def compare_runs(db, args: argparse.Namespace) -> int:
+    if len(args.ids) < 2 or len(set(args.ids)) != len(args.ids):
+        return fail("compare needs two or more different run ids", EXIT_USAGE)
+    runs = []
+    for i in args.ids:
+        try:
+            runs.append(db.run(i))
+        except KeyError:
+            return fail(f"no run {i} in {db.path} (see 'mnist-tui runs list')", EXIT_DATA)
+    result = compare(runs)
+    sys.stdout.write(compare_text(result, runs, args.ids, args.format))
+    return 0

@@ -1,0 +1,232 @@
+"""`mnist-tui train`: train headless, printing a line per epoch (or JSON lines)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict
+
+from ...core import checkpoint, data, resources, store, train
+from ...core import config as cfg
+from ...core import events as ev_
+from ...core.calibration import calibrate
+from ...core.history import RunHistory
+from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
+from ...core.model import Perceptron
+from ..options import add_config_flags, add_db_flag, config_from_args, flag
+from ..output import (
+    EXIT_DATA,
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    OUTPUT_ERRORS,
+    fail,
+    interrupt_on_signals,
+    load_data,
+    progress_line,
+)
+
+
+def add_arguments(t: argparse.ArgumentParser) -> None:
+    t.description = "Train headless, printing a line per epoch (or JSON lines)."
+    add_config_flags(t, defaults=False)
+    t.add_argument("--save", metavar="PATH",
+                   help="write an .npz checkpoint (weights, config, history) at the end, or when "
+                   "interrupted (default: none)")
+    t.add_argument("--json", action="store_true",
+                   help="print one JSON object per line instead of text (default: text)")
+    add_db_flag(t)
+
+
+def run(args: argparse.Namespace) -> int:
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in watched}
+    try:
+        return _train(args)
+    finally:  # a caller (a test, a script) gets its own handlers back
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def race_line(history: RunHistory, config: cfg.TrainConfig, db_path, run_id) -> str:
+    """This run's time to the dataset's target against the history's fastest on this machine
+    (the dashboard's ghost), or "" if neither reached it."""
+    target = GHOST_TARGETS.get(config.dataset, 0.9)
+    mine = time_to_target(history["test_acc"], history["seconds"], target)
+    try:
+        with store.Store(db_path, readonly=True) as db:
+            ghost = fastest_to_target(db, config.dataset, target, exclude=run_id)
+    except store.StoreError:
+        ghost = None
+    words = []
+    if mine:
+        words.append(f"time to {target:.0%}: {mine[1]:.1f}s over {mine[0]} epoch"
+                     + "s" * (mine[0] != 1))
+    if ghost:
+        words.append(f"the fastest before on this machine: run {ghost.run_id}, "
+                     f"{ghost.reached_seconds:.1f}s over {ghost.reached_epoch} epoch"
+                     + "s" * (ghost.reached_epoch != 1))
+    return "; ".join(words)
+
+
+def calibrate_run(model: Perceptron, config: cfg.TrainConfig, ds: data.Dataset):
+    """Temperature scaling fitted on the run's own validation split (core/calibration.py)."""
+    _, val_idx, _ = train.split_indices(ds.n_train, config.val_split, config.seed)
+    return calibrate(model, ds.train_images[val_idx], ds.train_labels[val_idx],
+                     ds.test_images, ds.test_labels)
+
+
+def calibration_words(cal) -> str:
+    return (f"calibration: temperature {cal.temperature:.3f} fitted on the {cal.val_samples} "
+            f"validation samples; ECE on validation {cal.val_ece_before:.2%} -> "
+            f"{cal.val_ece_after:.2%}, on test {cal.before.ece:.2%} -> {cal.after.ece:.2%}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.save is not None:
+        checkpoint.save_path(args.save)  # a bad place is found now, not after the whole run
+    ds = load_data(args.data_dir, config.dataset)
+    reason = resources.check_run(config, ds.n_train, ds.n_test)
+    if reason:
+        return fail(reason, EXIT_USAGE)
+    model = Perceptron(config.hidden, seed=config.seed)
+    history = RunHistory()
+    out = sys.stdout
+    tty = out.isatty() and not args.json
+
+    def clear_line() -> None:
+        if tty:  # not under --json: escape codes must never reach the JSON lines
+            progress_line("", out)
+
+    def emit(obj: dict) -> None:
+        print(json.dumps(obj), file=out, flush=True)
+
+    recorder = store.Recorder(args.db, config, labels=ds.test_labels)
+    warned = False
+
+    def warn_history() -> None:
+        nonlocal warned
+        if recorder.error and not warned:
+            warned = True
+            print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
+
+    warn_history()
+    code = 0
+    final = None
+    pipe_closed = False
+    caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
+    try:
+        if not args.json:
+            held = f" ({config.val_split} held out for validation)" if config.val_split else ""
+            print(f"training 784-{config.hidden}-10 on {data.INFO[ds.name].title}, "
+                  f"{ds.n_train - config.val_split} samples{held}, testing on "
+                  f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
+                  file=out, flush=True)
+        for ev in train.train(config, ds, model=model):
+            if isinstance(ev, ev_.BatchProgress) and tty:
+                frac = ev.batch / ev.n_batches
+                progress_line(
+                    f"epoch {ev.epoch}/{ev.epochs} {'█' * int(frac * 24):<24} {frac:4.0%} "
+                    f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
+            elif isinstance(ev, ev_.EpochEnd):
+                history.add(ev)
+                if not recorder.epoch(ev):
+                    warn_history()
+                if args.json:
+                    emit({"event": "epoch", **history.epoch_row(ev)})
+                else:
+                    clear_line()
+                    print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
+                          f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
+                          f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
+                          + (f"val acc {ev.val_acc:.2%}  " if ev.val_acc is not None else "")
+                          + f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+            elif isinstance(ev, ev_.Diverged):
+                clear_line()
+                if args.json:
+                    emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
+                          "lr": ev.lr, "message": ev.message})
+                print(f"mnist-tui: {ev.message}", file=sys.stderr)
+                code = EXIT_DIVERGED
+            elif isinstance(ev, ev_.Finished):
+                final = ev
+    except KeyboardInterrupt:
+        clear_line()
+        name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
+        print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
+        code = 128 + caught[0] if caught else EXIT_INTERRUPTED
+    except OSError as e:
+        if not isinstance(e, BrokenPipeError) and e.errno not in OUTPUT_ERRORS:
+            raise
+        # `train --json | head`: the reader left (quietly, exit 0); or `> /dev/full`
+        # (one line, exit 1). Either way the run ends as stopped and the checkpoint is written.
+        pipe_closed = isinstance(e, BrokenPipeError)
+        code = EXIT_INTERRUPTED if pipe_closed else EXIT_DATA
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        if not pipe_closed:
+            print(f"mnist-tui: cannot write the output ({e.strerror}); training stopped",
+                  file=sys.stderr)
+            final = None
+    if final is not None and not pipe_closed and code != EXIT_DATA:
+        if args.json:
+            emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
+                  "epochs": final.epochs_done, "config": asdict(config)})
+        else:
+            acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
+            print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
+                  f"{final.seconds:.1f}s of training", file=out)
+        if config.val_split and final.epochs_done:
+            cal = calibrate_run(model, config, ds)
+            words = calibration_words(cal)
+            if args.json:
+                emit({"event": "calibration", "temperature": cal.temperature,
+                      "val_ece_before": cal.val_ece_before, "val_ece_after": cal.val_ece_after,
+                      "test_ece_before": cal.before.ece, "test_ece_after": cal.after.ece})
+            else:
+                print(words, file=out)
+        if not args.json:
+            line = race_line(history, config, args.db, recorder.run_id)
+            if line:
+                print(line, file=out)
+    saved = None
+    # A signal during the save must not leave half a file: the save finishes, then we go.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    if args.save and code != EXIT_DIVERGED and len(history):
+        try:
+            saved = str(checkpoint.save(args.save, model, config, history.epoch_columns()))
+        except checkpoint.CheckpointError as e:
+            print(f"mnist-tui: {e}", file=sys.stderr)
+            saved = _rescue(model, config, history)
+            code = EXIT_DATA
+        if saved and not args.json and not pipe_closed:
+            print(f"saved {saved}", file=out)
+    status = "diverged" if code == EXIT_DIVERGED else ("done" if code == 0 else "stopped")
+    if code == EXIT_DATA and final is not None and not final.stopped:
+        status = "done"  # trained to the end; only the save or the output failed
+    recorder.finish(status, saved)
+    warn_history()
+    return 0 if pipe_closed else code
+
+
+def _rescue(model, config, history) -> str | None:
+    """The save failed: keep the weights anyway, in the cache, and say where they went."""
+    name = time.strftime("rescued-%Y%m%d-%H%M%S.npz")
+    fallback = data.cache_dir() / "rescued" / name
+    try:
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+        path = checkpoint.save(fallback, model, config, history.epoch_columns())
+    except (OSError, checkpoint.CheckpointError) as e:
+        print(f"mnist-tui: the weights are lost: the fallback save failed too ({e})",
+              file=sys.stderr)
+        return None
+    print(f"mnist-tui: the weights were saved to {path} instead", file=sys.stderr)
+    return str(path)
+
+
