@@ -401,6 +401,28 @@ def adopt(sweep: Sweep, stored: dict) -> Sweep:
     return replace(sweep, space=replace(sweep.space, **space), **fixed)
 
 
+def join(sweep: Sweep) -> Sweep:
+    """`sweep` with the settings of its study, if the study exists already (see `adopt`);
+    refused (SweepError) if it asks for others. Creates no study: a SQLite file that is not
+    there yet is left uncreated, so a sweep refused later has written nothing."""
+    url = storage_url(sweep)
+    _check_url(url)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists():
+        return sweep
+    storage = storage_for(url)
+    try:
+        study_id = storage.get_study_id_from_name(sweep.study)
+    except KeyError:
+        return sweep
+    except Exception as e:
+        raise SweepError(f"cannot open study {sweep.study!r}: {_first_line(e, url)}") from None
+    stored = storage.get_study_user_attrs(study_id)
+    return adopt(sweep, stored) if "optimizer" in stored else sweep
+
+
 def open_study(sweep: Sweep, worker_index: int = 0, wait: float = 10.0):
     """Create the study (recording its settings), or load it to resume or to join it from
     another worker or machine. Returns (study, the sweep with the study's settings)."""

@@ -11,7 +11,7 @@ import sys
 from ...core import data, resources, store
 from ...core import events as ev_
 from ...core.engine import Engine, Started
-from ...core.race import label, parse_race
+from ...core.race import check, label, parse_race
 from ..options import add_config_flags, add_db_flag, config_from_args
 from ..output import EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupt_on_signals, load_data
 
@@ -52,6 +52,9 @@ def _race(args: argparse.Namespace) -> int:
         reason = resources.check_run(c, ds.n_train, ds.n_test)
         if reason:
             return fail(f"{label(c, field)}: {reason}", EXIT_USAGE)
+    reason = check(configs, ds.n_train, ds.n_test)  # the racers train at once
+    if reason:
+        return fail(reason, EXIT_USAGE)
     names = [label(c, field) for c in configs]
     inbox: queue.Queue = queue.Queue()
     results: list[dict] = [{"name": n, "accs": [], "state": "starting", "run_id": None}

@@ -14,7 +14,7 @@ from ...core.files import check_target, write_atomic
 from ...core.render import config_words
 from ..options import Parser, add_db_flag, run_id
 from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number
-from ..runs_text import compare_text, export_run, show_run
+from ..runs_text import compare_text, export_run, show_run, trial_words
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
                 damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
                 print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
                       f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}{damaged}")
+                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}"
+                      f"{trial_words(r)}{damaged}")
             return 0
         if args.runs_command == "compare":
             return compare_runs(db, args)
