@@ -237,3 +237,18 @@ async def test_stopping_a_sweep_in_its_tab_records_its_trials_as_stopped(tiny, t
 
     study = optuna.load_study(study_name="t", storage=sw.default_storage(db))
     assert [t.state.name for t in study.trials] == ["FAIL", "WAITING"]  # stopped, queued again
+
+
+def test_a_sweep_whose_best_trial_diverged_at_once_prints_its_summary(tiny_dir, tmp_path):
+    """Before: `TypeError: unsupported format string passed to NoneType.__format__` (a trial
+    that diverges in its first epoch has no test accuracy), a traceback after the trials."""
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "mnist_tui", "sweep", "--data-dir", str(tiny_dir),
+                        "--db", str(tmp_path / "h.sqlite"), "--storage",
+                        f"sqlite:///{tmp_path / 's.db'}", "--val-split", "100", "--hidden", "8",
+                        "--batch-size", "16", "--lr", "9:9", "--optimizer", "momentum",
+                        "--momentum", "0.9:0.9", "--trials", "1", "--workers", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "diverged" in r.stdout and "test --" in r.stdout, r.stdout

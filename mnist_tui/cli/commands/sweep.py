@@ -168,11 +168,12 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"event": "done", **result}), flush=True)
     elif "best_trial" in result:
-        test = result["best_test_acc"]
+        test = result["best_test_acc"]  # None when the best "trial" diverged at once
         host = result.get("best_host") or "?"
         print(f"best: trial {result['best_trial']} on {host} (run {result['best_run_id']} of "
               f"{'this' if host == here else 'its'} history), val {result['best_val_acc']:.2%}, "
-              f"test {test:.2%}: {sw.params_words(result['best_params'])}")
+              f"test {'--' if test is None else format(test, '.2%')}: "
+              f"{sw.params_words(result['best_params'])}")
         print(f"{result['complete']} complete ({result['diverged']} of them diverged), "
               f"{result['pruned']} pruned, {result['seconds']:.0f} s")
     else:
