@@ -73,14 +73,18 @@ def test_two_machines_starting_at_once_on_a_new_database_never_crash_and_draw_di
         assert all(recorded[t.number] == t.user_attrs["seed"] for t in trials)
 
 
-def _running_with_heartbeat(url: str) -> list[int]:
+def _running_with_heartbeat(url: str, reported: bool = False) -> list[int]:
+    """The RUNNING trials with a heartbeat (and, if `reported`, a first epoch reported: all
+    its values drawn, so that its retry must draw the same)."""
     import psycopg
 
+    epoch = ("AND EXISTS (SELECT 1 FROM trial_intermediate_values v WHERE v.trial_id = "
+             "t.trial_id)" if reported else "")
     with psycopg.connect(url) as con:
         try:
             return [r[0] for r in con.execute(
                 "SELECT t.number FROM trials t JOIN trial_heartbeats h USING (trial_id) "
-                "WHERE t.state = 'RUNNING'").fetchall()]
+                f"WHERE t.state = 'RUNNING' {epoch}").fetchall()]
         except psycopg.errors.UndefinedTable:
             return []
 
@@ -88,27 +92,27 @@ def _running_with_heartbeat(url: str) -> list[int]:
 def test_a_machine_killed_mid_trial_has_its_trial_failed_and_rerun_by_the_other(
         pg_url, data_dir, tmp_path):
     a = subprocess.Popen(sweep_argv(data_dir, tmp_path / "a.sqlite", "--trials", "3",
-                                    "--epochs", "100", "--json"),
+                                    "--epochs", "30", "--json"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=with_storage(pg_url), start_new_session=True)
     deadline = time.monotonic() + 120
-    while not _running_with_heartbeat(pg_url):
+    while not _running_with_heartbeat(pg_url, reported=True):
         assert time.monotonic() < deadline and a.poll() is None, a.communicate()[1][-1500:]
         time.sleep(0.2)
-    killed = _running_with_heartbeat(pg_url)[0]
+    killed = _running_with_heartbeat(pg_url, reported=True)[0]
     os.killpg(a.pid, signal.SIGKILL)  # the whole machine: the command and its workers
     a.wait(10)
     assert load(pg_url).trials[killed].state.name == "RUNNING"
     b = subprocess.run(sweep_argv(data_dir, tmp_path / "b.sqlite", "--trials", "3", "--json"),
-                       capture_output=True, text=True, env=with_storage(pg_url), timeout=300)
+                       capture_output=True, text=True, env=with_storage(pg_url), timeout=500)
     assert b.returncode == 0, b.stderr[-2000:]
     trials = load(pg_url).trials
     assert trials[killed].state.name == "FAIL"  # its heartbeat went stale
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
     assert len(retries) == 1 and retries[0].state.name == "COMPLETE"  # 3 trials: no pruning
     assert retries[0].params == trials[killed].params
-    # B took the study's settings (its creator's --epochs 100), so it reran the same trial.
-    assert retries[0].user_attrs["epochs"] == 100
+    # B took the study's settings (its creator's --epochs 30), so it reran the same trial.
+    assert retries[0].user_attrs["epochs"] == 30
 
 
 def test_a_machine_joining_with_other_settings_is_refused_and_one_without_takes_the_studys(
