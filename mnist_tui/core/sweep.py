@@ -656,10 +656,15 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
     as stopped and queues it again, for the resume. Each worker also watches a pipe that only
     this process holds, so they end by themselves when it dies, even by SIGKILL.
     """
+    import optuna
+
     from .engine import CONTEXT
 
     # Errors (storage, study, settings) show here, before any process starts.
     study, sweep = open_study(sweep)
+    # A resume fails (and queues again) the trials of dead workers now, not once its own
+    # workers are up: on a loaded machine that took seconds more.
+    optuna.storages.fail_stale_trials(study)
     stop = stop or threading.Event()
     alive_r, alive_w = CONTEXT.Pipe(duplex=False)
     procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared, alive_r),
