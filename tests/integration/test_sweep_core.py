@@ -252,3 +252,45 @@ def test_a_sweep_whose_best_trial_diverged_at_once_prints_its_summary(tiny_dir, 
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "diverged" in r.stdout and "test --" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--storage", "sqlite://"], "in-memory database"),
+    (["--storage", "sqlite:///:memory:"], "in-memory database"),
+    (["--val-split", "60000"], "--val-split: validation samples must be"),
+    (["--val-split", "600"], "--val-split 600 leaves no training samples"),
+    (["--workers", "64"], "--workers 64 is more than the"),
+    (["--hidden", "4096"], "at hidden 4096, batch 32: these 2 runs at once need"),
+])
+def test_what_cannot_run_is_refused_up_front_in_one_line_with_nothing_written(
+        tiny_dir, tmp_path, capsys, monkeypatch, flags, words):
+    """Before: in-memory storages ran (each worker its own study: tracebacks, exit 0), a split
+    of 60000 raised a traceback, 64 workers ran on 2 cores, and memory was checked at hidden 128
+    for one worker."""
+    from mnist_tui.cli import main
+
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: 60 * 2**20)
+    monkeypatch.chdir(tmp_path)
+    code = main(["sweep", "--data-dir", str(tiny_dir), "--db", str(tmp_path / "h.sqlite"),
+                 "--hidden", "8,16", "--batch-size", "16,32", "--val-split", "100",
+                 "--workers", "2", "--storage", f"sqlite:///{tmp_path / 's.db'}", *flags])
+    out, err = capsys.readouterr()
+    assert code == 2 and words in err and err.count("\n") == 1, err
+    assert out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]
+
+
+def test_a_changed_search_space_is_refused_naming_the_flag(tiny_dir, tmp_path, capsys):
+    from mnist_tui.cli import main
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    sw.open_study(sw.Sweep(storage=storage, study="s", val_split=100,
+                           space=sw.Space(hidden=(16, 32), batch_size=(16,))))
+    code = main(["sweep", "--data-dir", str(tiny_dir), "--db", str(tmp_path / "h.sqlite"),
+                 "--storage", storage, "--study", "s", "--hidden", "16,48", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "--hidden 16,32, not 16,48" in err and "--study" in err
+    import optuna
+
+    assert optuna.load_study(study_name="s", storage=storage).trials == []
+    assert not (tmp_path / "h.sqlite").exists()
