@@ -60,3 +60,13 @@ def fashion_mirror(monkeypatch):
     yield url
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture(scope="session")
+def big_history(tmp_path_factory):
+    """A history of 10,000 runs, 20 epochs each with predictions (of 50 test samples, to keep
+    the file small), built as `mnist-tui bench --history` builds its own: a few real runs
+    recorded through the Store, copied in SQL. Tests only read it: copy it to write."""
+    from mnist_tui.bench_history import build_history
+
+    return build_history(tmp_path_factory.mktemp("big") / "runs.sqlite", runs=10_000, n_test=50)

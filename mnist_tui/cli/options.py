@@ -7,7 +7,6 @@ import math
 from dataclasses import fields
 
 from ..core import config as cfg
-from ..core import store
 from .output import EXIT_USAGE
 
 FLAG_NAMES = {"batch_size": "--batch-size", "weight_decay": "--weight-decay",
@@ -37,6 +36,12 @@ def port_number(text: str) -> int:
 def positive_int(text: str) -> int:
     if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+def non_negative_int(text: str) -> int:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
     return int(text)
 
 
@@ -98,7 +103,8 @@ def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     p.add_argument(
         "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
         help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
-        "project's data/mnist, then ~/.cache/mnist-tui, downloading there if none has them)",
+        "project's data/mnist, then $XDG_CACHE_HOME/mnist-tui, else ~/.cache/mnist-tui, "
+        "downloading there if none has them)",
     )
 
 
@@ -111,8 +117,8 @@ def add_data_dir_flag(p: argparse.ArgumentParser) -> None:
 def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:
     """--db at every level; only the top level sets the default (see add_config_flags)."""
     p.add_argument("--db", metavar="PATH", default=None if defaults else argparse.SUPPRESS,
-                   help=f"run history database (default: $XDG_DATA_HOME or "
-                   f"{store.default_path()})")
+                   help="run history database (default: $XDG_DATA_HOME/mnist-tui/runs.sqlite, "
+                   "else ~/.local/share/mnist-tui/runs.sqlite)")
 
 
 def config_from_args(args: argparse.Namespace) -> cfg.TrainConfig:

@@ -14,6 +14,11 @@ EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 OUTPUT_ERRORS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # writing stdout failed
 
 
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def fail(message: str, code: int) -> int:
     """Say `message` in one line on stderr and return the exit code `code`."""
     print(f"mnist-tui: {message}", file=sys.stderr)

@@ -9,7 +9,7 @@ import json
 
 from ..core import data, store
 from ..core.compare import change_words
-from .output import local_time, number
+from .output import local_time, number, plural
 
 
 def compare_text(result: dict, runs: list[dict], ids: list[int], fmt: str) -> str:
@@ -90,7 +90,7 @@ def show_run(run: dict) -> str:
         lines.append(f"checkpoint: {run['checkpoint']}")
     f = run.get("forgetting")
     if f:
-        lines.append(f"test samples over {f['epochs']} epochs: {f['never learned']} never learned, "
+        lines.append(f"test samples over {plural(f['epochs'], 'epoch')}: {f['never learned']} never learned, "
                      f"{f['learned late']} learned late, {f['flip-flopping']} flip-flopping, "
                      f"{f['forgotten']} forgotten at the end; {f['forgetting events']} "
                      "forgetting events")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import history
 from .data import class_names
 
 
@@ -26,12 +27,8 @@ def differing_config(runs: list[dict]) -> dict[str, list]:
 
 
 def best_of(run: dict, key: str = "test_acc") -> tuple[float, int] | None:
-    """(best value, its epoch) of a per-epoch series, or None when it has no values."""
-    e = run["epochs"]
-    pairs = [(v, ep) for v, ep in zip(e.get(key, []), e["epoch"], strict=False) if v is not None]
-    if not pairs:
-        return None
-    return max(pairs, key=lambda p: p[0])
+    """(best value, its epoch) of a stored run's per-epoch series (history.best_of)."""
+    return history.best_of(run["epochs"], key)
 
 
 def confusion_changes(a: dict, b: dict, top: int = 5) -> list[dict]:

@@ -2,8 +2,10 @@
 
 Both datasets have the same four file names, format and sizes; each has its own pinned SHA-256
 sums, mirrors, class names and cache directory (MNIST in ~/.cache/mnist-tui, as before, and
-Fashion-MNIST in ~/.cache/mnist-tui/fashion). MNIST ships with the project; Fashion-MNIST is
-downloaded on first use.
+Fashion-MNIST in ~/.cache/mnist-tui/fashion). MNIST ships inside the package (found through
+importlib.resources, so an installed wheel trains offline); Fashion-MNIST is downloaded on
+first use. A directory may hold the files gzipped or unpacked (gunzip's or 7-Zip's names); the
+unpacked ones and the shipped copy are verified against the pinned SHA-256 when read.
 
 Images stay uint8 in memory, (N, 784), 47 MB for the training set; the trainer converts one
 batch at a time to float32. Every defect in a file raises `DataError` naming the file.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import importlib.resources
 import os
 import stat
 import tempfile
@@ -95,8 +98,16 @@ LABEL_MAGIC = 0x00000801
 ROWS = COLS = 28
 PIXELS = ROWS * COLS
 
-# The project's own copy, found relative to the package (works after an editable install).
-PACKAGE_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "mnist"
+
+def package_data_dir() -> Path:
+    """The MNIST copy shipped inside the package, `mnist_tui/data/mnist`: a wheel holds the
+    files (pyproject's force-include); a source checkout or an editable install reaches the
+    repository's data/mnist through the link mnist_tui/data -> ../data."""
+    found = importlib.resources.files("mnist_tui").joinpath("data", "mnist")
+    return found if isinstance(found, Path) else Path(os.devnull)  # zipped: use the cache
+
+
+PACKAGE_DATA_DIR = package_data_dir()  # kept for the tests and scripts that name it
 
 
 class DataError(Exception):
@@ -168,12 +179,12 @@ MAX_ITEMS = 1_000_000  # images or labels in one IDX file: MNIST has 60,000
 MAX_GZ_BYTES = 256 * 2**20  # a compressed IDX file of MAX_ITEMS images is about 160 MB at most
 
 
-def read_gz(path: Path) -> bytes:
-    """Return the uncompressed bytes of a gzip IDX file, or raise DataError naming it.
+MAX_RAW_BYTES = 16 + MAX_ITEMS * PIXELS  # an uncompressed IDX file of MAX_ITEMS images
 
-    Bounded: only a regular file of a sane size is read (a FIFO is refused without blocking),
-    the IDX header is read first and a count over MAX_ITEMS refused, and inflating stops as
-    soon as the output passes what that header promises."""
+
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (a FIFO is refused without
+    blocking), or DataError naming it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -184,12 +195,22 @@ def read_gz(path: Path) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise DataError(f"{path}: not a regular file (a directory, FIFO, device or socket)")
-        if st.st_size > MAX_GZ_BYTES:
+        if st.st_size > max_bytes:
             raise DataError(f"{path}: {st.st_size:,} bytes, larger than any IDX file; refused")
         os.set_blocking(fd, True)
-        compressed = f.read()
-    if not compressed:
+        content = f.read()
+    if not content:
         raise DataError(f"{path}: file is empty")
+    return content
+
+
+def read_gz(path: Path) -> bytes:
+    """Return the uncompressed bytes of a gzip IDX file, or raise DataError naming it.
+
+    Bounded: only a regular file of a sane size is read (a FIFO is refused without blocking),
+    the IDX header is read first and a count over MAX_ITEMS refused, and inflating stops as
+    soon as the output passes what that header promises."""
+    compressed = _read_regular(path, MAX_GZ_BYTES)
     if compressed[:2] != b"\x1f\x8b":
         raise DataError(f"{path}: not a gzip file")
     try:
@@ -198,6 +219,18 @@ def read_gz(path: Path) -> bytes:
         raise DataError(f"{path}: truncated gzip (the file ends early)") from None
     except zlib.error as e:
         raise DataError(f"{path}: corrupt gzip ({e})") from None
+
+
+def read_raw(path: Path) -> bytes:
+    """The bytes of an unpacked (gunzipped) IDX file, bounded as read_gz is."""
+    return _read_regular(path, MAX_RAW_BYTES)
+
+
+def verify(path: Path, raw: bytes, sha: str) -> None:
+    """Raise DataError unless the uncompressed bytes have the pinned SHA-256."""
+    got = hashlib.sha256(raw).hexdigest()
+    if got != sha:
+        raise DataError(f"{path}: SHA-256 mismatch (got {got[:12]}..., want {sha[:12]}...)")
 
 
 def _inflate_idx(compressed: bytes, path: Path) -> bytes:
@@ -236,12 +269,45 @@ def _promised_size(head: bytes, path: Path) -> int:
     return 16 + count * PIXELS if magic == IMAGE_MAGIC else 8 + count
 
 
-def load_dir(directory: Path, dataset: str = "mnist") -> Dataset:
-    """Parse the four files in `directory` into a Dataset (named `dataset`)."""
+def file_names(name: str) -> tuple[str, ...]:
+    """The names one of the four files may have in a directory: as shipped
+    (`train-images-idx3-ubyte.gz`), gunzipped (`train-images-idx3-ubyte`), or as 7-Zip
+    unpacks it (`train-images.idx3-ubyte`)."""
+    bare = name.removesuffix(".gz")
+    return name, bare, bare.replace("-idx", ".idx")
+
+
+def locate(directory: Path, name: str) -> Path | None:
+    """The file `name` (a key of FILES) in `directory`, under any of its names, or None."""
+    return next((directory / n for n in file_names(name) if (directory / n).is_file()), None)
+
+
+def load_dir(directory: Path, dataset: str = "mnist", verified: bool = False) -> Dataset:
+    """Parse the four files in `directory` into a Dataset (named `dataset`).
+
+    A file may be gzipped or unpacked (see file_names). An unpacked file must be the
+    dataset's own, with its pinned SHA-256; so must every file when `verified` (the copy
+    shipped with the package). Other gzipped files are taken as given: a dataset of one's own."""
     arrays = []
+    info = INFO[dataset]
     for name in FILES:
-        path = directory / name
-        arrays.append(parse_idx(read_gz(path), str(path)))
+        path = locate(directory, name) or directory / name  # a missing one: read_gz names it
+        if path.name.endswith(".gz"):
+            raw = read_gz(path)
+            if verified:
+                try:
+                    verify(path, raw, info.files[name])
+                except DataError as e:
+                    raise DataError(f"{e}: the copy installed with mnist-tui is damaged; "
+                                    "reinstall it") from None
+        else:
+            raw = read_raw(path)
+            try:
+                verify(path, raw, info.files[name])
+            except DataError as e:
+                raise DataError(f"{e}: not {info.title}'s {name.removesuffix('.gz')}; other data "
+                                "is read from the four files gzipped") from None
+        arrays.append(parse_idx(raw, str(path)))
     train_x, train_y, test_x, test_y = arrays
     for split, x, y, xn, yn in (
         ("train", train_x, train_y, 0, 1),
@@ -271,7 +337,8 @@ def cache_dir(env: dict[str, str] | None = None, dataset: str = "mnist") -> Path
 
 
 def has_files(directory: Path) -> bool:
-    return all((directory / name).is_file() for name in FILES)
+    """Whether `directory` holds the four files, gzipped or unpacked."""
+    return all(locate(directory, name) for name in FILES)
 
 
 def candidate_dirs(
@@ -310,8 +377,10 @@ def find_data_dir(
         if has_files(directory):
             return directory
         if why in ("--data-dir", "MNIST_TUI_DATA"):
-            missing = next(n for n in FILES if not (directory / n).is_file())
-            raise DataError(f"{directory / missing}: file not found (from {why})")
+            missing = next(n for n in FILES if not locate(directory, n))
+            others = " or ".join(file_names(missing)[1:])
+            raise DataError(f"{directory / missing}: file not found, nor unpacked as {others} "
+                            f"(from {why})")
     target = cache_dir(env, dataset)
     if env.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
         how = (f"run 'mnist-tui download --dataset {dataset}' where there is a network"
@@ -333,7 +402,8 @@ def load(
     """Find (or download) the files of `dataset` and parse them."""
     if dataset not in INFO:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(INFO)}")
-    return load_dir(find_data_dir(data_dir, env, progress, dataset=dataset), dataset)
+    directory = find_data_dir(data_dir, env, progress, dataset=dataset)
+    return load_dir(directory, dataset, verified=directory == PACKAGE_DATA_DIR)
 
 
 # --- downloading ---------------------------------------------------------------------------

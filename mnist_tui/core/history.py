@@ -22,6 +22,16 @@ EXTRA_KEYS = ("w1_norm", "w2_norm", "dead", "val_loss", "val_acc", "ece")  # val
 BATCH_KEYS = ("x", "lr", "dW1", "dW2")
 
 
+def best_of(epochs: dict[str, list], key: str = "test_acc") -> tuple[float, int] | None:
+    """(best value, its epoch) of a per-epoch series, or None when it has no values. Every
+    "best accuracy" shown (runs, races, comparisons, the Train tab) is this one."""
+    pairs = [(v, ep) for v, ep in zip(epochs.get(key, []), epochs["epoch"], strict=False)
+             if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not pairs:
+        return None
+    return max(pairs, key=lambda p: p[0])
+
+
 class RunHistory:
     """Everything a dashboard shows about one run, continued across checkpoints."""
 
@@ -140,6 +150,11 @@ class RunHistory:
             epochs = self.epochs["epoch"][len(self.epochs["epoch"]) - n:]
             return [(int(e), r) for e, r in zip(epochs, self.reliability, strict=True)
                     if r is not None]
+
+    def best(self, key: str = "test_acc") -> tuple[float, int] | None:
+        """(best value, its epoch) of this history's epochs (see `best_of`)."""
+        with self.lock:
+            return best_of(self.epochs, key)
 
     def __len__(self) -> int:
         return len(self.epochs["epoch"])

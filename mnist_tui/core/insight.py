@@ -181,11 +181,6 @@ def revive(params: dict[str, np.ndarray], j: int, rng: np.random.Generator) -> N
 
 # --- time to target ---------------------------------------------------------------------------
 
-def flops_per_sample(n: int) -> int:
-    """Training matmul FLOPs per sample: forward X W1, A1 W2; backward A1ᵀ dZ2, dZ2 W2ᵀ, Xᵀ dZ1."""
-    return 2 * (2 * 784 * n + 3 * n * 10)
-
-
 def time_to_target(accs, seconds, target: float) -> tuple[int, float] | None:
     """(1-based epoch, cumulative seconds) when `accs` first reaches `target`; None if never.
     `seconds` are per-epoch seconds, summed up to and including that epoch."""
@@ -223,10 +218,12 @@ def fastest_to_target(store, dataset: str, target: float | None = None,
     target = GHOST_TARGETS.get(dataset, 0.9) if target is None else target
     host = socket.gethostname() if host is None else host
     best = None
-    for run in store.runs():
+    for run in store.runs(confusion=False):
         config = run.get("config") if isinstance(run.get("config"), dict) else {}
         if run["id"] == exclude or run.get("host") != host or config.get("dataset", "mnist") != dataset:
             continue
+        if run.get("best_test_acc") is not None and run["best_test_acc"] < target:
+            continue  # its stored best never reached the target: its epochs need not be read
         series = store.epoch_series(run["id"])
         hit = time_to_target(series["test_acc"], series["seconds"], target)
         if hit and (best is None or hit[1] < best.reached_seconds):

@@ -15,16 +15,26 @@ MIN_RACERS, MAX_RACERS = 2, 4
 ALIASES = {"batch": "batch_size", "batch-size": "batch_size", "decay": "weight_decay",
            "weight-decay": "weight_decay", "n": "hidden", "val-split": "val_split",
            "val": "val_split", "opt": "optimizer"}
-NOT_RACED = {"seed", "dataset", "epochs"}  # a race compares learning, on the same data and time
+# A race compares learning on the same data for the same time. The seed may be raced: that
+# is how a user sees the noise between runs of one config.
+NOT_RACED = {"dataset", "epochs"}
+
+
+def flag_name(name: str) -> str:
+    """A field as its command-line flag names it, the one name users see: 'batch-size'."""
+    return name.replace("_", "-")
+
+
+RACED_NAMES = ", ".join(flag_name(f.name) for f in fields(TrainConfig) if f.name not in NOT_RACED)
 
 
 def field_name(text: str) -> str:
     name = ALIASES.get(text.strip().lower(), text.strip().lower().replace("-", "_"))
     if name not in SPECS:
-        known = ", ".join(f.name for f in fields(TrainConfig) if f.name not in NOT_RACED)
-        raise ValueError(f"cannot race {text!r}: race one of {known}")
+        raise ValueError(f"cannot race {text!r}: race one of {RACED_NAMES}")
     if name in NOT_RACED:
-        raise ValueError(f"a race keeps {name} the same for every racer; race another field")
+        raise ValueError(f"a race keeps {flag_name(name)} the same for every racer; race another "
+                         "field")
     return name
 
 
@@ -47,7 +57,7 @@ def parse_race(text: str, base: TrainConfig, lr_given: bool | None = None
                 values.append(value)
     if not MIN_RACERS <= len(values) <= MAX_RACERS:
         raise ValueError(f"a race needs {MIN_RACERS} to {MAX_RACERS} different values of "
-                         f"{name} (got {len(values)})")
+                         f"{flag_name(name)} (got {len(values)})")
     if name == "optimizer":
         return name, [with_optimizer(base, v, lr_given) for v in values]
     return name, [replace(base, **{name: v}) for v in values]
@@ -73,4 +83,5 @@ def label(config: TrainConfig, name: str | None) -> str:
     value = getattr(config, name)
     if name == "optimizer":  # each optimizer may run at its own lr: say which
         return f"{value} lr={config.lr:g}"
+    name = flag_name(name)
     return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"

@@ -101,15 +101,32 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
-def config_words(config: dict) -> str:
+def config_value(value) -> str:
+    """A config value in short: floats to 3 significant digits ('0.0647', '3.85e-05'), the
+    rest as they are. A sweep's raw draws (0.0646642271741456) read the same everywhere."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def config_words(config: dict, live: dict | None = None) -> str:
     """A run's config in short words, the same in `runs list` and the Runs tab:
-    'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set."""
+    'n=128 e=10 lr=0.1 b=64 m=0.9 cosine', plus 'wd=…' and 'aug=…' when they are set.
+    `live`: the last value of each field changed live ('lr=0.1→0.05')."""
     c = config if isinstance(config, dict) else {}
-    words = [f"{short}{c[key]}" for key, short in (
+    live = live or {}
+
+    def word(key: str, short: str) -> str:
+        text = f"{short}{config_value(c[key])}"
+        if key in live and live[key] != c[key]:
+            text += f"→{config_value(live[key])}"
+        return text
+
+    words = [word(key, short) for key, short in (
         ("hidden", "n="), ("epochs", "e="), ("lr", "lr="), ("batch_size", "b="), ("momentum", "m="),
         ("schedule", "")) if c.get(key) is not None]
     if c.get("weight_decay"):
-        words.append(f"wd={c.get('weight_decay')}")
+        words.append(word("weight_decay", "wd="))
     if c.get("augment", "none") != "none":
         words.append(f"aug={c.get('augment')}")
     for key, default in (("optimizer", "momentum"), ("dataset", "mnist")):
@@ -141,6 +158,28 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
     first = np.ceil(lo / step - 1e-9) * step
     ticks = np.arange(first, hi + step * 1e-6, step)
     return [float(round(t / step) * step) for t in ticks]
+
+
+def axis_ticks(lo: float, hi: float, max_ticks: int = 5, integer: bool = False
+               ) -> tuple[float, float, list[float]]:
+    """(lo', hi', ticks): round ticks for a linear axis, the range widened to the ticks' step
+    so that at least two ticks always show (94-95.9 on 2 ticks gives 94, 96 over 94-96, not a
+    lone 94). `integer`: counts, with a whole step (0, 200, 400…, never 425.3)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return 0.0, 1.0, [0.0, 1.0]
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    max_ticks = max(2, max_ticks)
+    step = nice_step(hi - lo, max_ticks)
+    if integer:
+        step = max(1.0, round(step))
+    a = float(np.floor(lo / step + 1e-9) * step)
+    b = float(np.ceil(hi / step - 1e-9) * step)
+    if b - a < step:
+        b = a + step
+    ticks = [float(round(t / step) * step) for t in np.arange(a, b + step * 1e-6, step)]
+    return a, b, ticks
 
 
 LOG_MANTISSAS = (1, 2, 5)

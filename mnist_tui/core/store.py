@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -102,6 +102,12 @@ MIGRATIONS = {
             PRIMARY KEY (dataset, sample)
         );
     """,
+    # At 10,000 runs: opening a history to record scans runs for this host's 'running' ones,
+    # and deleting a run (its live changes cascade) scanned every live change.
+    9: """
+        CREATE INDEX IF NOT EXISTS runs_status_host ON runs (status, host);
+        CREATE INDEX IF NOT EXISTS live_changes_run ON live_changes (run_id);
+    """,
 }
 MARKS = ("label looks wrong", "model is wrong")  # what a person says of a suspect sample
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
@@ -122,6 +128,17 @@ def default_path(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "mnist-tui" / "runs.sqlite"
 
 
+def make_folder(path: str | os.PathLike) -> Path:
+    """Make the folder a database file `path` goes in, with its parents, as the user's umask
+    allows (a fresh account has no $XDG_DATA_HOME/mnist-tui yet); StoreError says why not."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"{folder}: cannot make the folder ({e.strerror or e})") from None
+    return folder
+
+
 class Store:
     """One connection to the history database; use one Store per thread."""
 
@@ -136,8 +153,8 @@ class Store:
         if readonly:
             self._open_readonly(timeout)
             return
+        make_folder(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{self.path}: cannot open the run history ({e})") from None
@@ -370,6 +387,12 @@ class Store:
         self._write("UPDATE runs SET checkpoint = ? WHERE id = ?", (path, run_id))
 
     def delete_run(self, run_id: int) -> bool:
+        """Delete a run and its epochs; refused (StoreError) while its process still trains
+        it: the run would go on unrecorded."""
+        row = self._write("SELECT status, pid, host FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row[0] == "running" and (
+                row[2] != socket.gethostname() or _alive(row[1])):
+            raise StoreError(f"run {run_id} is still training: stop it first, then delete it")
         return self._write("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     # --- reading ------------------------------------------------------------------------------
@@ -378,18 +401,42 @@ class Store:
         """Column names for a SELECT on runs; NULL for a column an older schema lacks."""
         return ", ".join(n if n in self.columns else f"NULL AS {n}" for n in names)
 
-    def runs(self) -> list[dict]:
-        """All runs, newest first, each with its config as a dict (see `clean_run`)."""
+    def count_runs(self) -> int:
+        """How many runs the history holds."""
+        if self.db is None or "runs" not in self.tables:
+            return 0
+        return int(self._write("SELECT count(*) FROM runs").fetchone()[0])
+
+    def runs(self, limit: int | None = None, offset: int = 0,
+             confusion: bool = True) -> list[dict]:
+        """Runs, newest first, each with its config as a dict (see `clean_run`): all of them,
+        or the page of `limit` runs after the `offset` newest (the Runs tab, `runs list`).
+        `confusion=False` reads no confusion matrix (None): a scan of every run that needs
+        none (suspects, the ghost) then takes a third of the time."""
         if self.db is None or "runs" not in self.tables:
             return []
         count = ("(SELECT count(*) FROM epochs WHERE run_id = runs.id)" if "epochs" in self.tables
                  else "0")
-        rows = self._write(f"SELECT {self._select(RUN_COLUMNS)}, {count} FROM runs "
+        # The page's ids first (the id index alone), then only their rows and epoch counts.
+        page = ("" if limit is None else
+                f"WHERE id IN (SELECT id FROM runs ORDER BY id DESC "
+                f"LIMIT {max(0, min(int(limit), 2**62))} OFFSET {max(0, min(int(offset), 2**62))}) ")
+        names = RUN_COLUMNS if confusion else [n for n in RUN_COLUMNS if n != "confusion"]
+        rows = self._write(f"SELECT {self._select(names)}, {count} FROM runs {page}"
                            "ORDER BY id DESC").fetchall()
+        live: dict[int, dict[str, float]] = {}  # each run's last value of each live field
+        if "live_changes" in self.tables:
+            for run_id, name, value in self._write(
+                    "SELECT run_id, name, value FROM live_changes ORDER BY rowid").fetchall():
+                if isinstance(name, str) and isinstance(value, (int, float)):
+                    live.setdefault(run_id, {})[clean_text(name)] = value
         out = []
         for row in rows:
-            run = clean_run(dict(zip((*RUN_COLUMNS, "epochs"), row, strict=True)))
+            run = clean_run({"confusion": None, **dict(zip((*names, "epochs"), row, strict=True))})
             run["epochs"] = _number(row[-1], run["damaged"], "epochs", whole=True) or 0
+            run["live"] = live.get(run["id"], {})
+            if not run["epochs"]:
+                run["seconds"] = None  # stopped before its first epoch: no time, not "0.0s"
             out.append(run)
         return out
 
@@ -404,8 +451,10 @@ class Store:
         return {"epoch": [r[0] for r in rows], "test_acc": [float(r[1]) for r in rows],
                 "seconds": [float(r[2]) for r in rows]}
 
-    def run(self, run_id: int) -> dict:
-        """One run with its epochs (a dict of lists) and confusion matrix; KeyError if absent."""
+    def run(self, run_id: int, forgetting: bool = True) -> dict:
+        """One run with its epochs (a dict of lists) and confusion matrix; KeyError if absent.
+        `forgetting=False` leaves out the forgetting counts (every stored epoch's predictions
+        read and analysed): an overlay on the charts needs only the epochs."""
         if self.db is None or "runs" not in self.tables:
             raise KeyError(run_id)
         row = self._write(f"SELECT {self._select(RUN_COLUMNS)} FROM runs WHERE id = ?",
@@ -425,7 +474,7 @@ class Store:
         bad = run["damaged"]
         run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k == "epoch") for e in epochs]
                          for i, k in enumerate(EPOCH_COLUMNS)}
-        stored = self.predictions(run_id)
+        stored = self.predictions(run_id) if forgetting else None
         if stored is not None:
             from .forgetting import analyse
 
@@ -486,6 +535,24 @@ def _parse_json(text, damaged: list[str], what: str, kind: type):
     return value
 
 
+def _confusion(text, damaged: list[str]) -> list[list[int]] | None:
+    """A stored 10x10 confusion matrix of ints, or None (noted in `damaged` if it was bad).
+    Ints only, so no string to clean: this skips _clean_json's walk, which was most of the
+    time of listing 10,000 runs."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, list) and len(value) == 10 and all(
+            type(r) is list and len(r) == 10 for r in value) and all(
+            type(v) is int for r in value for v in r):
+        return value
+    damaged.append("bad confusion matrix")
+    return None
+
+
 def clean_run(row: dict) -> dict:
     """A runs row as the readers use it: values of the wrong type become None (the row notes
     why in "damaged"), strings lose control characters, a dead process's run reads "lost"."""
@@ -505,13 +572,7 @@ def clean_run(row: dict) -> dict:
         status = "lost"
     run["status"] = status
     run["checkpoint"] = clean_text(row["checkpoint"]) if row.get("checkpoint") else None
-    confusion = _parse_json(row.get("confusion"), bad, "confusion matrix", list)
-    if confusion is not None and not (
-            len(confusion) == 10 and all(isinstance(r, list) and len(r) == 10 and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in r) for r in confusion)):
-        bad.append("bad confusion matrix")
-        confusion = None
-    run["confusion"] = confusion
+    run["confusion"] = _confusion(row.get("confusion"), bad)
     run["study"] = clean_text(row["study"]) if row.get("study") is not None else None
     run["trial"] = row.get("trial") if isinstance(row.get("trial"), int) else None
     run["host"] = clean_text(row["host"]) if isinstance(row.get("host"), str) else None

@@ -7,8 +7,10 @@ sure of the *same* other class is worth a person's look.
 
 The evidence is the history's runs of one dataset: each run's last stored epoch, its predicted
 class and that class's probability per test sample (store.py keeps both). Runs with the same
-config are the same computation, so only the newest of them counts. Runs that ended badly
-(diverged, failed, lost) are left out: their confident answers are noise.
+config are the same computation, so only the newest of them counts. Only runs that ran their
+planned epochs count: runs that ended badly (diverged, failed, lost) are noise, and a run
+stopped or pruned early (a racer stopped after its first epoch) is a half-trained model that
+must not take the place of the finished run of the same config.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ import numpy as np
 from .store import Store
 
 MIN_RUNS, MIN_CONF = 3, 0.9
-USABLE = ("done", "stopped", "complete", "pruned")
+FINISHED = ("done", "complete")  # ran every planned epoch
+CUT_SHORT = ("stopped", "pruned")  # count only if they got to their planned epochs anyway
+
+
+def ran_its_plan(run: dict) -> bool:
+    """Whether a stored run trained all the epochs it planned."""
+    if run.get("status") in FINISHED:
+        return True
+    planned = (run.get("config") or {}).get("epochs")
+    return (run.get("status") in CUT_SHORT and isinstance(planned, int)
+            and run.get("epochs", 0) >= planned)
 
 
 @dataclass(frozen=True)
@@ -59,12 +71,15 @@ def gather(store: Store, dataset: str = "mnist"):
     """(Evidence, classes (runs, n), confidence (runs, n), labels (n,)) of usable runs."""
     seen, used, skipped = set(), [], 0
     classes, confs, labels = [], [], None
-    for run in store.runs():  # newest first
+    for run in store.runs(confusion=False):  # newest first
         config = run.get("config") or {}
         if not isinstance(config, dict) or config.get("dataset", "mnist") != dataset:
             continue
         key = json.dumps(config, sort_keys=True)
-        stored = store.final_predictions(run["id"]) if run.get("status") in USABLE else None
+        if key in seen:  # an older run of a config already counted: no need to read its predictions
+            skipped += 1
+            continue
+        stored = store.final_predictions(run["id"]) if ran_its_plan(run) else None
         if key in seen or stored is None:
             skipped += 1
             continue

@@ -339,6 +339,7 @@ def storage_for(url: str):
     _check_url(url)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     sqlite = url.startswith("sqlite")
+    _check_sqlite_folder(url)
     retry = (sa.IntegrityError, sa.ProgrammingError) + ((sa.OperationalError,) if sqlite else ())
     for attempt in range(6):
         try:
@@ -363,6 +364,33 @@ def storage_for(url: str):
         except Exception as e:  # SQLAlchemy's other errors: a server that cannot be reached
             raise SweepError(f"cannot open the study storage {shown(url)}: "
                              f"{_first_line(e, url)}") from None
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite storage whose folder is missing is named as such (SQLite says only "unable to
+    open database file"). A folder named by the user is not made: a typo would make one."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # a URL SQLAlchemy cannot parse is reported by the open below
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise SweepError(f"cannot open the study storage {shown(url)}: the folder {folder} does "
+                             "not exist")
+
+
+def _make_default_folder(db_path: str | os.PathLike | None) -> None:
+    """The default storage lives beside the run history: make their folder (a fresh account's
+    first sweep), with the user's umask, or say why it cannot be made."""
+    from .store import StoreError, default_path, make_folder
+
+    try:
+        make_folder(Path(db_path) if db_path else default_path())
+    except StoreError as e:
+        raise SweepError(f"cannot open the study storage: {e}") from None
 
 
 def _first_line(e: BaseException, url: str) -> str:
@@ -429,6 +457,8 @@ def open_study(sweep: Sweep, worker_index: int = 0, wait: float = 10.0):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not sweep.storage and not os.environ.get(STORAGE_ENV):
+        _make_default_folder(sweep.db_path)
     url = storage_url(sweep)
     storage = storage_for(url)
     sampler = optuna.samplers.TPESampler(seed=sampler_seed(sweep, worker_index))

@@ -21,15 +21,16 @@ from ..core.config import TrainConfig
 from ..core.data import Dataset
 from ..core.engine import Engine
 from ..core.model import Perceptron
+from .commands import AppCommands
+from .compat import KeysInOrder, SafePaletteApp, ScreenStackGuards
 from .panes import TABS
 from .screens.main import MainScreen
-from .textual_fixes import PaletteGuards
 
 __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
-class MnistApp(PaletteGuards, App):
+class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
@@ -38,7 +39,11 @@ class MnistApp(PaletteGuards, App):
     # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    BINDINGS = [Binding("q", "quit", "Quit", show=False)]  # the main screen shows it first
+    BINDINGS = [Binding("q", "quit", "Quit", show=False),  # the main screen shows it first
+                Binding("question_mark,f1", "help", "Help", show=False,
+                        tooltip="These keys: the tab's, the screen's and the app's")]
+    COMMANDS = App.COMMANDS | {AppCommands}  # ctrl+p: the app's actions, from its bindings
+    MAX_TOASTS = 4
 
     def __init__(self, dataset: Dataset, config: TrainConfig | None = None,
                  autostart: bool = False,
@@ -58,6 +63,24 @@ class MnistApp(PaletteGuards, App):
             config=loaded[1] if loaded else (config or TrainConfig()), loaded=loaded,
             load_path=load_path, progress_interval=progress_interval, save_dir=Path(save_dir),
             db_path=db_path)
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Textual's notify, except that a message already showing is not shown again, and at
+        most MAX_TOASTS show at once: `s` pressed 300 times with a form that cannot start
+        stacked 300 toasts, and mounting each restyled all the others."""
+        now = time.monotonic()
+        shown = {k: t for k, t in getattr(self, "_toasts_shown", {}).items() if t > now}
+        key = (str(message), title, severity)
+        self._toasts_shown = shown
+        if key in shown or len(shown) >= self.MAX_TOASTS:
+            return
+        shown[key] = now + (self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def get_system_commands(self, screen):
+        """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
+        return (c for c in super().get_system_commands(screen) if c.title != "Quit")
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen(self.engine, **self._screen_args)
@@ -125,6 +148,13 @@ class MnistApp(PaletteGuards, App):
     def _exit_if_orphaned(self) -> None:
         if os.getppid() != self.parent_pid or self.parent_pid == 1:
             self._on_signal(signal.SIGHUP, None)
+
+    def action_help(self) -> None:
+        """Every key of the screen (and tab) in view, and the app's, read from the bindings."""
+        from .screens.help import HelpScreen, key_groups
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(key_groups(self)))
 
     async def action_quit(self) -> None:
         self.engine.close()  # every run's process ends (within a second) before we go

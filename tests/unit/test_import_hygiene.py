@@ -8,7 +8,8 @@ import mnist_tui.core
 
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
                 "engine", "events", "files", "forgetting", "history", "insight", "metrics", "model",
-                "optim", "race", "render", "resources", "store", "suspects", "sweep", "train")
+                "optim", "race", "recording", "render", "resources", "session", "store", "suspects",
+                "sweep", "train")
 
 
 def test_the_list_names_every_core_module():

@@ -26,7 +26,7 @@ def test_a_field_and_its_values_give_one_config_each_with_the_same_seed():
     ("lr 1,2,3,4,5", "2 to 4 different values"),
     ("lr", "race a field over values"),
     ("colour red,blue", "cannot race 'colour'"),
-    ("seed 1,2", "keeps seed the same"),
+    ("epochs 1,2", "keeps epochs the same"),
     ("lr 0.1,-1", "learning rate must be"),
     ("optimizer sgd,rmsprop", "optimizer must be one of"),
 ])

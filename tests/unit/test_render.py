@@ -32,3 +32,25 @@ def test_ticks_are_round():
         ticks = log_ticks(lo, hi, 6)
         assert ticks and all(min(abs(t - a) for a in allowed) < 1e-12 for t in ticks)
     assert log_ticks(0.05, 2.0, 6) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("lo, hi, n", [(94.0, 95.9, 2), (94.6, 95.4, 2), (96.1, 96.4, 3),
+                                       (0.3, 0.9, 2), (95.0, 95.0, 2)])
+def test_axis_ticks_always_give_at_least_two_ticks_inside_the_range(lo, hi, n):
+    """Issue 20: the accuracy chart had a single y tick (94) for 94.0-95.9 at 80x24."""
+    from mnist_tui.core.render import axis_ticks
+
+    a, b, ticks = axis_ticks(lo, hi, n)
+    assert len(ticks) >= 2 and a <= min(lo, hi) and b >= max(lo, hi)
+    assert all(a - 1e-9 <= t <= b + 1e-9 for t in ticks)
+
+
+def test_axis_ticks_for_counts_are_whole_numbers():
+    """Issue 20: the unit histogram's count ticks read 638.0, 531.7, 425.3."""
+    from mnist_tui.core.render import axis_ticks, tick_label
+
+    _, hi, ticks = axis_ticks(0, 638, 5, integer=True)
+    assert hi >= 638 and all(float(t).is_integer() for t in ticks)
+    assert [tick_label(t) for t in ticks][:2] == ["0", "200"] or all("." not in tick_label(t) for t in ticks)
+    _, _, small = axis_ticks(0, 3, 6, integer=True)
+    assert all(float(t).is_integer() for t in small) and len(set(small)) == len(small)

@@ -120,3 +120,51 @@ def test_suspects_output_to_a_file(history, tmp_path, capsys):
     assert [r["index"] for r in rows] == ["1"]
     assert main(["suspects", "--db", str(db), "--output", str(tmp_path / "no" / "dir.csv")]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_stopped_short_racers_do_not_displace_the_finished_runs(tmp_path):
+    """Issue 20: three finished runs agree on a suspect; then the same three configs were
+    raced and stopped after 1 of their epochs (newer, and saying something else). Only runs
+    that ran their planned epochs count, so the finished ones still do."""
+    from helpers import FAKE_LABELS, fake_epoch
+
+    from mnist_tui.core.config import TrainConfig
+
+    db = tmp_path / "h.sqlite"
+    done = [add_run(db, seed, [0, 7, 2, 3, 4, 5], [0.99, 0.95, 0.99, 0.99, 0.99, 0.99])
+            for seed in range(3)]
+    s = Store(db)
+    stopped = []
+    for seed in range(3):  # TrainConfig(seed=…) is the fake runs' config: identical keys
+        rid = s.start_run(TrainConfig(seed=seed))
+        s.set_labels(rid, FAKE_LABELS)
+        ev = fake_epoch([0, 1, 2, 3, 4, 5], [0.5] * 6)
+        s.add_epoch(rid, ev, 1)
+        s.add_predictions(rid, ev, 1)
+        s.finish_run(rid, "stopped")
+        stopped.append(rid)
+    found, evidence = suspects.find(s)
+    s.close()
+    assert sorted(evidence.run_ids) == sorted(done)
+    assert [f.index for f in found] == [1] and found[0].agree == 3
+
+
+def test_a_stopped_run_that_ran_its_planned_epochs_counts(tmp_path):
+    from helpers import FAKE_LABELS, fake_epoch
+
+    from mnist_tui.core.config import TrainConfig
+
+    db = tmp_path / "h.sqlite"
+    s = Store(db)
+    ids = []
+    for seed in range(3):
+        rid = s.start_run(TrainConfig(seed=seed, epochs=1))
+        s.set_labels(rid, FAKE_LABELS)
+        ev = fake_epoch([0, 7, 2, 3, 4, 5], [0.99] * 6)
+        s.add_epoch(rid, ev, 1)
+        s.add_predictions(rid, ev, 1)
+        s.finish_run(rid, "stopped" if seed else "pruned")  # stopped / pruned at its last epoch
+        ids.append(rid)
+    found, evidence = suspects.find(s)
+    s.close()
+    assert sorted(evidence.run_ids) == ids and [f.index for f in found] == [1]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from ...core import checkpoint, data
 from ..options import config_from_args
@@ -23,6 +24,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: none)")
 
 
+def terminal_problem(env=os.environ) -> str | None:
+    """Why the dashboard cannot run here, or None. Textual reads keys from stdin and draws on
+    stderr; with stdin not a terminal it reads nothing and spins, and with stdout or stderr
+    in a file the UI goes into the file. A driver chosen in TEXTUAL_DRIVER (textual-serve's
+    web driver: pipes, not a terminal) brings its own input and output."""
+    if env.get("TEXTUAL_DRIVER"):
+        return None
+    missing = []
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr)):
+        try:
+            if stream is None or not stream.isatty():
+                missing.append(name)
+        except (ValueError, OSError):  # closed
+            missing.append(name)
+    if not missing:
+        return None
+    which = " and ".join(missing) + (" is not a terminal" if len(missing) == 1 else " are not terminals")
+    return (f"the dashboard needs a terminal, but {which}: run it in one, or train without one "
+            "with 'mnist-tui train'")
+
+
 def run(args: argparse.Namespace) -> int:
     parent_pid = os.getppid()  # before the slow start-up, so a server that dies meanwhile shows
     config = config_from_args(args)
@@ -32,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{args.load} was trained on {data.INFO[loaded[1].dataset].title}, not "
                     f"{data.INFO[config.dataset].title}: drop --dataset or load another "
                     "checkpoint", EXIT_USAGE)
+    problem = terminal_problem()
+    if problem:  # before the data loads: one line, not a UI drawn into a file or a spin
+        return fail(problem, EXIT_USAGE)
     ds = load_data(args.data_dir, loaded[1].dataset if loaded else config.dataset)
     from ...ui.app import make_app  # Textual is imported only when the dashboard opens
 

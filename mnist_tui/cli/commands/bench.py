@@ -43,7 +43,21 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    "reported (default: 3)")
     b.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
     b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    b.add_argument("--history", action="store_true",
+                   help="instead: the dashboard and the CLI on a history of --runs runs (20 "
+                   "epochs each, with predictions), built in SQL in --history-dir: the Runs "
+                   "tab's keys, runs list, suspects, the app's memory (default: off)")
+    b.add_argument("--runs", type=positive_int, default=10_000, metavar="N",
+                   help="with --history, runs in the history (default: 10000)")
+    b.add_argument("--history-dir", metavar="DIR",
+                   help="with --history, where the history is built, or reused if there "
+                   "(default: a new temporary directory)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.history:
+        from ... import bench_history
+
+        bench_history.run(runs=args.runs, directory=args.history_dir)
+        return 0
     return bench.main(args)

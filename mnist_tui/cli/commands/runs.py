@@ -12,7 +12,7 @@ from ...core import store
 from ...core.compare import compare
 from ...core.files import check_target, write_atomic
 from ...core.render import config_words
-from ..options import Parser, add_db_flag, run_id
+from ..options import Parser, add_db_flag, non_negative_int, positive_int, run_id
 from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number
 from ..runs_text import compare_text, export_run, show_run, trial_words
 
@@ -23,6 +23,11 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=Parser,
                             required=True)
     rl = rsub.add_parser("list", help="one line per run, newest first")
+    rl.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                    help="only the N newest runs (after --offset) (default: every run)")
+    rl.add_argument("--offset", type=non_negative_int, default=0, metavar="N",
+                    help="skip the N newest runs: with --limit, pages through a long history "
+                    "(default: 0)")
     add_db_flag(rl)
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
@@ -56,19 +61,7 @@ def run(args: argparse.Namespace) -> int:
     # Reading only: opened read-only, so listing never creates, migrates or changes the file.
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
-            runs = db.runs()
-            if not runs:
-                print(f"no runs yet in {db.path}")
-                return 0
-            print(f"{'id':>4}  {'started':<16}  {'status':<8} {'best':>7}  {'epochs':>6}  "
-                  f"{'time':>8}  config")
-            for r in runs:
-                damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
-                print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8} "
-                      f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  "
-                      f"{number(r['seconds'], '7.1f')}s  {config_words(r['config'])}"
-                      f"{trial_words(r)}{damaged}")
-            return 0
+            return list_runs(db, args.limit, args.offset)
         if args.runs_command == "compare":
             return compare_runs(db, args)
         try:
@@ -81,6 +74,39 @@ def run(args: argparse.Namespace) -> int:
         text = export_run(run, args.format)
         write_atomic(args.output or "-", text)
         return 0
+
+
+LIST_PAGE = 500  # runs read at a time: the first lines print at once, memory stays flat
+
+
+def list_runs(db: store.Store, limit: int | None, offset: int) -> int:
+    """Print the runs, newest first, a page at a time; `limit` and `offset` page by hand."""
+    total = db.count_runs()
+    shown, at, header = 0, offset, False
+    while limit is None or shown < limit:
+        want = LIST_PAGE if limit is None else min(LIST_PAGE, limit - shown)
+        runs = db.runs(limit=want, offset=at)
+        if not runs:
+            break
+        if not header:
+            print(f"{'id':>4}  {'started':<16}  {'status':<8}  {'best':>7}  {'epochs':>6}  "
+                  f"{'time':>8}  {'seed':>4}  config")
+            header = True
+        for r in runs:
+            damaged = f"  [damaged: {', '.join(r['damaged'])}]" if r["damaged"] else ""
+            seconds = "--" if r["seconds"] is None else f"{number(r['seconds'], '.1f')}s"
+            print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8}  "
+                  f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  {seconds:>8}  "
+                  f"{str(r['config'].get('seed', '?')):>4}  "
+                  f"{config_words(r['config'], r.get('live'))}{trial_words(r)}{damaged}")
+        shown, at = shown + len(runs), at + len(runs)
+    if not header:
+        print(f"no runs yet in {db.path}" if not total else
+              f"no runs past the {offset} newest in {db.path} ({total} in all)")
+    elif at < total:  # on stderr: a script reading stdout gets the rows only
+        print(f"runs {offset + 1}-{at} of {total}, newest first: --offset {at} for more",
+              file=sys.stderr)
+    return 0
 
 
 def compare_runs(db, args: argparse.Namespace) -> int:

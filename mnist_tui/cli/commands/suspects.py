@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import sys
 
 from ...core import config as cfg
 from ...core import data, store, suspects
@@ -73,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
         with store.Store(args.db) as db:  # writes only the marks
             for i, mark in marks:
                 db.set_mark(args.dataset, i, mark)
+        title = data.INFO[args.dataset].title
+        text = args.format == "text" and args.output in (None, "-")
+        for i, mark in marks:  # a mark is an edit: say it was made, not the whole list again
+            print(f"marked {title} test #{i}: {mark}" if mark else f"unmarked {title} test #{i}",
+                  file=sys.stdout if text else sys.stderr, flush=True)
+        if text:  # a program (--format json/csv, --output) still gets the list, marks included
+            return 0
     with store.Store(args.db, readonly=True) as db:
         found, evidence = suspects.find(db, args.dataset, args.min_runs, args.min_conf)
         path = db.path

@@ -19,6 +19,7 @@ from ..output import (
     fail,
     interrupt_on_signals,
     load_data,
+    plural,
     progress_line,
 )
 
@@ -146,8 +147,9 @@ def _sweep(args: argparse.Namespace) -> int:
             progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
 
     if not args.json:
-        print(f"sweep {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
-              f"{plan.epochs} epochs each, scored on {plan.val_split} validation samples "
+        print(f"sweep {plan.study!r}: {plural(plan.trials, 'trial')}, "
+              f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each, scored on "
+              f"{plural(plan.val_split, 'validation sample')} "
               f"({sw.shown(sw.storage_url(plan))})", flush=True)
     try:
         study = sw.run(plan, on_update=show, shared=engine.shared)

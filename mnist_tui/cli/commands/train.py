@@ -17,6 +17,7 @@ from ...core.calibration import calibrate
 from ...core.history import RunHistory
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.model import Perceptron
+from ...core.recording import status_of
 from ..options import add_config_flags, add_db_flag, config_from_args, flag
 from ..output import (
     EXIT_DATA,
@@ -27,6 +28,7 @@ from ..output import (
     fail,
     interrupt_on_signals,
     load_data,
+    plural,
     progress_line,
 )
 
@@ -117,7 +119,7 @@ def _train(args: argparse.Namespace) -> int:
 
     warn_history()
     code = 0
-    final = None
+    final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
     caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
     try:
@@ -135,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
                     f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
             elif isinstance(ev, ev_.EpochEnd):
                 history.add(ev)
-                if not recorder.epoch(ev):
+                if not recorder.record(ev):
                     warn_history()
                 if args.json:
                     emit({"event": "epoch", **history.epoch_row(ev)})
@@ -152,9 +154,9 @@ def _train(args: argparse.Namespace) -> int:
                     emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
                           "lr": ev.lr, "message": ev.message})
                 print(f"mnist-tui: {ev.message}", file=sys.stderr)
-                code = EXIT_DIVERGED
+                code, outcome = EXIT_DIVERGED, ev
             elif isinstance(ev, ev_.Finished):
-                final = ev
+                final = outcome = ev
     except KeyboardInterrupt:
         clear_line()
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
@@ -176,10 +178,11 @@ def _train(args: argparse.Namespace) -> int:
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
             emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
-                  "epochs": final.epochs_done, "config": asdict(config)})
+                  "epochs": final.epochs_done, "run_id": recorder.run_id,
+                  "config": asdict(config)})
         else:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
-            print(f"done: test accuracy {acc} after {final.epochs_done} epochs, "
+            print(f"done: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
                   f"{final.seconds:.1f}s of training", file=out)
         if config.val_split and final.epochs_done:
             cal = calibrate_run(model, config, ds)
@@ -207,10 +210,8 @@ def _train(args: argparse.Namespace) -> int:
             code = EXIT_DATA
         if saved and not args.json and not pipe_closed:
             print(f"saved {saved}", file=out)
-    status = "diverged" if code == EXIT_DIVERGED else ("done" if code == 0 else "stopped")
-    if code == EXIT_DATA and final is not None and not final.stopped:
-        status = "done"  # trained to the end; only the save or the output failed
-    recorder.finish(status, saved)
+    # Interrupted, or the output failed, before the run said how it ended: stopped.
+    recorder.finish(status_of(outcome) if outcome is not None else "stopped", saved)
     warn_history()
     return 0 if pipe_closed else code
 

@@ -33,6 +33,11 @@ def add_arguments(un: argparse.ArgumentParser) -> None:
     add_data_dir_flag(un)
 
 
+def pp(change: float, decimals: int = 2) -> str:
+    """An accuracy difference in percentage points: -0.0052 -> '-0.52 pp' (not '%')."""
+    return f"{100 * change:+.{decimals}f} pp"
+
+
 def run(args: argparse.Namespace) -> int:
     model, config, _ = checkpoint.load(args.checkpoint)
     n = model.n_hidden
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("silenced: test accuracy per class")
         for k, v in row["ablation"].items():
             print(f"  {k:>8} {v['with']:7.2%} -> {v['silenced']:7.2%}  "
-                  f"{v['silenced'] - v['with']:+.2%}")
+                  f"{pp(v['silenced'] - v['with'])}")
         return 0
     rows = [describe(j, False) for j in range(n)]
     key = {"unit": lambda r: r["unit"], "ablation": lambda r: r["ablation_mean_change"],
@@ -94,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
     dead = sum(r["dead"] for r in rows)
     print(f"{n} hidden units of {args.checkpoint}, on {len(labels):,} test images: {dead} dead; "
           "silenced one at a time")
+    print("accuracy changes in percentage points (pp)")
     print(f"{'unit':>5}  {'active':>7}  {'votes for':<9}  {'mean change':>11}  worst class")
     for r in rows:
         print(f"{r['unit']:>5}  {'dead' if r['dead'] else format(r['active'], '.1%'):>7}  "
-              f"{r['votes_most_for']:<9}  {r['ablation_mean_change']:+11.3%}  "
-              f"{r['ablation_worst_class']} {r['ablation_worst_change']:+.2%}")
+              f"{r['votes_most_for']:<9}  {pp(r['ablation_mean_change'], 3):>11}  "
+              f"{r['ablation_worst_class']} {pp(r['ablation_worst_change'])}")
     return 0

@@ -7,6 +7,8 @@ from textual.widgets import TabPane
 from ...core.history import RunHistory
 from ..widgets.metric_chart import MetricChart
 
+FULL_TITLES = 100  # columns from which every tab shows its title
+
 
 class Pane(TabPane):
     """A tab of the dashboard. Subclasses set TAB_ID, TITLE and FOCUS and implement `show`."""
@@ -17,13 +19,42 @@ class Pane(TabPane):
 
     def __init__(self, number: int) -> None:
         super().__init__(f"{number} {self.TITLE}", id=self.TAB_ID)
+        self.number = number
+
+    # --- the tab bar: ten titles need 97 columns; below FULL_TITLES the tabs not shown are
+    # labelled by their number alone, so every tab stays on screen whole (no "n  2 Matrix").
+
+    def on_show(self) -> None:
+        self.label_tabs()
+
+    def on_resize(self) -> None:
+        self.label_tabs()
+
+    def label_tabs(self) -> None:
+        from textual.widgets import TabbedContent
+
+        tabbed = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
+        if tabbed is None:
+            return
+        wide = self.app.size.width >= FULL_TITLES
+        for pane in tabbed.query(Pane):
+            if pane.parent is not self.parent:
+                continue  # another TabbedContent's panes
+            text = (f"{pane.number} {pane.TITLE}" if wide or pane is self
+                    else str(pane.number))
+            tab = tabbed.get_tab(pane.id)
+            if str(tab.label) != text:
+                tab.label = text
 
     def show(self, history: RunHistory) -> None:
         """Redraw from the run history (called a few times a second while the tab is shown)."""
 
     def focus_content(self) -> None:
-        if self.FOCUS:
-            self.query_one(self.FOCUS).focus()
+        """Focus the tab's content now (not after a refresh, as `Widget.focus` does: by then
+        the next key of a burst has acted, and a late focus would undo what it did)."""
+        # A tab with nothing to focus takes the focus away from the tab left behind, whose
+        # widget would otherwise keep the keys (and the footer) while hidden.
+        self.screen.set_focus(self.query_one(self.FOCUS) if self.FOCUS else None)
 
 
 def share_x_range(history: RunHistory, charts: list[MetricChart]) -> None:

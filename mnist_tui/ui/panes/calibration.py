@@ -42,6 +42,7 @@ class CalibrationPane(Pane):
         self._shown = None
         self.fitted: calibration.Calibration | None = None
         self._fitted_for = None  # the Weights the temperature was fitted to
+        self._fitted_epoch: int | None = None  # and the epoch they are of
         self.chosen: int | None = None  # index into the run's epochs; None follows the latest
         self._history: RunHistory | None = None
 
@@ -70,15 +71,25 @@ class CalibrationPane(Pane):
                            label=f"epoch {epoch}")
             x, extras = history.extra_series()
             ece.set_series("ece", x, [100 * v for v in extras["ece"]], color="yellow",
-                           label="test ECE")
+                           label="test ECE", unit="%")
             if self.fitted is not None and self._fitted_for is not history.weights:
                 rel.remove_series("fitted")  # an old fit, for other weights
                 self.fitted = None
+            # A fit belongs to the weights it was fitted to: the latest epoch's. Browsing to
+            # another epoch shows that epoch alone, and says where the fit is.
+            fit_here = self.fitted is not None and epoch == self._fitted_epoch
+            if fit_here:
+                a = self.fitted.after
+                keep_a = a.count > 0
+                rel.set_series("fitted", 100 * a.confidence[keep_a], 100 * a.accuracy[keep_a],
+                               color="green", label=f"T={self.fitted.temperature:.2f}")
+            else:
+                rel.remove_series("fitted")
             if ev is not self._shown or self.chosen is not None:
                 self._shown = ev
             self._describe(calibration.Reliability(conf, acc, count.astype(int),
                                                    calibration.ece_of_bins(conf, acc, count)),
-                           epoch, len(series))
+                           epoch, len(series), fit_here)
         else:
             for chart in (rel, ece):
                 for name in list(chart.series):
@@ -100,7 +111,7 @@ class CalibrationPane(Pane):
         self.chosen = None if i == n - 1 else i  # at the end it follows new epochs again
         self.show(self._history)
 
-    def _describe(self, r, epoch: int = 0, epochs: int = 0) -> None:
+    def _describe(self, r, epoch: int = 0, epochs: int = 0, fit_here: bool = False) -> None:
         text = self.query_one("#calib-text", Static)
         if r is None:
             text.update("no epoch yet: train, and each epoch's calibration shows here")
@@ -110,11 +121,17 @@ class CalibrationPane(Pane):
                  f"confidence| over 10 bins, weighted). Most samples ({r.count[busiest]:,}) "
                  f"are {busiest * 10}–{busiest * 10 + 10}% sure, and {r.accuracy[busiest]:.1%} "
                  "right.")
-        if self.fitted is not None:
+        if self.fitted is not None and fit_here:
             c = self.fitted
             words += (f"\nT = {c.temperature:.3f}, fitted on {c.val_samples:,} validation "
                       f"samples: validation ECE {c.val_ece_before:.2%} → {c.val_ece_after:.2%}, "
                       f"test ECE {c.before.ece:.2%} → {c.after.ece:.2%}")
+            if c.val_ece_after > c.val_ece_before:
+                words += (". ECE got worse: T minimises the validation NLL (log loss), not ECE, "
+                          "and with few errors the two can disagree")
+        elif self.fitted is not None:
+            words += (f"\nthe temperature was fitted to epoch {self._fitted_epoch}'s weights: "
+                      "→ goes back to it")
         text.update(words)
 
     def action_fit_here(self) -> None:
@@ -146,12 +163,8 @@ class CalibrationPane(Pane):
         if not self.is_attached:
             return
         self.fitted, self._fitted_for = result, weights
-        rel = self.query_one("#reliability-chart", MetricChart)
-        a = result.after
-        keep = a.count > 0
-        rel.set_series("fitted", 100 * a.confidence[keep], 100 * a.accuracy[keep], color="green",
-                       label=f"T={result.temperature:.2f}")
-        rel.replot()
+        series = self._history.reliability_series() if self._history is not None else []
+        self._fitted_epoch = series[-1][0] if series else None  # fitted to the latest weights
         if self._history is not None:
             self.show(self._history)
 

@@ -37,8 +37,11 @@ class DigitsPane(Pane):
                 yield DigitView(compact=True, id=f"digit-{i}")
 
     def on_mount(self) -> None:
-        for view in self.query(DigitView):
-            view.show(None, None, None)
+        for i, view in enumerate(self.query(DigitView)):  # the empty tab says it once
+            if i == 0:
+                view.show(None, None, None)
+            else:
+                view.show_message("")
 
     def on_resize(self) -> None:
         cols = max(1, self.size.width // DIGIT_CELL_WIDTH)

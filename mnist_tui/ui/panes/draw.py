@@ -178,10 +178,13 @@ class DrawPane(Pane):
             self.source_name = self.source_name or "your drawing"
             goal = self.class_name(n.target)
             if n.flipped_at is not None:
-                words = (f"now {goal} after {n.flipped_at} steps: {n.pixels_changed} pixels "
-                         f"changed, L2 {n.change:.2f}" if n.flipped_at else f"already {goal}")
+                words = (f"now {goal} after {steps(n.flipped_at)}: " + (
+                    f"{n.pixels_changed} pixel{'s' * (n.pixels_changed != 1)} changed by more "
+                    f"than 0.1 (L2 {n.change:.2f})" if n.pixels_changed else
+                    f"no pixel changed by more than 0.1 (L2 {n.change:.2f}): the model was "
+                    "on the edge") if n.flipped_at else f"already {goal}")
             else:
-                words = f"not {goal} after {len(n.images) - 1} steps (L2 {n.change:.2f})"
+                words = f"not {goal} after {steps(len(n.images) - 1)} (L2 {n.change:.2f})"
             self._help(words + "\nn: nudge again · c: clear")
 
     def _stop_animation(self) -> None:
@@ -196,5 +199,9 @@ class DrawPane(Pane):
         self.query_one("#draw-help", Static).update(text)
 
 
-HELP = ("drag: draw · right-drag: erase\narrows+space: draw · e/c: erase/clear\n"
-        "n then 0-9: nudge to that class\nv: saliency (narrow screens)")
+def steps(n: int) -> str:
+    return f"{n} step{'s' * (n != 1)}"
+
+
+HELP = ("drag/right-drag: draw/erase\narrows+space: draw · e: erase\nc: clear · v: saliency\n"
+        "n then 0-9: nudge to that class")  # each line within the 31 columns of the canvas

@@ -13,6 +13,8 @@ class RunsPane(Pane):
     DEFAULT_CSS = """
     RunsPane RunsView #runs-table { height: 1fr; }
     RunsPane #runs-help { color: $text-muted; height: auto; }
+    RunsPane #runs-position { color: $text-muted; height: 1; }
+    RunsPane #runs-position.-hidden { display: none; }
     """
 
     def compose(self) -> ComposeResult:

@@ -33,6 +33,9 @@ FIELDS = (  # (id, label, default, what it is)
 )
 AXES = ("lr", "hidden", "batch_size", "momentum", "weight_decay", "optimizer")
 AXIS_NAMES = ("lr", "n", "b", "m", "wd", "opt")
+FORM_NAMES = {"hidden": "hidden", "batch_size": "batch", "weight_decay": "decay"}  # as in FIELDS
+# The trials' thirds by validation accuracy: (key, colour, marker without colour), worst first.
+THIRDS = (("worst", "red", "x"), ("mid", "yellow", "+"), ("best", "green", "*"))
 
 
 @dataclass
@@ -42,6 +45,26 @@ class SweepUpdate(Message):
     done: bool = False
     error: str | None = None
     stopped: bool = False  # ended by Stop: its running trials were recorded as stopped
+
+
+READY = "Optuna's TPE sampler and median pruner; trials are scored on validation accuracy only."
+
+
+def whole(name: str, text: str) -> int:
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise sw.SweepError(f"{name} must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+CHECKS = {  # each form field's own check, as _plan applies them on Start
+    "lr": lambda t: sw.parse_range("lr", t), "hidden": lambda t: sw.parse_choices("hidden", t),
+    "batch": lambda t: sw.parse_choices("batch_size", t),
+    "momentum": lambda t: sw.parse_range("momentum", t),
+    "decay": lambda t: sw.parse_range("weight_decay", t),
+    "optimizer": lambda t: sw.parse_choices("optimizer", t),
+    "trials": lambda t: whole("trials", t), "workers": lambda t: whole("workers", t),
+    "epochs": lambda t: whole("epochs", t), "val": lambda t: whole("val split", t),
+}
 
 
 class SweepPane(Pane):
@@ -57,7 +80,8 @@ class SweepPane(Pane):
     SweepPane #sw-message.-error { color: $error; }
     SweepPane #sw-table { height: 1fr; min-height: 4; }
     SweepPane #sw-charts { height: 12; }
-    SweepPane #sw-charts MetricChart { width: 1fr; }
+    SweepPane #sw-charts MetricChart { width: 2fr; }
+    SweepPane #sw-charts #sw-parallel { width: 3fr; }
     SweepPane #sw-importance { height: auto; max-height: 7; }
     """
 
@@ -66,10 +90,12 @@ class SweepPane(Pane):
         self.engine, self.db_path = engine, db_path
         self.stop_event: threading.Event | None = None
         self.rows: list[sw.TrialRow] = []
+        self._importances: dict = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            with VerticalScroll(id="sw-left"):
+            # can_focus=False: it scrolls with its fields, and is no invisible Tab stop
+            with VerticalScroll(id="sw-left", can_focus=False):
                 for key, label, default, help_text in FIELDS:
                     with Horizontal(classes="sw-row"):
                         yield Label(label)
@@ -79,17 +105,18 @@ class SweepPane(Pane):
                     yield Button("Start sweep", id="sweep-start", variant="success", compact=True)
                     yield Button("Stop", id="sweep-stop", variant="error", compact=True,
                                  disabled=True)
-                yield Static("Optuna's TPE sampler and median pruner; trials are scored on "
-                             "validation accuracy only.", id="sw-message")
+                yield Static(READY, id="sw-message")
             with Vertical():
                 yield DataTable(cursor_type="row", id="sw-table")
                 with Horizontal(id="sw-charts"):
-                    yield MetricChart("best val so far", "%", xlabel="trial", id="sw-best")
-                    yield MetricChart("parallel coordinates", "scaled", xlabel=" · ".join(
-                        f"{i} {n}" for i, n in enumerate(AXIS_NAMES)), id="sw-parallel")
+                    yield MetricChart("best val", "%", xlabel="trial", id="sw-best")
+                    yield MetricChart("parallel", "scaled", xlabel="", id="sw-parallel")
                 yield Static("", id="sw-importance")
 
     def on_mount(self) -> None:
+        parallel = self.query_one("#sw-parallel", MetricChart)
+        parallel.x_labels = AXIS_NAMES  # the key under each axis, at every width
+        parallel.key = list(THIRDS[::-1])
         table = self.query_one("#sw-table", DataTable)
         table.cell_padding = 0
         for name, width in (("#", 4), ("state", 9), ("val", 8), ("test", 8), ("ep", 3),
@@ -105,11 +132,6 @@ class SweepPane(Pane):
     def _plan(self) -> sw.Sweep:
         v = {key: self.query_one(f"#sw-{key}", Input).value for key, *_ in FIELDS}
 
-        def whole(name: str, text: str) -> int:
-            if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
-                raise sw.SweepError(f"{name} must be a whole number >= 1 (got {text!r})")
-            return int(text)
-
         space = sw.Space(
             lr=sw.parse_range("lr", v["lr"]), hidden=sw.parse_choices("hidden", v["hidden"]),
             batch_size=sw.parse_choices("batch_size", v["batch"]),
@@ -121,6 +143,29 @@ class SweepPane(Pane):
                         epochs=whole("epochs", v["epochs"]), val_split=whole("val split", v["val"]),
                         study=v["study"].strip() or "mnist-tui", dataset=self.engine.dataset.name,
                         db_path=str(self.db_path) if self.db_path else None)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Each field is checked as it is typed, as the main form's are: the line under the
+        buttons says what is wrong with the field being edited, and the field is marked."""
+        key = (event.input.id or "").removeprefix("sw-")
+        if key not in CHECKS:
+            return
+        event.stop()
+        try:
+            CHECKS[key](event.value)
+        except sw.SweepError as e:
+            event.input.add_class("-invalid")
+            self._say(str(e), error=True)
+            return
+        event.input.remove_class("-invalid")
+        bad = [i for i in self.query(".sw-row Input").results(Input) if i.has_class("-invalid")]
+        if bad:
+            try:
+                CHECKS[bad[0].id.removeprefix("sw-")](bad[0].value)
+            except sw.SweepError as e:
+                self._say(str(e), error=True)
+        elif self.query_one("#sw-message", Static).has_class("-error"):
+            self._say(READY)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -241,21 +286,37 @@ class SweepPane(Pane):
         ranked = sorted(finished, key=lambda r: r.val_acc)
         for rank, r in enumerate(ranked):
             third = 3 * rank // max(1, len(ranked))
-            color = ("red", "yellow", "green")[min(2, third)]
+            _, color, marker = THIRDS[min(2, third)]
             ys = []
             for axis in AXES:
                 v = _axis_value(axis, r.params.get(axis))
                 span = highs[axis] - lows[axis]
                 ys.append(0.5 if v is None or span == 0 else (v - lows[axis]) / span)
-            chart.set_series(f"t{r.number}", list(range(len(AXES))), ys, color=color)
+            chart.set_series(f"t{r.number}", list(range(len(AXES))), ys, color=color,
+                             plain_marker=marker)
         chart.set_x_range(0, len(AXES) - 1)
         chart.replot()
 
     def _show_importances(self, importances: dict) -> None:
-        t = Text("parameter importance (Optuna, fANOVA)\n", style="bold")
-        for name, value in sorted(importances.items(), key=lambda kv: -kv[1]):
-            t.append(f"{name:<13}{'█' * max(1, round(20 * value))} {value:.2f}\n")
-        self.query_one("#sw-importance", Static).update(t)
+        """Two columns, so six parameters take three rows (all of them fit at 80x24), named
+        as in the form; a bar only for what rounds above 0 (a 0.00 gets none)."""
+        self._importances = importances
+        box = self.query_one("#sw-importance", Static)
+        width = box.size.width or 46
+        bar = 10 if width >= 52 else 5
+        t = Text("parameter importance (Optuna, fANOVA)", style="bold")
+        ranked = sorted(importances.items(), key=lambda kv: -kv[1])
+        half = (len(ranked) + 1) // 2
+        for i in range(half):
+            t.append("\n")
+            for name, value in ranked[i::half][:2]:
+                cells = round(bar * value)
+                t.append(f"{FORM_NAMES.get(name, name)[:9]:<10}{'█' * cells:<{bar}} {value:.2f}  ")
+        box.update(t)
+
+    def on_resize(self) -> None:
+        if self._importances:
+            self._show_importances(self._importances)
 
 
 def _axis_value(axis: str, value) -> float | None:

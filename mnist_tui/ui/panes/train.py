@@ -8,8 +8,8 @@ from textual.widgets import Button, Static
 
 from ...core.config import TrainConfig
 from ...core.data import Dataset
-from ...core.history import RunHistory
-from ...core.render import ema
+from ...core.history import RunHistory, best_of
+from ...core.render import ema, format_duration
 from ..widgets.capped_input import CappedInput
 from ..widgets.confusion_table import ConfusionTable
 from ..widgets.digit_view import DigitView
@@ -133,26 +133,36 @@ class TrainPane(Pane):
                 caption=f"test #{i}, epoch {history.offset + last.epoch}")
 
     def _show_summary(self, h: dict[str, list[float]]) -> None:
-        ds, n = self.dataset, self.config.hidden
+        ds, n, val = self.dataset, self.config.hidden, self.config.val_split
         lines = [f"784-{n}-10 · {784 * n + n + 10 * n + 10:,} params",
-                 f"{ds.n_train:,} train · {ds.n_test:,} test"]
-        if h["test_acc"]:  # from the same snapshot as the curves: the run may move meanwhile
-            i = max(range(len(h["test_acc"])), key=h["test_acc"].__getitem__)
-            lines.append(f"best test {h['test_acc'][i]:.2%} @ {int(h['epoch'][i])}")
+                 f"{ds.n_train - val:,} train · {val:,} val · {ds.n_test:,} test" if val
+                 else f"{ds.n_train:,} train · {ds.n_test:,} test"]
+        best = best_of(h)  # from the same snapshot as the curves: the run may move meanwhile
+        if best:
+            lines.append(f"best test {best[0]:.2%} @ {int(best[1])}")
             lines.append(f"last epoch {h['seconds'][-1]:.2f}s · lr {h['lr'][-1]:.3g}")
         g = self.ghost if self.show_ghost else None
         if g is not None:
             from ...core.insight import time_to_target
 
             mine = time_to_target(h["test_acc"], h["seconds"], g.target)
-            if mine:  # one line: the left column has few rows at 24
-                mark = "ahead" if mine[1] < g.reached_seconds else "behind"
-                lines.append(f"to {g.target:.0%}: ghost {g.reached_seconds:.1f}s, you "
-                             f"{mine[1]:.1f}s, {mark}")
+            if mine:  # the left column is 31 wide: two short lines, never cut
+                gap = abs(mine[1] - g.reached_seconds)
+                lines.append(f"to {g.target:.0%}: you {short_time(mine[1])}, ghost "
+                             f"{short_time(g.reached_seconds)}")
+                lines.append(f"{short_time(gap)} {'ahead of' if mine[1] < g.reached_seconds else 'behind'} "
+                             f"the ghost (#{g.run_id})")
             else:
                 lines.append(f"ghost #{g.run_id}: {g.target:.0%} @ {g.reached_epoch} in "
-                             f"{g.reached_seconds:.1f}s")
+                             f"{short_time(g.reached_seconds)}")
         self.query_one("#summary", Static).update("\n".join(lines))
+
+
+def short_time(seconds: float) -> str:
+    """'8.2s' under 10 s, '42s' under a minute, '2m03s' above: at most 5 characters."""
+    if seconds < 9.95:
+        return f"{seconds:.1f}s"
+    return f"{seconds:.0f}s" if seconds < 59.5 else format_duration(seconds)
 
 
 def _known(xs: list, ys: list) -> tuple[list, list]:

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...core.compare import change_words, compare
+from ...core.render import config_value
 from ..widgets.metric_chart import MetricChart
 
 COLORS = ("cyan", "magenta", "yellow", "green", "red", "blue")
@@ -19,6 +20,7 @@ class CompareScreen(Screen):
     """What differs, each run's best and its epoch, the overlaid curves, the changed cells."""
 
     BINDINGS = [Binding("escape,c", "app.pop_screen", "Back")]
+    AUTO_FOCUS = "#compare-text"  # PageDown, End and Down scroll it from the moment it opens
     DEFAULT_CSS = """
     CompareScreen Horizontal { height: 1fr; }
     CompareScreen #compare-text { width: 1fr; min-width: 38; padding: 0 1; }
@@ -63,7 +65,7 @@ class CompareScreen(Screen):
         if r["differing_config"]:
             t.append("differs\n", style="bold")
             for k, values in r["differing_config"].items():
-                t.append(f" {k}: " + "  ".join(f"#{i}={v}" for i, v in zip(ids, values,
+                t.append(f" {k}: " + "  ".join(f"#{i}={config_value(v)}" for i, v in zip(ids, values,
                                                                               strict=True)) + "\n")
         else:
             t.append("the same config in every run\n", style="bold")

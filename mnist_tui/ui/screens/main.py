@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent
+from textual.widgets import Input, TabbedContent, TabPane
 
 from ...core import checkpoint, data
 from ...core.config import TrainConfig, from_dict
@@ -53,9 +53,25 @@ from ..widgets.hyper_form import HyperForm
 from ..widgets.mistakes_view import MistakesView
 from ..widgets.runs_view import RunsView
 from ..widgets.status_bar import StatusBar
+from ..widgets.steady_footer import SteadyFooter
 from .load_dialog import LoadDialog
 
 CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
+
+
+class FocusGuardedTabs(TabbedContent):
+    """TabbedContent, except that a focus that has already moved on does not activate a tab.
+
+    TabbedContent activates a pane when a widget in it is focused, by a message that arrives
+    after the focus: by then a later key of the same burst may have opened another tab and
+    focused its content. Activating the old pane then set two tabs re-activating each other,
+    at 100% CPU, for ever (`8 9` in one burst)."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()  # stale: the focus is elsewhere now
+            event.prevent_default()  # Textual runs the base class's handler too, unless this
 
 
 class RunState(str, enum.Enum):
@@ -75,20 +91,28 @@ class RunState(str, enum.Enum):
 class MainScreen(Screen):
     """Tabs for watching a run, keys for steering it."""
 
+    # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
+    # description names the command, the tooltip says what it does.
     BINDINGS = [
-        Binding("q", "app.quit", "Quit"),  # first, so the footer never drops it at 80 columns
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("f", "edit_form", "Form"),
-        Binding("w", "save", "Save"),
-        Binding("l", "load", "Load"),
-        Binding("r", "race_field", "Race", show=False),
-        Binding("g", "toggle_ghost", "Ghost", show=False),
-        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False),
-        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False),
-        Binding("escape", "leave_form", "Leave form", show=False),
-        *(Binding(str(i % 10), f"show_tab('{tab}')", tab.title(), show=False)
+        Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume the run"),
+        Binding("x", "stop", "Stop", tooltip="Stop the run"),
+        Binding("f", "edit_form", "Form", tooltip="Edit the form (Esc leaves it)"),
+        Binding("w", "save", "Save", tooltip="Save a checkpoint (.npz in this directory)"),
+        Binding("l", "load", "Load", tooltip="Load a checkpoint"),
+        Binding("r", "race_field", "Race", show=False,
+                tooltip="Race one field over 2-4 values: type e.g. lr 0.3,0.1 then Enter"),
+        Binding("g", "toggle_ghost", "Ghost", show=False,
+                tooltip="Show or hide the ghost: the fastest earlier run to the target"),
+        Binding("left_square_bracket", "smoothing(-1)", "Smooth-", show=False,
+                tooltip="Less smoothing of the batch-loss line"),
+        Binding("right_square_bracket", "smoothing(1)", "Smooth+", show=False,
+                tooltip="More smoothing of the batch-loss line"),
+        Binding("escape", "leave_form", "Leave form", show=False,
+                tooltip="Leave a field: the one-letter keys work again"),
+        *(Binding(str(i % 10), f"show_tab('{tab}')", f"{tab.title()} tab", show=False,
+                  tooltip=f"Show the {tab.title()} tab")
           for i, tab in enumerate(TABS, start=1)),  # 1-9, then 0 for the tenth
     ]
     run_state: reactive[RunState] = reactive(RunState.IDLE, init=False)
@@ -111,6 +135,7 @@ class MainScreen(Screen):
         self._weights_asked = None  # the weights we had when a save asked for fresh ones
         self._drawn_version = -1
         self._model_of = (None, None)  # (a Weights event, the Perceptron made from it)
+        self._tab_opened = "train"  # the tab last drawn and focused by _opened
 
     @property
     def handle(self) -> RunHandle | None:
@@ -144,11 +169,11 @@ class MainScreen(Screen):
                  DrawPane(7), RunsPane(8), SweepPane(9, self.engine, self.db_path),
                  CalibrationPane(0))
         assert tuple(type(p) for p in panes) == PANES
-        with TabbedContent(initial="train"):
+        with FocusGuardedTabs(initial="train"):
             yield from panes
         yield StatusBar(id="status")
         # The palette (ctrl+p) still works; its footer entry would push Quit off at 80 columns.
-        yield Footer(show_command_palette=False)
+        yield SteadyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         if not self.query(TrainPane):
@@ -164,7 +189,7 @@ class MainScreen(Screen):
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: edit the form · [ ]: loss smoothing · w/l: save/load")
+            self.status.set(note="s: start · f: form · [ ]: smoothing · ?: every key · ctrl+p: commands")
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -378,10 +403,16 @@ class MainScreen(Screen):
         for table in self.query(ConfusionTable):
             table.set_classes(self.dataset.classes)
         self.pane(SweepPane).engine = self.engine
+        had_checkpoint = self.loaded is not None or self._loaded_model is not None
         self.history, self.loaded, self._loaded_model = RunHistory(), None, None
+        # The other dataset's runs drawn over the charts mean nothing here: drop them.
+        self.pane(TrainPane).overlays = {}
+        self.pane(RunsPane).query_one(RunsView).clear_overlay()
         old.close()
-        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images",
-                    title=INFO[self.dataset.name].title)
+        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images"
+                    + (". The run starts fresh: the loaded checkpoint was trained on another "
+                       "dataset." if had_checkpoint else ""),
+                    title=INFO[self.dataset.name].title, timeout=8 if had_checkpoint else None)
         self.show_all()
         self.action_start()
 
@@ -389,7 +420,7 @@ class MainScreen(Screen):
 
     def action_race_field(self) -> None:
         self.action_show_tab("train")
-        self.query_one("#race", Input).focus()
+        self.set_focus(self.query_one("#race", Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "race":
@@ -436,6 +467,10 @@ class MainScreen(Screen):
             return
         from .race import RaceScreen
 
+        # The race text is spent, and the focus leaves its field: back from the race, Esc
+        # used to land in the field again (8 typed into it, Enter raced the same again).
+        self.query_one("#race", Input).value = ""
+        self.focus_tab_content()
         self.app.push_screen(RaceScreen(self.engine, configs, field, db_path=self.db_path,
                                         progress_interval=self.progress_interval))
 
@@ -460,11 +495,20 @@ class MainScreen(Screen):
 
     def action_edit_form(self) -> None:
         """Go to the Train tab with the cursor in the form's first field."""
-        self.query_one(TabbedContent).active = "train"
+        self.action_show_tab("train")
         self.form.focus_first()
 
     def action_leave_form(self) -> None:
-        self.set_focus(None)
+        """Leave a field for the shown tab's content, so the tab's keys (and the footer's)
+        work again; never for nowhere."""
+        self.focus_tab_content()
+
+    def focus_tab_content(self) -> None:
+        tabbed = self.query_one(TabbedContent)
+        if tabbed.active:
+            self.query_one(f"#{tabbed.active}").focus_content()
+        else:
+            self.set_focus(None)
 
     def action_toggle_ghost(self) -> None:
         pane = self.pane(TrainPane)
@@ -488,9 +532,17 @@ class MainScreen(Screen):
         self._opened(tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._opened(event.pane.id)
+        """A tab opened by a click (a key's tab is opened by action_show_tab). The message
+        comes late: a tab that is no longer the active one, or that a key opened already, is
+        left alone, so no stale message can take the focus or the tab back."""
+        tab = event.pane.id
+        if tab == self.query_one(TabbedContent).active and tab != self._tab_opened:
+            self._opened(tab)
 
     def _opened(self, tab: str) -> None:
+        """Draw the tab and focus its content, now: a deferred focus would land after the
+        next key of a burst, in a pane no longer shown, and activate that pane again."""
+        self._tab_opened = tab
         if tab == "runs":
             self._reload_runs()
         pane = self.query_one(f"#{tab}")
@@ -556,12 +608,15 @@ class MainScreen(Screen):
         if self.run_state.going:
             self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
             return
-        self.app.push_screen(LoadDialog(), self._load_path)
+        typed, error = getattr(self, "_load_failed", ("", ""))  # kept after an error
+        self.app.push_screen(LoadDialog(error, typed, db_path=self.db_path,
+                                        save_dir=self.save_dir), self._load_path)
 
     def _load_path(self, path: str | None) -> None:
         if not self.query("#status"):
             return  # the dialog closed as the app was leaving: nothing left to load into
         if path:
+            self._load_typed = path
             self.status.set(note=f"loading {path}…")
             self._read_checkpoint(path)
 
@@ -576,7 +631,8 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._loaded, path, loaded)
 
     def _not_loaded(self, error: str) -> None:
-        """Say why, and keep everything as it was."""
+        """Say why, and keep everything as it was (the path typed too, for the next l)."""
+        self._load_failed = (getattr(self, "_load_typed", ""), error)
         self.notify(error, title="Not loaded", severity="error", timeout=10)
         self.status.set(note=f"not loaded: {error}")
 
@@ -590,6 +646,7 @@ class MainScreen(Screen):
                         severity="warning")
             return
         self.loaded, self.load_path = loaded, path
+        self._load_failed = ("", "")
         self._loaded_model, self.run_config = loaded[0], loaded[1]
         self.history = RunHistory(loaded[2])
         self.form.set_config(loaded[1])
@@ -605,33 +662,60 @@ class MainScreen(Screen):
     # --- the run history database ---------------------------------------------------------------
 
     def _reload_runs(self) -> None:
-        try:
-            with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                self.pane(RunsPane).set_runs(db.runs())
-        except StoreError as e:
-            self.pane(RunsPane).set_runs([], error=str(e))
+        """The Runs tab reads its page again, in a worker (the history may hold 10,000 runs)."""
+        self.pane(RunsPane).query_one(RunsView).load(self.db_path)
+
+    def on_screen_resume(self) -> None:
+        """Back from a race (or any screen): the Runs tab lists what it added."""
+        if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
+            self._reload_runs()
 
     def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
-        overlays = {}
+        """Draw the marked runs over the curves: the ones already drawn stay, a new one's
+        epochs are read in a worker; the table is not read again (a mark changes one cell)."""
+        pane = self.pane(TrainPane)
+        kept = {i: run for i, run in pane.overlays.items() if i in event.run_ids}
+        missing = sorted(event.run_ids - kept.keys())
+        if not missing:
+            pane.overlays = kept
+            pane.show(self.history)
+            return
+        self._read_overlays(event.run_ids, kept, missing)
+
+    @work(thread=True, exclusive=True, group="overlays", exit_on_error=False)
+    def _read_overlays(self, wanted: frozenset, kept: dict, missing: list[int]) -> None:
         try:
             with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                overlays = {i: db.run(i) for i in sorted(event.run_ids)}
+                read = {i: db.run(i, forgetting=False) for i in missing}
         except (StoreError, KeyError) as e:
-            self.notify(f"Cannot read the run history: {e}", severity="error")
-        self.pane(TrainPane).overlays = overlays
-        self._reload_runs()
-        self.pane(TrainPane).show(self.history)
+            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
+                                      severity="error")
+            read = {}
+        self.app.call_from_thread(self._overlays_read, wanted, {**kept, **read})
+
+    def _overlays_read(self, wanted: frozenset, overlays: dict) -> None:
+        view = self.pane(RunsPane).query_one(RunsView)
+        if frozenset(view.overlay) != wanted:
+            return  # marked again meanwhile: that newer change reads what it needs
+        pane = self.pane(TrainPane)
+        pane.overlays = dict(sorted(overlays.items()))
+        pane.show(self.history)
 
     def on_runs_view_compare(self, event: RunsView.Compare) -> None:
+        self._read_compare(event.run_ids)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _read_compare(self, run_ids: tuple[int, ...]) -> None:
         from .compare import CompareScreen
 
         try:
             with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                runs = [db.run(i) for i in event.run_ids]
+                runs = [db.run(i, forgetting=False) for i in run_ids]
         except (StoreError, KeyError) as e:
-            self.notify(f"Cannot read the run history: {e}", severity="error")
+            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
+                                      severity="error")
             return
-        self.app.push_screen(CompareScreen(runs))
+        self.app.call_from_thread(self.app.push_screen, CompareScreen(runs))
 
     def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
         try:
@@ -646,9 +730,12 @@ class MainScreen(Screen):
     def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
         try:
             with Store(self.db_path, timeout=1.0) as db:
-                db.delete_run(event.run_id)
+                deleted = db.delete_run(event.run_id)
         except StoreError as e:
             self.notify(str(e), title="Not deleted", severity="error")
+        else:
+            self.notify(f"Deleted run {event.run_id}." if deleted else
+                        f"Run {event.run_id} was already gone.", title="Run history")
         self.pane(TrainPane).overlays.pop(event.run_id, None)
         self._reload_runs()
         self.pane(TrainPane).show(self.history)

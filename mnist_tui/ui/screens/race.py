@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...core.config import TrainConfig
 from ...core.engine import Engine
+from ...core.history import best_of
 from ...core.race import label
 from ...core.render import ema
 from ...core.session import Race, RunSession
@@ -44,6 +45,11 @@ class RaceScreen(Screen):
     RaceScreen MetricChart { height: 1fr; }
     RaceScreen.-narrow Horizontal { layout: vertical; }
     RaceScreen.-narrow #race-left { width: 1fr; height: auto; }
+    /* below 150 columns the leaderboard sits on top: the two charts go side by side, so each
+       keeps its height (stacked, at 80x24 each had 2 plot rows) */
+    RaceScreen.-narrow #race-charts { layout: horizontal; height: 1fr; }
+    RaceScreen.-narrow #race-charts MetricChart { width: 1fr; height: 1fr; }
+    RaceScreen.-narrow #race-help { padding: 0; }
     """
 
     def __init__(self, engine: Engine, configs: list[TrainConfig], field: str | None,
@@ -108,7 +114,8 @@ class RaceScreen(Screen):
             state = r.state
             table.update_cell(str(i), "ep", str(len(accs)))
             table.update_cell(str(i), "acc", f"{accs[-1]:7.2%}" if accs else "")
-            table.update_cell(str(i), "best", f"{max(accs):7.2%}" if accs else "")
+            best = best_of(cols)
+            table.update_cell(str(i), "best", f"{best[0]:7.2%}" if best else "")
             table.update_cell(str(i), "/s", f"{p.samples_per_second:7,.0f}" if p else "")
             table.update_cell(str(i), "state", state)
             acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=self.racer_colors[id(r)])

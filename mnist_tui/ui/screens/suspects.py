@@ -31,7 +31,7 @@ class SuspectsScreen(Screen):
     SuspectsScreen Horizontal { height: 1fr; }
     SuspectsScreen DataTable { width: 1fr; min-width: 40; }
     SuspectsScreen #suspect-side { width: 53; padding: 0 1; }
-    SuspectsScreen.-slim #suspect-side { width: 32; }
+    SuspectsScreen.-slim #suspect-side { width: 30; }
     """
 
     def __init__(self, db_path, dataset: Dataset) -> None:
@@ -50,19 +50,22 @@ class SuspectsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for name, key in (("sample", "sample"), ("label", "label"), ("says", "says"),
-                          ("mark", "mark"), ("agree", "agree"), ("mean p", "p")):
-            table.add_column(name, key=key)
+        table.cell_padding = 0  # each width keeps a space after its longest value instead
+        label = max(6, 1 + max(len(c) for c in self.dataset.classes))
+        for name, key, width in (("sample", "sample", 7), ("label", "label", label),
+                                 ("says", "says", label), ("mark", "mark", 12),
+                                 ("agree", "agree", 9), ("mean p", "p", 6)):
+            table.add_column(name, key=key, width=width)  # fixed: a mark never reads "labe"
         self.query_one("#suspect-digit", DigitView).show(None, None, None)
         self.on_resize()
         self.load()
 
     def on_resize(self, event=None) -> None:
+        """Below 120 columns the digit and bars do not both fit beside the table: the digit
+        stays (it is what a person judges), the numbers go into words under it."""
         narrow = (event.size if event is not None else self.app.size).width < 120
         self.set_class(narrow, "-slim")
-        digit = self.query_one(DigitView)
-        digit.set_class(narrow, "-bars-only")
-        digit.bars_only = narrow
+        self.query_one(DigitView).set_digit_only(narrow)
         self._show_current()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -122,8 +125,12 @@ class SuspectsScreen(Screen):
         proba[s.runs_say] = s.mean_confidence
         digit.show(self.dataset.test_images[s.index], proba, s.label,
                    caption=f"#{s.index} runs' mean p")
-        self.query_one("#suspect-runs", Static).update(
-            "runs: " + ", ".join(f"#{r}" for r in s.run_ids))
+        names = self.dataset.classes
+        words = "runs: " + ", ".join(f"#{r}" for r in s.run_ids)
+        if digit.digit_only:
+            words = (f"#{s.index}: labelled {names[s.label]}, {s.agree} of {s.runs} runs say "
+                     f"{names[s.runs_say]} (mean p {s.mean_confidence:.2f})\n" + words)
+        self.query_one("#suspect-runs", Static).update(words)
 
     def action_mark(self, which: int) -> None:
         s = self._current()

@@ -22,7 +22,7 @@ from textual_plotext import PlotextPlot
 
 from ...core import insight
 from ...core.model import Perceptron
-from ...core.render import SHADES, bar, nice_ticks, tick_label
+from ...core.render import SHADES, axis_ticks, bar, nice_ticks, tick_label
 from ..widgets.signed_image import SignedImage
 
 BINS = 24
@@ -176,6 +176,12 @@ class UnitScreen(Screen):
             hi = float(active.max())
             ticks = nice_ticks(0.0, hi, 5)
             plt.xticks(ticks, [tick_label(t) for t in ticks])
+            # counts are whole: plotext's own ticks read 638.0, 531.7, 425.3
+            counts, _ = np.histogram(active, BINS)
+            top, peak, yt = axis_ticks(0, float(counts.max()), max(2, plot.size.height // 3),
+                                       integer=True)
+            plt.ylim(top, peak)
+            plt.yticks(yt, [f"{t:.0f}" for t in yt])
         plt.xlabel("A1[:, j]")
         plot.refresh()
 

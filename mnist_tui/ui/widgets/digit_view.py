@@ -20,6 +20,8 @@ class DigitView(Widget):
     DigitView { width: 58; height: 15; }
     DigitView.-bars-only { width: 30; }
     DigitView.-compact { width: 49; }
+    DigitView.-digit-only { width: 28; }
+    DigitView { text-wrap: nowrap; text-overflow: clip; }
     """
 
     def __init__(self, bars_only: bool = False, compact: bool = False, **kwargs) -> None:
@@ -28,7 +30,12 @@ class DigitView(Widget):
         self.compact = compact  # narrower bars and whole percents: two fit in 100 columns
         self.set_class(bars_only, "-bars-only")
         self.set_class(compact, "-compact")
+        self.digit_only = False  # just the 28x14 picture: the caller writes the words
         self.text = Text()
+
+    def set_digit_only(self, on: bool) -> None:
+        self.digit_only = on
+        self.set_class(on, "-digit-only")
 
     def show(self, image: np.ndarray | None, proba: np.ndarray | None,
              true_label: int | None, caption: str = "") -> None:
@@ -66,6 +73,9 @@ class DigitView(Widget):
             else:
                 for top, bottom in cells[r]:
                     text.append("▀", Style(color=_grey(top), bgcolor=_grey(bottom)))
+            if self.digit_only:
+                text.append("\n")
+                continue
             if not self.bars_only:
                 text.append("  ")
             if r < len(bars):

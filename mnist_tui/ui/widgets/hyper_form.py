@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
 
 from ...core.augment import AUGMENTS
 from ...core.config import (
@@ -23,6 +23,7 @@ from ...core.config import (
     parse_field,
     range_text,
 )
+from ..compat import Select  # Textual's, with the page-key guard
 from .capped_input import CappedInput
 
 LABELS = {
@@ -107,10 +108,13 @@ class HyperForm(Vertical):
         yield Static("", id="form-message")
 
     def action_leave(self) -> None:
-        self.app.set_focus(None)
+        leave = getattr(self.screen, "focus_tab_content", None)  # the tab's keys work again
+        leave() if leave else self.screen.set_focus(None)
 
     def focus_first(self) -> None:
-        self.query_one(f"#f-{fields(TrainConfig)[0].name}").focus()
+        """The first field, focused now: a deferred focus landed after the next key (f Tab
+        lost the Tab)."""
+        self.screen.set_focus(self.query_one(f"#f-{fields(TrainConfig)[0].name}"))
 
     def set_config(self, config: TrainConfig) -> None:
         self._optimizer = config.optimizer

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from ...core.render import downsample, log_ticks, nice_ticks, tick_label
+from ...core.render import axis_ticks, downsample, log_ticks, nice_ticks, tick_label
 
 # Series colours as RGB, given to plotext and to the legend alike: plotext's named colours go
 # through the terminal's palette and came out differently from the legend's (blue as purple).
@@ -43,6 +43,8 @@ class Series:
     color: str = "blue"
     faint: bool = False  # drawn first and dim, beneath the others (raw batch losses)
     label: str = ""  # legend text; the series name if empty
+    unit: str = ""  # after the latest value in the legend ("0.38%")
+    plain_marker: str = ""  # its marker without colour, if not its place in the list
 
 
 class Legend(Widget):
@@ -85,6 +87,11 @@ class MetricChart(Vertical):
         self.x_range: tuple[float, float] | None = None
         self.dirty = True
         self.plotted_points = 0  # handed to plotext at the last replot, after downsampling
+        # Named x positions (0, 1, 2…), for axes that are categories (parallel coordinates).
+        self.x_labels: tuple[str, ...] | None = None
+        # A fixed legend, (text, colour, plain marker), instead of one entry per series:
+        # for charts with a line per trial, where the colour is what the key explains.
+        self.key: list[tuple[str, str, str]] | None = None
         self._size_drawn = (0, 0)
 
     def compose(self) -> ComposeResult:
@@ -101,8 +108,8 @@ class MetricChart(Vertical):
         return bool(getattr(self.app, "no_color", False))
 
     def set_series(self, name: str, xs, ys, color: str = "blue", faint: bool = False,
-                   label: str = "") -> None:
-        self.series[name] = Series(list(xs), list(ys), color, faint, label)
+                   label: str = "", unit: str = "", plain_marker: str = "") -> None:
+        self.series[name] = Series(list(xs), list(ys), color, faint, label, unit, plain_marker)
         self.dirty = True
 
     def remove_series(self, name: str) -> None:
@@ -130,7 +137,8 @@ class MetricChart(Vertical):
 
     def marker(self, index: int, series: Series) -> str:
         if self.plain:
-            return "·" if series.faint else PLAIN_MARKERS[index % len(PLAIN_MARKERS)]
+            return "·" if series.faint else (
+                series.plain_marker or PLAIN_MARKERS[index % len(PLAIN_MARKERS)])
         return "braille"
 
     def replot(self) -> None:
@@ -168,11 +176,13 @@ class MetricChart(Vertical):
             drawn.append((x, y))
             sign = marker if self.plain else "━"
             style = rich_color(color)
+            if self.key is not None:
+                continue
             for text in (legend, short):
                 text.append(f" {sign} {s.label or name}", style=style)
             if not s.faint:
                 last = 10 ** y[-1] if self.log_y else y[-1]
-                legend.append(f" {last:.3g}", style="dim")
+                legend.append(f" {last:.3g}{s.unit}", style="dim")
         height = max(plot.size.height, 4)
         x_lo, x_hi = self.x_range or (0.0, 1.0)
         if drawn:
@@ -180,8 +190,16 @@ class MetricChart(Vertical):
         if x_hi <= x_lo:
             x_hi = x_lo + 1
         plt.xlim(x_lo, x_hi)
-        xt = nice_ticks(x_lo, x_hi, max(2, min(8, plot.size.width // 10)))
-        plt.xticks(xt, [tick_label(t) for t in xt])
+        if self.x_labels:
+            plt.xticks(list(range(len(self.x_labels))), list(self.x_labels))
+        else:
+            xt = nice_ticks(x_lo, x_hi, max(2, min(8, plot.size.width // 10)))
+            plt.xticks(xt, [tick_label(t) for t in xt])
+        if self.key is not None and drawn:
+            for text, color, plain_marker in self.key:
+                for line in (legend, short):
+                    line.append(f" {plain_marker if self.plain else '━'}{text}",
+                                style=rich_color(color))
         if not drawn:
             legend.append(" waiting for the first batch", style="dim")
             plt.ylim(0, 1)
@@ -196,10 +214,8 @@ class MetricChart(Vertical):
                 ticks = log_ticks(10**lo, 10**hi, max_y_ticks)
                 plt.ylim(lo, hi)
                 plt.yticks([float(np.log10(t)) for t in ticks], [tick_label(t) for t in ticks])
-            else:
-                if hi - lo < 1e-9:
-                    lo, hi = lo - 0.5, hi + 0.5
-                ticks = nice_ticks(lo, hi, max_y_ticks)
+            else:  # widened to round ticks: never a lone tick (or none) on a short chart
+                lo, hi, ticks = axis_ticks(lo, hi, max_y_ticks)
                 plt.ylim(lo, hi)
                 plt.yticks(ticks, [tick_label(t) for t in ticks])
         fits = legend.cell_len <= self.size.width

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Label, Select, Static
+from textual.widgets import Label, Static
 
 from ...core.forgetting import KINDS, Forgetting, analyse
 from ...core.metrics import select_samples
+from ..compat import Select  # Textual's, with the page-key guard
 from .digit_view import DigitView
 
 ANY = -1

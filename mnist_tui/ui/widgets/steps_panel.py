@@ -19,6 +19,9 @@ STEPS = (
 class StepsPanel(Widget):
     """Read-only: each step with m and n filled in, and the latest gradient norms."""
 
+    # A step too long for the column is cut with an ellipsis, never wrapped ("dZ1 (32," / "128)").
+    DEFAULT_CSS = "StepsPanel { text-wrap: nowrap; text-overflow: ellipsis; }"
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.m, self.n = 64, 128

@@ -1,0 +1,137 @@
+"""The Runs tab on a history of 10,000 runs (tests/conftest.py `big_history`): one page in
+the table, pages read as the cursor moves, a mark changes one row and reads one run."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from helpers import burst, wait_for
+from textual.widgets import DataTable
+
+from mnist_tui.core.config import TrainConfig
+from mnist_tui.core.store import Store
+from mnist_tui.ui.app import make_app
+from mnist_tui.ui.widgets.runs_view import PAGE, RunsView
+
+
+@pytest.fixture
+def history(big_history, tmp_path):
+    path = tmp_path / "runs.sqlite"
+    shutil.copy(big_history, path)
+    return path
+
+
+class Calls:
+    """Counts the store's reads and the table's rebuilds."""
+
+    def __init__(self, monkeypatch):
+        self.runs, self.run, self.clears = [], [], 0
+        runs, run, clear = Store.runs, Store.run, DataTable.clear
+
+        def counting_runs(store, *a, **k):
+            self.runs.append((a, k))
+            return runs(store, *a, **k)
+
+        def counting_run(store, run_id, *a, **k):
+            self.run.append(run_id)
+            return run(store, run_id, *a, **k)
+
+        def counting_clear(table, *a, **k):
+            if table.id == "runs-table":
+                self.clears += 1
+            return clear(table, *a, **k)
+
+        monkeypatch.setattr(Store, "runs", counting_runs)
+        monkeypatch.setattr(Store, "run", counting_run)
+        monkeypatch.setattr(DataTable, "clear", counting_clear)
+
+
+async def open_runs(app, pilot) -> tuple[RunsView, DataTable]:
+    await pilot.press("8")
+    view = app.query_one(RunsView)
+    table = app.query_one("#runs-table", DataTable)
+    await wait_for(pilot, lambda: view.current is not None)
+    return view, table
+
+
+async def test_the_runs_tab_holds_one_page_of_the_newest_runs(tiny, history, monkeypatch):
+    calls = Calls(monkeypatch)
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), db_path=history)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view, table = await open_runs(app, pilot)
+        assert view.total == 10_000 and table.row_count == PAGE
+        assert [r["id"] for r in view.runs] == list(range(10_000, 10_000 - PAGE, -1))
+        assert all(k.get("limit") == PAGE for _, k in calls.runs)  # never every run
+
+
+async def test_marking_a_run_changes_one_row_reads_one_run_and_draws_its_overlay(
+        tiny, history, monkeypatch):
+    calls = Calls(monkeypatch)
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), db_path=history)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view, table = await open_runs(app, pilot)
+        train = app.main.query_one("TrainPane")
+        await pilot.press("down")
+        listed, clears = len(calls.runs), calls.clears
+        await pilot.press("space")
+        await wait_for(pilot, lambda: 9_999 in train.overlays)
+        assert calls.run == [9_999]  # the marked run's epochs, and nothing else
+        assert len(calls.runs) == listed and calls.clears == clears  # no reload, no rebuild
+        assert str(table.get_cell("9999", "mark")) == "●" and str(table.get_cell("10000", "mark")) == " "
+        acc = app.query_one("#acc-chart")
+        assert "#9999" in acc.series and len(acc.series["#9999"].xs) == 20
+        # a second mark reads only the new run; unmarking reads nothing
+        await pilot.press("down", "space")
+        await wait_for(pilot, lambda: set(train.overlays) == {9_999, 9_998})
+        await pilot.press("space")
+        await wait_for(pilot, lambda: set(train.overlays) == {9_999})
+        assert calls.run == [9_999, 9_998]
+        assert len(calls.runs) == listed and calls.clears == clears
+        assert "#9998" not in acc.series
+
+
+async def test_paging_reaches_the_oldest_runs_and_back(tiny, history):
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), db_path=history)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view, table = await open_runs(app, pilot)
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: view.current["id"] == 1)
+        assert [r["id"] for r in view.runs] == list(range(PAGE, 0, -1))  # the last page
+        assert "runs 9901–10000 of 10000" in str(app.query_one("#runs-position").render())
+        assert table.cursor_row == PAGE - 1
+        # up past the top of this page: the previous page comes, the cursor on the next run
+        for _ in range(PAGE - 1):
+            await pilot.press("up")
+        assert view.current["id"] == PAGE
+        await pilot.press("up")
+        await wait_for(pilot, lambda: view.current["id"] == PAGE + 1)
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: view.current["id"] == PAGE - 1)
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: view.current["id"] == 10_000)
+        # down past the end of the first page
+        await pilot.press("pagedown")
+        for _ in range(PAGE):
+            await pilot.press("down")
+        await wait_for(pilot, lambda: view.current["id"] < 10_000 - PAGE)
+
+
+async def test_keys_in_one_burst_across_a_page_edge_act_on_the_right_runs(tiny, history):
+    """Keys in one write (a laggy link): down past the page's end, then space, before the
+    next page has been read. The keys wait for it and act in order, on the runs they meant."""
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), db_path=history)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view, table = await open_runs(app, pilot)
+        table.move_cursor(row=PAGE - 1)  # the first page's last run
+        await pilot.pause()
+        assert view.current["id"] == 10_000 - PAGE + 1
+        await burst(app, pilot, ["down", "space", "down", "space"])
+        await wait_for(pilot, lambda: not view.reading and not view.queued)
+        assert view.overlay == {10_000 - PAGE, 10_000 - PAGE - 1}
+        assert view.current["id"] == 10_000 - PAGE - 1
+        # and from the newest to the oldest, marking two and comparing them, in one write
+        await burst(app, pilot, ["ctrl+end", "space", "up", "space", "c"])
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen")
+        assert view.overlay == {10_000 - PAGE, 10_000 - PAGE - 1, 1, 2}
+        await pilot.press("escape")
