@@ -201,14 +201,8 @@ async def test_stopping_a_sweep_in_its_tab_records_its_trials_as_stopped(tiny, t
     from helpers import wait_for
     from textual.widgets import Button, Input
 
-    from mnist_tui.core.engine import Engine
     from mnist_tui.ui.app import make_app
     from mnist_tui.ui.panes.sweep import SweepPane
-
-    # The fork server (and its resource tracker) start here, not under the app: Textual's
-    # captured stderr has no file descriptor, and the tracker's start then fails (main at
-    # 62ce7f0: every run of the app fails so, not only a sweep).
-    Engine.warm_up()
     db = tmp_path / "h.sqlite"
     app = make_app(tiny, db_path=db)
     async with app.run_test(size=(100, 30)) as pilot:
