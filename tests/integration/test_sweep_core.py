@@ -203,6 +203,7 @@ async def test_stopping_a_sweep_in_its_tab_records_its_trials_as_stopped(tiny, t
 
     from mnist_tui.ui.app import make_app
     from mnist_tui.ui.panes.sweep import SweepPane
+
     db = tmp_path / "h.sqlite"
     app = make_app(tiny, db_path=db)
     async with app.run_test(size=(100, 30)) as pilot:
