@@ -142,17 +142,28 @@ def load(args: argparse.Namespace) -> data.Dataset:
     return ds
 
 
+def step(args: argparse.Namespace, what: str, done: int, total: int) -> None:
+    """Tell the command's progress display (args.progress, if any) where the bench is."""
+    hook = getattr(args, "progress", None)
+    if hook is not None:
+        hook(what, done, total)
+
+
 def run(args: argparse.Namespace) -> dict:
     args.epochs = args.epochs or 3
     ds = load(args)
     config = TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train),
                          epochs=args.epochs, schedule="constant", lr=0.05)
+    phases = 3 + bool(args.with_ui) + bool(args.vs_torch)
+    step(args, "matmul peak", 0, phases)
     peak = matmul_peak_gflops()
+    step(args, f"{args.epochs} epochs", 1, phases)
     seconds, eval_seconds = headless_epochs(config, ds)
     epoch_s = statistics.median(seconds)
     train_s = statistics.median(s - e for s, e in zip(seconds, eval_seconds, strict=True))
     # GFLOP/s counts the training matmuls, so it is taken over the training part of the epoch.
     gflops = flops_per_sample(args.hidden) * ds.n_train / train_s / 1e9
+    step(args, "the seed's recipe", 2, phases)
     seed_s = seed_recipe_epoch_seconds(ds, args.hidden, max_samples=min(ds.n_train, 20000))
     result = {
         "hidden": args.hidden,
@@ -173,10 +184,12 @@ def run(args: argparse.Namespace) -> dict:
     if args.with_ui:
         from .bench_ui import start_to_first_batch
 
+        step(args, "with the app", 3, phases)
         result["start_to_first_batch"] = start_to_first_batch(config, ds)
         result["with_ui"] = with_ui(config, ds, args.data_dir, args.rounds,
                                     terminal=not args.samples)
     if args.vs_torch:
+        step(args, "vs PyTorch", phases - 1, phases)
         try:
             import torch  # noqa: F401
         except ImportError:
@@ -199,6 +212,7 @@ def time_to_target(args: argparse.Namespace) -> dict:
                        epochs=args.epochs or TrainConfig.epochs)
     rows = []
     for seed in range(args.seeds):
+        step(args, f"seed {seed}", seed, args.seeds)
         config = TrainConfig(**{**base.__dict__, "seed": seed})
         stop = threading.Event()
         seconds, samples, row = 0.0, 0, {"seed": seed, "reached": False}
@@ -244,7 +258,8 @@ def optimizer_costs(args: argparse.Namespace) -> dict:
     seconds: dict[str, list[float]] = {o: [] for o in OPTIMIZERS}
     for r in range(args.rounds):
         order = OPTIMIZERS[r % len(OPTIMIZERS):] + OPTIMIZERS[: r % len(OPTIMIZERS)]
-        for opt in order:
+        for k, opt in enumerate(order):
+            step(args, f"round {r + 1}: {opt}", r * len(order) + k, args.rounds * len(order))
             config = TrainConfig(hidden=args.hidden, batch_size=min(args.batch_size, ds.n_train), epochs=2,
                                  optimizer=opt, lr=DEFAULT_LR[opt])
             seconds[opt].append(statistics.median(headless_epochs(config, ds)[0]))

@@ -37,7 +37,9 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TERM", "xterm-256color")
 
 
-FASHION = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+FASHION = next((p / "shared" / "data" / "fashion-mnist" for p in Path(__file__).resolve().parents[2:4]
+                if (p / "shared" / "data" / "fashion-mnist").is_dir()),
+               Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")  # a worktree's too
 
 
 @pytest.fixture

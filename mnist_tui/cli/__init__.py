@@ -18,7 +18,7 @@ from ..core import checkpoint, data, store
 from ..core.files import FileError
 from . import commands
 from .options import Parser, add_config_flags, add_db_flag
-from .output import EXIT_DATA, EXIT_INTERRUPTED, OUTPUT_ERRORS, fail
+from .output import EXIT_DATA, EXIT_INTERRUPTED, OUTPUT_ERRORS, fail, fit_console
 
 
 def build_parser() -> Parser:
@@ -58,6 +58,7 @@ def check_global_flags(parser: Parser, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    fit_console()  # before anything prints, argparse's help included
     parser = build_parser()
     args = parser.parse_args(argv)
     check_global_flags(parser, args)

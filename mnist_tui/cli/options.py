@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import fields
 
 from ..core import config as cfg
@@ -20,23 +21,43 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def digits(text: str) -> int | None:
+    """`text` as a whole number if it is ASCII digits 0-9 and nothing else, else None.
+
+    Python's int() also takes '+5', ' 5', '1_0' (10) and other scripts' digits ('٣' is 3), so
+    an index typed as one of those would silently name another sample or unit."""
+    return int(text) if re.fullmatch(r"[0-9]+", text) else None
+
+
+def index(text: str) -> int:
+    """An index (a sample, a unit, a class): ASCII digits only; the command checks the range."""
+    value = digits(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"an index is written with the ASCII digits 0-9 "
+                                         f"(got {text!r})")
+    return value
+
+
 def run_id(text: str) -> int:
     """A run id: ASCII digits, 1 to 2^63-1 (SQLite's integer range)."""
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+    value = digits(text)
+    if value is None or not 1 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"a run id is a whole number from 1 to {2**63 - 1} (got {text!r})")
-    return int(text)
+    return value
 
 
 def port_number(text: str) -> int:
-    if not (text.isascii() and text.strip().isdigit()) or not 1 <= int(text) <= 65535:
+    value = digits(text)
+    if value is None or not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535 (got {text!r})")
-    return int(text)
+    return value
 
 
 def positive_int(text: str) -> int:
-    if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
+    value = digits(text)
+    if value is None or value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
-    return int(text)
+    return value
 
 
 def non_negative_int(text: str) -> int:
@@ -112,6 +133,18 @@ def add_data_dir_flag(p: argparse.ArgumentParser) -> None:
     """--data-dir for a command without the config flags; the top level's value stands if not given."""
     p.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
                    help="as for train (default: the same search order)")
+
+
+def add_format_flag(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json"),
+                    words: str = "", json_alias: bool = False) -> None:
+    """--format, the same on every command that lists or reports: text for people (the
+    default), json or csv for programs; `json_alias` keeps an older --json working."""
+    p.add_argument("--format", choices=choices, default="text",
+                   help=(words or "text for people; " + " or ".join(choices[1:]) +
+                         " for programs") + " (default: text)")
+    if json_alias:
+        p.add_argument("--json", dest="format", action="store_const", const="json",
+                       help="the same as --format json (default: off)")
 
 
 def add_db_flag(p: argparse.ArgumentParser, defaults: bool = False) -> None:

@@ -1,9 +1,14 @@
-"""What the commands share for output: exit codes, fail(), the progress line, the dataset with a
-download bar, number and time formatting, and SIGTERM/SIGHUP turned into Ctrl-C."""
+"""What the commands share for output: exit codes, fail(), progress (rich.progress, on stderr),
+the dataset with a download bar, number and time formatting, JSON that is JSON, --format,
+the ASCII fallback of consoles that are not UTF-8, and SIGTERM/SIGHUP turned into Ctrl-C."""
 
 from __future__ import annotations
 
+import codecs
 import errno
+import io
+import json
+import math
 import signal
 import sys
 import time
@@ -25,30 +30,51 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def progress_line(text: str, stream=None) -> None:
-    """Rewrite the current terminal line with `text` (stderr by default); nothing if not a tty."""
-    stream = sys.stderr if stream is None else stream  # looked up now: it may have been replaced
-    if stream.isatty():
-        stream.write("\r\x1b[2K" + text)
-        stream.flush()
+class Downloads:
+    """The progress callback of `data.download` (name, bytes done, bytes total): a line of
+    Progress per file, started on the first byte, so that nothing shows when nothing downloads."""
 
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.tasks: dict[str, int | None] = {}
 
-def download_progress(name: str, done: int, total: int) -> None:
-    if total:
-        frac = done / total
-        bar = "█" * int(frac * 20)
-        progress_line(f"downloading {name} {bar:<20} {frac:4.0%} {done / 1e6:.1f}/{total / 1e6:.1f} MB")
-    else:
-        progress_line(f"downloading {name} {done / 1e6:.1f} MB")
-    if done == total:
-        progress_line("")
+    def __call__(self, name: str, done: int, total: int) -> None:
+        if self.progress is None:
+            self.progress = Progress().__enter__()
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add(f"downloading {name}", total or None)
+        self.progress.update(self.tasks[name], completed=done, total=total or None,
+                             note=f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total
+                             else f"{done / 1e6:.1f} MB")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def load_data(data_dir: str | None, dataset: str = "mnist") -> data.Dataset:
-    """The dataset, downloaded with a progress bar on stderr if no directory has it."""
-    ds = data.load(data_dir, progress=download_progress, dataset=dataset)
-    progress_line("")
-    return ds
+    """The dataset, downloaded with progress on stderr if no directory has it."""
+    downloads = Downloads()
+    try:
+        return data.load(data_dir, progress=downloads, dataset=dataset)
+    finally:
+        downloads.close()
+
+
+def to_json(obj, **kwargs) -> str:
+    """JSON that every parser takes: NaN and infinities (a model whose numbers overflowed, a
+    missing metric) become null; Python's json.dumps would write NaN, which is not JSON."""
+    return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def number(value, spec: str) -> str:
@@ -79,3 +105,109 @@ def interrupt_on_signals() -> list[int]:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     return caught
+
+
+# --- consoles that are not UTF-8 (issue 21) ---------------------------------------------------
+
+ASCII = {  # what each character the commands print becomes where the console cannot show it
+    "→": "->", "←": "<-", "↑": "^", "↓": "v", "⏎": "Enter", "±": "+/-", "✓": "v", "✗": "x",
+    "…": "...", "–": "-", "—": "--", "−": "-", "×": "x", "·": ".", "•": "*", "≥": ">=",
+    "≤": "<=", "≈": "~", "≠": "!=", "◀": "<", "▶": ">", "▲": "^", "▼": "v", "°": " deg",
+    "µ": "u", "‘": "'", "’": "'", "“": '"', "”": '"', "²": "^2", "√": "sqrt", "ᵀ": "^T",
+    "⊙": "*",
+    # shade blocks (digits, receptive fields) as ' .:#', bars as '#' and '|'
+    "░": ".", "▒": ":", "▓": "#", "█": "#", "▀": "#", "▄": "#",
+    "▏": "|", "▎": "|", "▍": "|", "▌": "|", "▋": "|", "▊": "|", "▉": "|",
+    "━": "-", "─": "-", "│": "|", "┃": "|",
+}
+FALLBACK_ERRORS = "mnist-tui-ascii"
+
+
+def _to_ascii(err: UnicodeError):
+    """A codec error handler: each character the stream's encoding lacks becomes its ASCII
+    spelling (ASCII), else U+FFFD if the encoding has it, else '?'. Surrogates (the bytes of a
+    path that is not UTF-8) become U+FFFD or '?' too."""
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    out = b""
+    for ch in err.object[err.start:err.end]:
+        for candidate in (ASCII.get(ch), "\ufffd", "?"):
+            try:  # bytes, copied as they are (UTF-8 takes no non-ASCII str from a handler)
+                out += candidate.encode(err.encoding)
+                break
+            except (AttributeError, UnicodeEncodeError, LookupError):
+                continue
+    return out, err.end
+
+
+codecs.register_error(FALLBACK_ERRORS, _to_ascii)
+
+
+def fit_console() -> None:
+    """Let stdout and stderr print anything: what their encoding cannot encode (PYTHONIOENCODING=
+    ascii or latin-1, an old console) is spelled in ASCII instead of raising UnicodeEncodeError.
+    A UTF-8 console prints every character as it is. argparse's help goes through here too."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            reconfigure(errors=FALLBACK_ERRORS)
+        except (ValueError, OSError, io.UnsupportedOperation):
+            pass
+
+
+# --- progress (issue 21: one style for train, download, sweep, race and bench) ---------------
+
+
+class Progress:
+    """Progress on stderr in one style: rich.progress's description, bar, count, elapsed time
+    and ETA; drawn only while stderr is a terminal (a log or a pipe gets nothing), and gone when
+    done. While it shows, lines printed to stderr (warnings) go above it, and so do the lines
+    printed to stdout when stdout is that same terminal; when stdout is a file or a pipe, its
+    lines go there untouched."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        same_terminal = sys.stdout.isatty()
+        self.bar = RichProgress(
+            TextColumn("{task.description}"), BarColumn(bar_width=24), TaskProgressColumn(),
+            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+            redirect_stdout=same_terminal, redirect_stderr=True, refresh_per_second=4)
+
+    def __enter__(self) -> Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def add(self, description: str, total: float | None, note: str = "") -> int | None:
+        """A new line of progress (None: no bar, or a total not known yet); its id, for `update`."""
+        if self.bar is None:
+            return None
+        return self.bar.add_task(description, total=total, note=note)
+
+    def update(self, task: int | None, **fields) -> None:
+        """`completed=`, `advance=`, `total=`, `description=`, `note=` (text after the count)."""
+        if self.bar is not None and task is not None:
+            self.bar.update(task, **fields)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig, from_dict
-from .files import FileError, check_target, write_atomic
+from .files import FileError, check_target, write_atomic, write_new
 from .history import EPOCH_KEYS
 from .model import PARAM_NAMES, Perceptron, param_shapes
 
@@ -43,8 +43,12 @@ def save_path(path: str | os.PathLike) -> Path:
     return Path(text)
 
 
-def save(path: str | os.PathLike, model: Perceptron, config: TrainConfig, history: dict) -> Path:
-    """Write the checkpoint to a temporary name beside `path`, then rename it into place."""
+def save(path: str | os.PathLike, model: Perceptron, config: TrainConfig, history: dict,
+         exclusive: bool = False) -> Path:
+    """Write the checkpoint to a temporary name beside `path`, then rename it into place.
+
+    `exclusive` (for a name the program chose, not the user): never replace an existing file;
+    take `name-2.npz`, `name-3.npz`… instead. Returns the path written."""
     path = save_path(path)
     arrays = {k: np.asarray(v) for k, v in model.params().items()}
     arrays["config"] = np.array(json.dumps(asdict(config)))
@@ -52,6 +56,8 @@ def save(path: str | os.PathLike, model: Perceptron, config: TrainConfig, histor
     for key in HISTORY_KEYS:
         arrays["history_" + key] = np.asarray(history.get(key, []), dtype=np.float64)
     try:
+        if exclusive:
+            return path.with_name(write_new(path, lambda f: np.savez(f, **arrays)).name)
         write_atomic(path, lambda f: np.savez(f, **arrays))
     except FileError as e:
         raise CheckpointError(f"cannot write the checkpoint: {e}") from None
@@ -227,4 +233,29 @@ def _validate(path: Path, contents: dict, expect_hidden: int | None):
             history[key] = [float(x) for x in values]
     if len({len(v) for v in history.values()}) > 1:
         raise CheckpointError(f"{path}: history arrays have different lengths")
+    if not forward_is_finite(model):
+        raise CheckpointError(f"{path}: its weights overflow float32 arithmetic (the forward "
+                              "pass gives NaN or infinite values); refused")
     return model, config, history
+
+
+F32_LIMIT = float(np.finfo(np.float32).max) / 4  # headroom for softmax's Z - max(Z)
+
+
+def forward_is_finite(model: Perceptron) -> bool:
+    """Whether the forward pass is finite for every input in [0, 1]^784, so for every image.
+
+    Weights of 1e30 are each finite float32, yet X W1 then W2 overflow to inf, and softmax
+    gives NaN. Bounded by interval arithmetic in float64: |Z1| <= |b1| + sum|W1|, and as
+    0 <= A1 <= max(b1 + sum(max(W1, 0)), 0), |Z2| <= |b2| + A1max |W2|; every partial sum of
+    the float32 matmuls stays within the same bounds. Then checked on probe images too."""
+    p = {k: v.astype(np.float64) for k, v in model.params().items()}
+    z1_abs = np.abs(p["b1"]) + np.abs(p["W1"]).sum(axis=0)  # (n,)
+    a1_max = np.maximum(p["b1"] + np.maximum(p["W1"], 0).sum(axis=0), 0)
+    z2_abs = np.abs(p["b2"]) + a1_max @ np.abs(p["W2"])  # (10,)
+    if not (np.all(z1_abs < F32_LIMIT) and np.all(z2_abs < F32_LIMIT)):
+        return False
+    probes = np.random.default_rng(0).random((4, 784)).astype(np.float32)  # blank, full, noise
+    probes[0], probes[1] = 0, 1
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(model.forward(probes)).all())

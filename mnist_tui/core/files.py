@@ -9,12 +9,16 @@ Rules, the same for every command that writes a file:
   points into /proc, /sys or /dev (a link to /proc/self/fd/1 is refused, not replaced);
 - an existing file keeps its mode; a new one gets the umask's (0666 & ~umask);
 - the directory must exist: nothing is created behind the user's back;
-- "-" means standard output.
+- "-" means standard output;
+- a name the program chose (the dashboard's `mnist-tui-YYYYMMDD-HHMMSS.npz`) is written with
+  `write_new`, which never replaces anything: on a clash it takes the next free suffix
+  (`…-2.npz`), still writing to a temporary name first.
 Every problem is a FileError with a one-line reason that names the path.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -111,6 +115,55 @@ def write_atomic(path: str | os.PathLike, data: bytes | str | Callable[[IO[bytes
             except OSError:
                 pass
     return target
+
+
+def write_new(path: str | os.PathLike, data: bytes | str | Callable[[IO[bytes]], None]) -> Path:
+    """Write `data` to `path`, or to `stem-2.ext`, `stem-3.ext`… if that name is taken: never
+    replaces a file (or a link, or anything else) already there. Returns the path written.
+
+    The data goes to a temporary file first, which is then hard-linked to the first free name
+    (`link` fails if the name exists, atomically, even between two processes); where hard
+    links are not supported, the name is reserved with O_EXCL and the temporary renamed onto it.
+    """
+    check_target(path)  # the same refusals as write_atomic (a directory, /proc, ...)
+    target = Path(os.path.abspath(path))  # not through a link: a link there is a name taken
+    mode = 0o666 & ~_umask()
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            _write(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        for k in range(1, 10_000):
+            name = target if k == 1 else target.with_name(f"{target.stem}-{k}{target.suffix}")
+            try:
+                os.link(tmp, name, follow_symlinks=False)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                if e.errno not in _NO_LINKS:
+                    raise
+                try:  # no hard links here (FAT, some network file systems): reserve the name
+                    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+                except FileExistsError:
+                    continue
+                os.replace(tmp, name)
+                tmp = None
+            return name
+        raise FileError(f"{os.fspath(path)}: 10,000 files of that name already; none replaced")
+    except OSError as e:
+        raise FileError(f"{os.fspath(path)}: cannot write ({e.strerror or e})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
 
 
 def _write(f: IO[bytes], data) -> None:

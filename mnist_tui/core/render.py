@@ -3,6 +3,9 @@
 A 28x28 digit becomes 14 rows of 28 half-block cells: each cell is the pair (top, bottom)
 of grey levels 0-255, drawn as '▀' with the top as foreground and the bottom as background.
 Without colour, `shade_rows` gives the same picture with shade characters.
+
+Every function here is safe against NaN and infinities (a model whose numbers overflowed):
+a non-finite level draws as 0, never as `rgb(-1844674407370955162,…)`, which Rich refuses.
 """
 
 from __future__ import annotations
@@ -13,6 +16,18 @@ SHADES = " ░▒▓█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
+def levels(values, top: float = 255.0) -> np.ndarray:
+    """Values as whole levels 0..top: NaN becomes 0, +inf top, -inf 0 (int64 array)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=top, neginf=0.0)
+    return np.clip(v, 0, top).astype(np.int64)
+
+
+def grey(level: float) -> str:
+    """The Rich colour of a grey level 0-255 (clamped; NaN is black)."""
+    v = int(levels(level))
+    return f"rgb({v},{v},{v})"
+
+
 def half_block_cells(image: np.ndarray) -> np.ndarray:
     """(784,) or (28, 28) uint8 -> (14, 28, 2) uint8 of (top, bottom) grey levels."""
     img = np.asarray(image).reshape(28, 28)
@@ -21,9 +36,9 @@ def half_block_cells(image: np.ndarray) -> np.ndarray:
 
 def shade_rows(image: np.ndarray) -> list[str]:
     """14 strings of 28 shade characters, each from the mean of two stacked pixels."""
-    cells = half_block_cells(image).astype(np.float32).mean(axis=-1)
-    levels = np.minimum((cells / 256 * len(SHADES)).astype(int), len(SHADES) - 1)
-    return ["".join(SHADES[v] for v in row) for row in levels]
+    cells = half_block_cells(image).astype(np.float64).mean(axis=-1)
+    index = levels(cells / 256 * len(SHADES), len(SHADES) - 1)
+    return ["".join(SHADES[v] for v in row) for row in index]
 
 
 def signed_cells(weights: np.ndarray) -> tuple[list[list[tuple[str, str]]], list[str]]:
@@ -33,9 +48,10 @@ def signed_cells(weights: np.ndarray) -> tuple[list[list[tuple[str, str]]], list
     unit's own largest weight). Shades, for no colour: light for negative, dark for positive.
     """
     w = np.asarray(weights, dtype=np.float32).reshape(28, 28)
+    w = np.where(np.isfinite(w), w, np.float32(0))  # NaN or inf (an overflowed model): as 0
     scale = float(np.abs(w).max()) or 1.0
     v = np.clip(w / scale, -1, 1)
-    level = (np.abs(v) * 255).astype(int)
+    level = levels(np.abs(v) * 255)
 
     def colour(x: float, lv: int) -> str:
         return f"rgb({lv},{lv // 5},{lv // 5})" if x >= 0 else f"rgb({lv // 5},{lv // 3},{lv})"
@@ -63,6 +79,7 @@ def probability_lines(proba: np.ndarray, true_label: int | None, width: int = 12
     '◀' marks the predicted class; '✓' or '✗' after it says whether it is right, so the
     meaning never rests on colour alone.
     """
+    proba = np.nan_to_num(np.asarray(proba), nan=0.0, posinf=1.0, neginf=0.0)  # dtype kept
     pred = int(np.argmax(proba))
     names = [str(k) for k in range(10)] if classes is None else list(classes)
     name_width = max(len(n) for n in names)

@@ -182,7 +182,7 @@ class Store:
             return
         if not self.path.is_file():
             raise StoreError(f"{self.path}: not a regular file; the file was left as it is")
-        uri = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        uri = "file:" + urllib.parse.quote(os.fsencode(self.path.resolve()))  # bytes: any name
         last = None
         # mode=ro. A WAL file with no -wal beside it has no writer now and nothing outside the
         # main file: read that with immutable=1, which creates no -wal/-shm files; so is a
@@ -218,13 +218,23 @@ class Store:
 
     def _check_schema(self) -> int:
         """The file's schema version, after checking it is ours; nothing is written."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        # One read transaction: the version and the tables from the same moment. Read apart,
+        # a history another process was creating meanwhile looked like someone else's file
+        # (version 0 read before its first migration committed, its tables after).
+        outside = not self.db.in_transaction
+        if outside:
+            self.db.execute("BEGIN")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            names = sorted(n for (n,) in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+        finally:
+            if outside:
+                self.db.execute("COMMIT")
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(
                 f"schema version {version} is newer than this mnist-tui knows ({SCHEMA_VERSION})")
         if version == 0:
-            names = sorted(n for (n,) in self.db.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
             if names:
                 raise sqlite3.DatabaseError(
                     f"not an mnist-tui run history (it holds other tables: {', '.join(names[:5])})")
@@ -283,6 +293,10 @@ class Store:
             return self.db.execute(sql, args)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: {_reason(e)}") from None
+        except (UnicodeEncodeError, OverflowError, ValueError, TypeError) as e:
+            # A value sqlite3 cannot bind (a str with surrogates, an int past 64 bits): the
+            # history misses this write, the run and the app go on.
+            raise StoreError(f"{self.path}: cannot record a value ({e})") from None
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -378,13 +392,14 @@ class Store:
         self._write("INSERT INTO live_changes (run_id, epoch, batch, name, value) "
                     "VALUES (?, ?, ?, ?, ?)", (run_id, epoch or ev.epoch, ev.batch, ev.name, ev.value))
 
-    def finish_run(self, run_id: int, status: str, checkpoint: str | None = None) -> None:
+    def finish_run(self, run_id: int, status: str,
+                   checkpoint: str | os.PathLike | None = None) -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ?, "
                     "checkpoint = coalesce(?, checkpoint) WHERE id = ?",
-                    (status, time.time(), checkpoint, run_id))
+                    (status, time.time(), path_value(checkpoint), run_id))
 
-    def set_checkpoint(self, run_id: int, path: str) -> None:
-        self._write("UPDATE runs SET checkpoint = ? WHERE id = ?", (path, run_id))
+    def set_checkpoint(self, run_id: int, path: str | os.PathLike) -> None:
+        self._write("UPDATE runs SET checkpoint = ? WHERE id = ?", (path_value(path), run_id))
 
     def delete_run(self, run_id: int) -> bool:
         """Delete a run and its epochs; refused (StoreError) while its process still trains
@@ -489,6 +504,27 @@ class Store:
         return run
 
 
+def path_value(path: str | os.PathLike | None) -> str | bytes | None:
+    """A file path as the history stores it: absolute; text when it is valid UTF-8, else the
+    file system's own bytes (`os.fsencode`, a BLOB), so a Latin-1 name like b'r\\xe9sultats'
+    is kept exactly instead of failing to bind (sqlite3 refuses a str with surrogates)."""
+    if path is None:
+        return None
+    text = os.path.abspath(os.fspath(path))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def show_path(value: str | bytes | os.PathLike) -> str:
+    """A path as text that any UTF-8 stream can print: bytes that are not UTF-8 (stored or
+    surrogate-escaped) become U+FFFD, as `ls` shows them with '?'."""
+    raw = value if isinstance(value, bytes) else os.fsencode(value)
+    return raw.decode("utf-8", errors="replace")
+
+
 def clean_text(value) -> str:
     """A string safe to print: control characters (ANSI escapes included) removed."""
     return CONTROL.sub("", value if isinstance(value, str) else str(value))
@@ -571,7 +607,9 @@ def clean_run(row: dict) -> dict:
             and not _alive(row["pid"]):
         status = "lost"
     run["status"] = status
-    run["checkpoint"] = clean_text(row["checkpoint"]) if row.get("checkpoint") else None
+    checkpoint = row.get("checkpoint")
+    run["checkpoint"] = clean_text(show_path(checkpoint)) if isinstance(
+        checkpoint, (str, bytes)) and checkpoint else None
     run["confusion"] = _confusion(row.get("confusion"), bad)
     run["study"] = clean_text(row["study"]) if row.get("study") is not None else None
     run["trial"] = row.get("trial") if isinstance(row.get("trial"), int) else None

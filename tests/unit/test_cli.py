@@ -241,10 +241,10 @@ def test_a_failed_final_save_keeps_the_weights_in_the_cache(tiny_dir, tmp_path, 
 
     real_save = ck_module.save
 
-    def full_disk(path, *args):
+    def full_disk(path, *args, **kwargs):
         if "rescued" not in str(path):
             raise ck_module.CheckpointError(f"{path}: cannot write (No space left on device)")
-        return real_save(path, *args)
+        return real_save(path, *args, **kwargs)
 
     monkeypatch.setattr(ck_module, "save", full_disk)
     code = main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--save",

@@ -283,3 +283,28 @@ def test_a_locked_database_fails_fast_and_training_goes_on(tmp_path, tiny):
         locker.wait()
     db = Store(path)
     assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_runs_starting_at_once_on_a_new_history_are_all_recorded(tmp_path):
+    """Three racers' recorders opening a history none had made yet: one of them read the schema
+    version before the first migration committed and the tables after, took the file for
+    someone else's and recorded nothing (1 of 30 fresh histories)."""
+    import threading
+
+    errors = []
+    for trial in range(30):
+        path = tmp_path / f"h{trial}.sqlite"
+        recorders = [None] * 3
+
+        def make(i, path=path, recorders=recorders):
+            recorders[i] = Recorder(path, TrainConfig(lr=0.1 / (i + 1)))
+            if recorders[i].error is None:
+                recorders[i].finish("done")  # in its own thread: one Store per thread
+
+        threads = [threading.Thread(target=make, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        errors += [r.error for r in recorders if r.error]
+    assert errors == []

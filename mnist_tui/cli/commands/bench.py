@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ... import bench
-from ..options import field_type, positive_int, target_accuracy
+from ..options import add_format_flag, field_type, positive_int, target_accuracy
+from ..output import Progress
 
 
 def add_arguments(b: argparse.ArgumentParser) -> None:
@@ -42,7 +43,8 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    help="back-to-back rounds for --with-ui and --vs-torch; medians are "
                    "reported (default: 3)")
     b.add_argument("--data-dir", metavar="DIR", help="as for train (default: the same search order)")
-    b.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    add_format_flag(b, words="text (a table) for people; json (one object) for programs",
+                    json_alias=True)
     b.add_argument("--history", action="store_true",
                    help="instead: the dashboard and the CLI on a history of --runs runs (20 "
                    "epochs each, with predictions), built in SQL in --history-dir: the Runs "
@@ -60,4 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
         bench_history.run(runs=args.runs, directory=args.history_dir)
         return 0
-    return bench.main(args)
+    args.json = args.format == "json"
+    with Progress() as progress:  # on stderr; bench.py says where it is through args.progress
+        task = progress.add("bench", None)
+        args.progress = lambda what, done, total: progress.update(
+            task, description=what, completed=done, total=total)
+        return bench.main(args)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...core import config as cfg
 from ...core import data
-from ..output import EXIT_DATA, download_progress, fail
+from ..output import EXIT_DATA, Downloads, fail
 
 
 def add_arguments(d: argparse.ArgumentParser) -> None:
@@ -30,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
         return fail(f"MNIST_TUI_OFFLINE is set: not downloading {title} (unset it, or copy the "
                     f"four .gz files into {target})", EXIT_DATA)
-    data.download(target, progress=download_progress, dataset=args.dataset)
+    downloads = Downloads()
+    try:
+        data.download(target, progress=downloads, dataset=args.dataset)
+    finally:
+        downloads.close()
     data.load_dir(target, args.dataset)  # parse once, so a bad file shows now, not at a run
     print(f"downloaded and verified the {title} files into {target}")
     return 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from ...core import checkpoint, data, insight, render
-from ..options import add_data_dir_flag
-from ..output import EXIT_USAGE, fail, load_data
+from ..options import add_data_dir_flag, index
+from ..output import EXIT_USAGE, fail, load_data, to_json
 
 
 def add_arguments(ex: argparse.ArgumentParser) -> None:
@@ -21,9 +20,9 @@ def add_arguments(ex: argparse.ArgumentParser) -> None:
         "that makes the model answer CLASS (as n then a class key does on the Draw tab).")
     ex.epilog = "Example: mnist-tui explain run.npz --sample 2654 --nudge 6"
     ex.add_argument("checkpoint", help="a .npz checkpoint")
-    ex.add_argument("--sample", type=int, required=True, metavar="I",
+    ex.add_argument("--sample", type=index, required=True, metavar="I",
                     help="test sample index, 0 to 9999")
-    ex.add_argument("--nudge", type=int, default=None, metavar="CLASS",
+    ex.add_argument("--nudge", type=index, default=None, metavar="CLASS",
                     help="walk the image toward this class (0-9) until the answer flips")
     ex.add_argument("--format", choices=("text", "json"), default="text",
                     help="text (with the images in shade characters) or json, with the "
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         out["saliency"] = [float(v) for v in grad]
         if n is not None:
             out["nudge"]["image"] = [float(v) for v in n.images[-1]]
-        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.write(to_json(out) + "\n")
         return 0
     print(f"test #{args.sample}: labelled {names[label]}, the model says {names[pred]} "
           f"({proba[pred]:.1%})" + ("" if pred == label else f"; {names[label]} gets "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import signal
 import sys
@@ -13,8 +12,17 @@ from ...core import events as ev_
 from ...core.engine import Engine
 from ...core.race import RACED_NAMES, check, label, parse_race
 from ...core.session import Race
-from ..options import add_config_flags, add_db_flag, config_from_args
-from ..output import EXIT_INTERRUPTED, EXIT_USAGE, fail, interrupt_on_signals, load_data, plural
+from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
+from ..output import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Progress,
+    fail,
+    interrupt_on_signals,
+    load_data,
+    plural,
+    to_json,
+)
 
 
 def add_arguments(ra: argparse.ArgumentParser) -> None:
@@ -27,7 +35,8 @@ def add_arguments(ra: argparse.ArgumentParser) -> None:
     ra.add_argument("field", help="the field to race, named as its flag: " + RACED_NAMES)
     ra.add_argument("values", help="2 to 4 values, comma-separated")
     add_config_flags(ra, defaults=False)
-    ra.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    add_format_flag(ra, words="text for people; json (a JSON object per line: each racer's "
+                    "epochs, then the leaderboard) for programs", json_alias=True)
     add_db_flag(ra)
 
 
@@ -42,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _race(args: argparse.Namespace) -> int:
+    args.json = args.format == "json"
     base = config_from_args(args)
     try:
         field, configs = parse_race(f"{args.field} {args.values}", base,
@@ -64,7 +74,9 @@ def _race(args: argparse.Namespace) -> int:
               + ", one process each)", flush=True)
     caught = interrupt_on_signals()
     code = 0
-    with Engine(ds) as engine:
+    progress = Progress()  # a line per racer on stderr, with an ETA
+    tasks = {name: progress.add(name, base.epochs) for name in names}
+    with Engine(ds) as engine, progress:
         race = Race(engine, configs, names, db_path=args.db,
                     on_event=lambda s, ev: inbox.put((s, ev))).start()
         try:
@@ -73,9 +85,13 @@ def _race(args: argparse.Namespace) -> int:
                     s, ev = inbox.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                if isinstance(ev, ev_.EpochEnd):
+                if isinstance(ev, ev_.BatchProgress):
+                    progress.update(tasks[s.label], completed=ev.epoch - 1 + ev.batch / ev.n_batches,
+                                    note=f"loss {ev.running_loss:.4f}")
+                elif isinstance(ev, ev_.EpochEnd):
+                    progress.update(tasks[s.label], completed=ev.epoch)
                     if args.json:
-                        print(json.dumps({"event": "epoch", "racer": s.label, "epoch": ev.epoch,
+                        print(to_json({"event": "epoch", "racer": s.label, "epoch": ev.epoch,
                                           "test_acc": ev.test_acc, "val_acc": ev.val_acc,
                                           "seconds": ev.seconds}), flush=True)
                     else:
@@ -91,7 +107,7 @@ def _race(args: argparse.Namespace) -> int:
             code = 128 + caught[0] if caught else EXIT_INTERRUPTED
     ranked = sorted(race, key=lambda s: -(s.history.best() or (-1,))[0])
     if args.json:
-        print(json.dumps({"event": "done", "field": field, "racers": [
+        print(to_json({"event": "done", "field": field, "racers": [
             {"racer": s.label, "best_test_acc": (s.history.best() or (None,))[0],
              "last_test_acc": (s.history["test_acc"] or [None])[-1], "state": s.state,
              "lr": s.config.lr, "run_id": s.db_run_id} for s in ranked]}), flush=True)

@@ -6,14 +6,16 @@ The text, CSV and JSON of a run and of a comparison are in ../runs_text.py.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 
 from ...core import store
 from ...core.compare import compare
 from ...core.files import check_target, write_atomic
 from ...core.render import config_words
-from ..options import Parser, add_db_flag, non_negative_int, positive_int, run_id
-from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number
+from ..options import Parser, add_db_flag, add_format_flag, non_negative_int, positive_int, run_id
+from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number, to_json
 from ..runs_text import compare_text, export_run, show_run, trial_words
 
 
@@ -28,6 +30,8 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     rl.add_argument("--offset", type=non_negative_int, default=0, metavar="N",
                     help="skip the N newest runs: with --limit, pages through a long history "
                     "(default: 0)")
+    add_format_flag(rl, ("text", "json", "csv"), words="text for people; json (a list of runs, "
+                    "each with its config) or csv (a row per run) for programs")
     add_db_flag(rl)
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
@@ -61,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     # Reading only: opened read-only, so listing never creates, migrates or changes the file.
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
+            if args.format != "text":
+                runs = db.runs(limit=args.limit, offset=args.offset)
+                sys.stdout.write(runs_table(runs, args.format))
+                return 0
             return list_runs(db, args.limit, args.offset)
         if args.runs_command == "compare":
             return compare_runs(db, args)
@@ -74,6 +82,25 @@ def run(args: argparse.Namespace) -> int:
         text = export_run(run, args.format)
         write_atomic(args.output or "-", text)
         return 0
+
+
+LIST_COLUMNS = ("id", "started_at", "finished_at", "status", "best_test_acc", "epochs",
+                "seconds", "checkpoint", "study", "trial", "host")
+
+
+def runs_table(runs: list[dict], fmt: str) -> str:
+    """`runs list --format json|csv`: every run, newest first (an empty list or a header when
+    there are none); the csv has the config in its short words and the damage, if any."""
+    if fmt == "json":
+        return to_json([{k: r.get(k) for k in (*LIST_COLUMNS, "config", "damaged")}
+                        for r in runs], indent=2) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*LIST_COLUMNS, "config", "damaged"])
+    for r in runs:
+        w.writerow([*("" if r.get(k) is None else r[k] for k in LIST_COLUMNS),
+                    config_words(r["config"]), "; ".join(r["damaged"])])
+    return buf.getvalue()
 
 
 LIST_PAGE = 500  # runs read at a time: the first lines print at once, memory stays flat

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 
 from ...core import config as cfg
 from ...core import data, store, suspects
 from ...core.files import check_target, write_atomic
-from ..options import add_db_flag, positive_int, probability
-from ..output import EXIT_USAGE, fail
+from ..options import add_db_flag, digits, positive_int, probability
+from ..output import EXIT_USAGE, fail, to_json
 
 
 def add_arguments(su: argparse.ArgumentParser) -> None:
@@ -48,13 +47,10 @@ MARK_WORDS = {"label": "label looks wrong", "model": "model is wrong", "none": N
 
 def parse_mark(text: str) -> tuple[int, str | None]:
     index, _, kind = text.partition("=")
-    try:
-        i = int(index)
-    except ValueError:
-        i = -1
-    if i < 0 or kind not in MARK_WORDS:
+    i = digits(index)  # ASCII digits only: int() took '1_0' as 10 and '٣' as 3
+    if i is None or kind not in MARK_WORDS:
         raise ValueError(f"--mark {text!r}: expected INDEX=label, INDEX=model or INDEX=none, "
-                         "e.g. --mark 4176=label")
+                         "INDEX in the ASCII digits 0-9, e.g. --mark 4176=label")
     return i, MARK_WORDS[kind]
 
 
@@ -93,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 def suspects_text(args, found, rows, evidence, path, names) -> str:
     """The suspect list as args.format asks: text for people, csv or json for programs."""
     if args.format == "json":
-        return json.dumps({
+        return to_json({
             "dataset": args.dataset, "min_runs": args.min_runs, "min_conf": args.min_conf,
             "runs": evidence.run_ids, "suspects": rows}, indent=2) + "\n"
     if args.format == "csv":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import socket
 import time
@@ -11,16 +10,17 @@ import time
 from ...core import config as cfg
 from ...core import sweep as sw
 from ...core.engine import Engine
-from ..options import add_data_dir_flag, add_db_flag, field_type, positive_int
+from ..options import add_data_dir_flag, add_db_flag, add_format_flag, field_type, positive_int
 from ..output import (
     EXIT_DATA,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    Progress,
     fail,
     interrupt_on_signals,
     load_data,
     plural,
-    progress_line,
+    to_json,
 )
 
 
@@ -70,7 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", dest="sweep_dataset", choices=cfg.DATASETS, default=None,
                    help="dataset (default: mnist, or the study's)")
     add_data_dir_flag(p)
-    p.add_argument("--json", action="store_true", help="JSON lines: one per trial, then a summary")
+    add_format_flag(p, words="text for people; json (a JSON object per line: each trial, then "
+                    "a summary) for programs", json_alias=True)
     add_db_flag(p)
 
 
@@ -98,6 +99,7 @@ def plan_from_args(args: argparse.Namespace) -> sw.Sweep:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.json = args.format == "json"
     watched = (signal.SIGTERM, signal.SIGHUP)
     before = {sig: signal.getsignal(sig) for sig in watched}
     try:
@@ -131,7 +133,7 @@ def _sweep(args: argparse.Namespace) -> int:
                     and r.number not in printed:
                 printed.add(r.number)
                 if args.json:
-                    print(json.dumps({"event": "trial", "number": r.number, "state": r.state,
+                    print(to_json({"event": "trial", "number": r.number, "state": r.state,
                                       "val_acc": r.val_acc, "test_acc": r.test_acc,
                                       "epochs": r.epochs, "params": r.params,
                                       "run_id": r.run_id, "host": r.host, "seed": r.seed}),
@@ -143,32 +145,32 @@ def _sweep(args: argparse.Namespace) -> int:
                 print(f"trial {r.number:>3}  {r.state:<8}  val {val:>6}  test {test:>6}  "
                       f"{r.epochs} ep  {sw.params_words(r.params)}{where}", flush=True)
         running = sum(r.state == "running" for r in rows)
-        if not args.json:
-            progress_line(f"{len(printed)}/{plan.trials} trials done, {running} running")
+        progress.update(task, completed=len(printed), note=f"{running} running")
 
     if not args.json:
         print(f"sweep {plan.study!r}: {plural(plan.trials, 'trial')}, "
               f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each, scored on "
               f"{plural(plan.val_split, 'validation sample')} "
               f"({sw.shown(sw.storage_url(plan))})", flush=True)
+    progress = Progress()  # on stderr, above which the trial lines go
+    task = progress.add("trials", plan.trials)
     try:
-        study = sw.run(plan, on_update=show, shared=engine.shared)
+        with progress:
+            study = sw.run(plan, on_update=show, shared=engine.shared)
     except sw.SweepError as e:
         return fail(str(e), EXIT_USAGE if "cannot change" in str(e) else EXIT_DATA)
     except KeyboardInterrupt:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the workers are gone:
             signal.signal(sig, signal.SIG_IGN)  # say so before a second signal cuts us off
-        progress_line("")
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         return fail(f"{name}: the running trials were recorded as stopped; run the same "
                     f"command again to resume study {plan.study!r}",
                     128 + caught[0] if caught else EXIT_INTERRUPTED)
     finally:
         engine.close()
-    progress_line("")
     result = sw.summary(study, started)
     if args.json:
-        print(json.dumps({"event": "done", **result}), flush=True)
+        print(to_json({"event": "done", **result}), flush=True)
     elif "best_trial" in result:
         test = result["best_test_acc"]  # None when the best "trial" diverged at once
         host = result.get("best_host") or "?"

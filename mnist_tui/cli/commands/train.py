@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import csv
 import os
 import signal
 import sys
@@ -18,18 +18,19 @@ from ...core.history import RunHistory
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.model import Perceptron
 from ...core.recording import status_of
-from ..options import add_config_flags, add_db_flag, config_from_args, flag
+from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args, flag
 from ..output import (
     EXIT_DATA,
     EXIT_DIVERGED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     OUTPUT_ERRORS,
+    Progress,
     fail,
     interrupt_on_signals,
     load_data,
     plural,
-    progress_line,
+    to_json,
 )
 
 
@@ -39,8 +40,9 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--save", metavar="PATH",
                    help="write an .npz checkpoint (weights, config, history) at the end, or when "
                    "interrupted (default: none)")
-    t.add_argument("--json", action="store_true",
-                   help="print one JSON object per line instead of text (default: text)")
+    add_format_flag(t, ("text", "json", "csv"), words="text for people; json (a JSON object per "
+                    "line: each epoch, then the end) or csv (a row per epoch) for programs",
+                    json_alias=True)
     add_db_flag(t)
 
 
@@ -98,15 +100,20 @@ def _train(args: argparse.Namespace) -> int:
         return fail(reason, EXIT_USAGE)
     model = Perceptron(config.hidden, seed=config.seed)
     history = RunHistory()
+    args.json = args.format == "json"
+    text = args.format == "text"  # else lines for programs: json, or csv rows of the epochs
     out = sys.stdout
-    tty = out.isatty() and not args.json
-
-    def clear_line() -> None:
-        if tty:  # not under --json: escape codes must never reach the JSON lines
-            progress_line("", out)
+    table: list[csv.DictWriter] = []
 
     def emit(obj: dict) -> None:
-        print(json.dumps(obj), file=out, flush=True)
+        print(to_json(obj), file=out, flush=True)
+
+    def emit_row(row: dict) -> None:
+        if not table:
+            table.append(csv.DictWriter(out, fieldnames=list(row), lineterminator="\n"))
+            table[0].writeheader()
+        table[0].writerow(row)
+        out.flush()
 
     recorder = store.Recorder(args.db, config, labels=ds.test_labels)
     warned = False
@@ -122,43 +129,46 @@ def _train(args: argparse.Namespace) -> int:
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
     caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
+    progress = Progress()  # on stderr, with an ETA; nothing when stderr is not a terminal
+    task = progress.add(f"epoch 1/{config.epochs}", config.epochs)
     try:
-        if not args.json:
+        if text:
             held = f" ({config.val_split} held out for validation)" if config.val_split else ""
             print(f"training 784-{config.hidden}-10 on {data.INFO[ds.name].title}, "
                   f"{ds.n_train - config.val_split} samples{held}, testing on "
                   f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
                   file=out, flush=True)
-        for ev in train.train(config, ds, model=model):
-            if isinstance(ev, ev_.BatchProgress) and tty:
-                frac = ev.batch / ev.n_batches
-                progress_line(
-                    f"epoch {ev.epoch}/{ev.epochs} {'█' * int(frac * 24):<24} {frac:4.0%} "
-                    f"loss {ev.running_loss:.4f} {ev.samples_per_second:,.0f} samples/s", out)
-            elif isinstance(ev, ev_.EpochEnd):
-                history.add(ev)
-                if not recorder.record(ev):
-                    warn_history()
-                if args.json:
-                    emit({"event": "epoch", **history.epoch_row(ev)})
-                else:
-                    clear_line()
-                    print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
-                          f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
-                          f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
-                          + (f"val acc {ev.val_acc:.2%}  " if ev.val_acc is not None else "")
-                          + f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
-            elif isinstance(ev, ev_.Diverged):
-                clear_line()
-                if args.json:
-                    emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
-                          "lr": ev.lr, "message": ev.message})
-                print(f"mnist-tui: {ev.message}", file=sys.stderr)
-                code, outcome = EXIT_DIVERGED, ev
-            elif isinstance(ev, ev_.Finished):
-                final = outcome = ev
+        with progress:
+            out = sys.stdout  # above the bar when stdout is its terminal (rich's proxy)
+            for ev in train.train(config, ds, model=model):
+                if isinstance(ev, ev_.BatchProgress):
+                    progress.update(task, completed=ev.epoch - 1 + ev.batch / ev.n_batches,
+                                    description=f"epoch {ev.epoch}/{ev.epochs}",
+                                    note=f"loss {ev.running_loss:.4f}  "
+                                    f"{ev.samples_per_second:,.0f} samples/s")
+                elif isinstance(ev, ev_.EpochEnd):
+                    history.add(ev)
+                    if not recorder.record(ev):
+                        warn_history()
+                    if args.json:
+                        emit({"event": "epoch", **history.epoch_row(ev)})
+                    elif not text:
+                        emit_row(history.epoch_row(ev))
+                    else:
+                        print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
+                              f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
+                              f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
+                              + (f"val acc {ev.val_acc:.2%}  " if ev.val_acc is not None else "")
+                              + f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+                elif isinstance(ev, ev_.Diverged):
+                    if args.json:
+                        emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,
+                              "lr": ev.lr, "message": ev.message})
+                    print(f"mnist-tui: {ev.message}", file=sys.stderr)
+                    code, outcome = EXIT_DIVERGED, ev
+                elif isinstance(ev, ev_.Finished):
+                    final = outcome = ev
     except KeyboardInterrupt:
-        clear_line()
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
         code = 128 + caught[0] if caught else EXIT_INTERRUPTED
@@ -175,12 +185,13 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: cannot write the output ({e.strerror}); training stopped",
                   file=sys.stderr)
             final = None
+    out = sys.stdout  # the bar is gone
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
             emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
                   "epochs": final.epochs_done, "run_id": recorder.run_id,
                   "config": asdict(config)})
-        else:
+        elif text:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
             print(f"done: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
                   f"{final.seconds:.1f}s of training", file=out)
@@ -191,9 +202,9 @@ def _train(args: argparse.Namespace) -> int:
                 emit({"event": "calibration", "temperature": cal.temperature,
                       "val_ece_before": cal.val_ece_before, "val_ece_after": cal.val_ece_after,
                       "test_ece_before": cal.before.ece, "test_ece_after": cal.after.ece})
-            else:
+            elif text:
                 print(words, file=out)
-        if not args.json:
+        if text:
             line = race_line(history, config, args.db, recorder.run_id)
             if line:
                 print(line, file=out)
@@ -208,7 +219,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: {e}", file=sys.stderr)
             saved = _rescue(model, config, history)
             code = EXIT_DATA
-        if saved and not args.json and not pipe_closed:
+        if saved and text and not pipe_closed:
             print(f"saved {saved}", file=out)
     # Interrupted, or the output failed, before the run said how it ended: stopped.
     recorder.finish(status_of(outcome) if outcome is not None else "stopped", saved)
@@ -222,7 +233,8 @@ def _rescue(model, config, history) -> str | None:
     fallback = data.cache_dir() / "rescued" / name
     try:
         fallback.parent.mkdir(parents=True, exist_ok=True)
-        path = checkpoint.save(fallback, model, config, history.epoch_columns())
+        path = checkpoint.save(fallback, model, config, history.epoch_columns(),
+                               exclusive=True)  # a name we chose: never over another rescue
     except (OSError, checkpoint.CheckpointError) as e:
         print(f"mnist-tui: the weights are lost: the fallback save failed too ({e})",
               file=sys.stderr)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from ...core import checkpoint, data, insight
-from ..options import add_data_dir_flag
-from ..output import EXIT_USAGE, fail, load_data
+from ..options import add_data_dir_flag, index
+from ..output import EXIT_USAGE, fail, load_data, to_json
 
 
 def add_arguments(un: argparse.ArgumentParser) -> None:
@@ -23,7 +22,7 @@ def add_arguments(un: argparse.ArgumentParser) -> None:
         "the same on the Weights tab (Enter on a unit).")
     un.epilog = "Example: mnist-tui train --save run.npz; mnist-tui units run.npz --sort ablation"
     un.add_argument("checkpoint", help="a .npz checkpoint (from train --save or w in the app)")
-    un.add_argument("--unit", type=int, default=None, metavar="J",
+    un.add_argument("--unit", type=index, default=None, metavar="J",
                     help="show one unit in full (default: a line for every unit)")
     un.add_argument("--sort", choices=("unit", "ablation", "active"), default="unit",
                     help="order of the lines: unit number, largest accuracy loss when silenced, "
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.unit is not None:
         row = describe(args.unit, True)
         if args.format == "json":
-            sys.stdout.write(json.dumps(row, indent=2) + "\n")
+            sys.stdout.write(to_json(row, indent=2) + "\n")
             return 0
         j = args.unit
         print(f"unit {j} of {n} ({args.checkpoint}): "
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
            "active": lambda r: -r["active"]}[args.sort]
     rows.sort(key=key)
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(to_json(rows, indent=2) + "\n")
         return 0
     dead = sum(r["dead"] for r in rows)
     print(f"{n} hidden units of {args.checkpoint}, on {len(labels):,} test images: {dead} dead; "

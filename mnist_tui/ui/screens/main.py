@@ -31,7 +31,7 @@ from ...core.race import check as check_racers
 from ...core.recording import status_of
 from ...core.resources import check_run
 from ...core.session import RunSession
-from ...core.store import Store, StoreError
+from ...core.store import Store, StoreError, show_path
 from ...core.train import Live
 from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
@@ -592,11 +592,11 @@ class MainScreen(Screen):
         name = time.strftime("mnist-tui-%Y%m%d-%H%M%S.npz")
         try:
             path = checkpoint.save(self.save_dir / name, self.model, self.run_config,
-                                   self.history.epoch_columns())
+                                   self.history.epoch_columns(), exclusive=True)
         except checkpoint.CheckpointError as e:
             self.notify(str(e), title="Save failed", severity="error")
             return
-        self.notify(f"saved {path}", title="Checkpoint")
+        self.notify(f"saved {show_path(path)}", title="Checkpoint")
         if self.db_run_id is not None:
             try:
                 with Store(self.db_path, timeout=1.0) as db:

@@ -22,7 +22,7 @@ from textual_plotext import PlotextPlot
 
 from ...core import insight
 from ...core.model import Perceptron
-from ...core.render import SHADES, axis_ticks, bar, nice_ticks, tick_label
+from ...core.render import SHADES, axis_ticks, bar, grey, levels, nice_ticks, tick_label
 from ..widgets.signed_image import SignedImage
 
 BINS = 24
@@ -204,9 +204,9 @@ class UnitScreen(Screen):
                     top, bottom = img[2 * r], img[2 * r + 1]
                     for a, b in zip(top, bottom, strict=True):
                         if plain:
-                            t.append(SHADES[min(len(SHADES) - 1, int((a + b) / 2 / 256 * len(SHADES)))])
+                            t.append(SHADES[int(levels((a + b) / 2 / 256 * len(SHADES), len(SHADES) - 1))])
                         else:
-                            t.append("▀", Style(color=_grey(a), bgcolor=_grey(b)))
+                            t.append("▀", Style(color=grey(a), bgcolor=grey(b)))
                     t.append("  ")
                 t.append("\n")
             t.append("".join(f"#{i} {classes[labels[i]][:4]}".ljust(16)[:16] for i in row) + "\n",
@@ -238,7 +238,3 @@ class UnitScreen(Screen):
         self.notify(f"unit {self.j} re-initialised" + (" (it was dead)" if u and u.dead else
                     " (it was alive: its learning starts over)"), timeout=3)
 
-
-def _grey(level: float) -> str:
-    v = int(level)
-    return f"rgb({v},{v},{v})"

@@ -72,7 +72,7 @@ class DigitView(Widget):
                 text.append(digit_rows[r])
             else:
                 for top, bottom in cells[r]:
-                    text.append("▀", Style(color=_grey(top), bgcolor=_grey(bottom)))
+                    text.append("▀", Style(color=render.grey(top), bgcolor=render.grey(bottom)))
             if self.digit_only:
                 text.append("\n")
                 continue
@@ -97,7 +97,3 @@ class DigitView(Widget):
         text.rstrip()
         return text
 
-
-def _grey(level: int) -> str:
-    v = int(level)
-    return f"rgb({v},{v},{v})"

@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
+from ...core.render import SHADES, grey, levels
+
 
 class DrawCanvas(Widget, can_focus=True):
     """Drag to draw, right-drag to erase; arrows move a cursor, space paints, e erases, c clears."""
@@ -114,11 +116,10 @@ class DrawCanvas(Widget, can_focus=True):
                 at_cursor = self.has_focus and c == cc and r == cr // 2
                 if plain:
                     level = (top + bottom) / 2
-                    ch = "+" if at_cursor else " ░▒▓█"[min(4, int(level * 5))]
+                    ch = "+" if at_cursor else SHADES[int(levels(level * 5, 4))]
                     t.append(ch)
                 else:
-                    tg, bg = int(top * 255), int(bottom * 255)
-                    style = Style(color=f"rgb({tg},{tg},{tg})", bgcolor=f"rgb({bg},{bg},{bg})")
+                    style = Style(color=grey(top * 255), bgcolor=grey(bottom * 255))
                     if at_cursor:
                         style = Style(color="rgb(255,80,80)" if cr % 2 == 0 else style.color,
                                       bgcolor="rgb(255,80,80)" if cr % 2 == 1 else style.bgcolor)
