@@ -17,7 +17,7 @@ from ...core.files import check_target, write_atomic
 from ...core.render import config_words
 from ..options import Parser, add_db_flag, add_format_flag, non_negative_int, positive_int, run_id
 from ..output import EXIT_DATA, EXIT_USAGE, fail, local_time, number, to_json
-from ..runs_text import compare_text, export_run, show_run
+from ..runs_text import compare_text, export_run, show_run, trial_words
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -171,7 +171,7 @@ def list_runs(db: store.Store, limit: int | None, offset: int,
             print(f"{r['id']:>4}  {local_time(r['started_at']):<16}  {r['status']:<8}  "
                   f"{number(r['best_test_acc'], '7.2%')}  {r['epochs']:>6}  {seconds:>8}  "
                   f"{str(r['config'].get('seed', '?')):>4}  "
-                  f"{config_words(r['config'], r.get('live'))}{damaged}"
+                  f"{config_words(r['config'], r.get('live'))}{trial_words(r)}{damaged}"
                   f"{live_words((live or {}).get(r['id']))}")
         shown, at = shown + len(runs), at + len(runs)
     if not header:

@@ -8,6 +8,7 @@ from textual.widgets import Input
 from ...core.config import TrainConfig, from_dict
 from ...core.data import INFO
 from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
+from ...core.race import check as check_racers
 from ...core.resources import check_run
 from ..widgets.runs_view import RunsView
 
@@ -58,6 +59,10 @@ class RaceStart:
             if reason:
                 self.notify(reason, title="Cannot race", severity="error")
                 return
+        reason = check_racers(configs, self.dataset.n_train, self.dataset.n_test)  # all at once
+        if reason:
+            self.notify(reason, title="Cannot race", severity="error")
+            return
         from .race import RaceScreen
 
         # The race text is spent, and the focus leaves its field: back from the race, Esc
