@@ -18,6 +18,7 @@ import os
 import statistics
 from collections.abc import Mapping
 
+from ..core.render import plural
 from .params import BenchParams
 
 __all__ = ["BenchParams", "main"]
@@ -112,7 +113,7 @@ def _target(p: BenchParams, say) -> dict:
             f"{r['epochs_mean']:.1f} ± {r['epochs_std']:.1f} (mean ± std of {r['reached']} "
             f"of {r['seeds']} seeds that reached it; checked at each epoch's end; {r['clock']})")
     else:
-        say(f"no seed reached {r['target']:.2%} in {c.epochs} epochs: try more --epochs")
+        say(f"no seed reached {r['target']:.2%} in {plural(c.epochs, 'epoch')}: try more --epochs")
     if r["final_acc_mean"] is not None:
         say(f"final test accuracy: mean {r['final_acc_mean']:.2%}, lowest {r['final_acc_min']:.2%}; "
             f"{load_line()}")

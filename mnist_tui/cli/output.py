@@ -14,14 +14,10 @@ import sys
 import time
 
 from ..core import data
+from ..core.render import plural  # noqa: F401  (re-exported for the commands)
 
 EXIT_DATA, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 OUTPUT_ERRORS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # writing stdout failed
-
-
-def plural(n: int, word: str) -> str:
-    """'1 epoch', '3 epochs'."""
-    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def fail(message: str, code: int) -> int:

@@ -130,10 +130,10 @@ def parse_field(name: str, text: str):
     if spec.choices:
         value = text
     elif spec.kind is int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{spec.help} must be {range_text(spec)} (got {text!r})") from None
+        if not text.isdigit():  # int() also takes '1_0' (10) and '+5'
+            raise ValueError(f"{spec.help} must be {range_text(spec)}, in the digits 0-9 "
+                             f"(got {text!r})")
+        value = int(text)
     else:
         try:
             value = float(text)

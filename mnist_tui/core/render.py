@@ -16,6 +16,11 @@ SHADES = " ░▒▓█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
+
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs': every count the CLI and the screens print."""
+    return f"{n} {word}{'s' * (n != 1)}"
+
 def levels(values, top: float = 255.0) -> np.ndarray:
     """Values as whole levels 0..top: NaN becomes 0, +inf top, -inf 0 (int64 array)."""
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=top, neginf=0.0)

@@ -286,8 +286,11 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
             signal.signal(sig, lambda *_: [s.stop() for s in sessions])
     saved = []
     for s in sessions:
+        # Its last event, or its reader's end: a run never started, or whose process died
+        # without a word, must not keep this process waiting for ever.
         while not s.wait(0.5):
-            pass
+            if s.handle is None or s.handle.ended.is_set():
+                break
         try:
             saved.append(s.save_checkpoint())
         except Exception:  # a full disk: the run is recorded; its weights are lost

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import SPECS, TrainConfig, check_field
+from .config import SPECS, TrainConfig, check_field, parse_field
 from .events import Diverged, EpochEnd, Finished
 
 DEFAULT_TRIALS, DEFAULT_WORKERS, DEFAULT_EPOCHS, DEFAULT_VAL = 30, 2, 4, 10_000
@@ -146,8 +146,8 @@ def parse_choices(name: str, text: str) -> tuple:
     if not parts:
         raise SweepError(f"{name}: the list of choices is empty")
     kind = SPECS[name].kind
-    try:
-        return tuple(kind(p) for p in parts)
+    try:  # each value as the form and the flags take it: '٣' or '1_0' are no hidden sizes
+        return tuple(parse_field(name, p) if kind is int else kind(p) for p in parts)
     except ValueError:
         raise SweepError(f"{name}: {text!r} is not a list of {kind.__name__} values") from None
 

@@ -71,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
         runs = [s.db_run_id for s in getattr(app, "_sessions_at_detach", []) if s.db_run_id]
         if runs:
             try:  # the terminal may be gone (a hangup): then nobody reads this
-                print(f"mnist-tui: detached: run{'s' * (len(runs) > 1)} "
-                      f"{', '.join(map(str, runs))} train on in process {os.getpid()}, and save "
-                      f"a checkpoint at the end; 'mnist-tui attach' watches, 'mnist-tui runs "
-                      f"stop ID' stops; closing this terminal does not", file=sys.stderr,
-                      flush=True)
+                many = len(runs) > 1
+                print(f"mnist-tui: detached: run{'s' * many} {', '.join(map(str, runs))} "
+                      f"train{'' if many else 's'} on in process {os.getpid()} and save"
+                      f"{'' if many else 's'} a checkpoint at the end; 'mnist-tui attach' "
+                      f"watches, 'mnist-tui runs stop ID' stops; closing this terminal does not "
+                      f"stop {'them' if many else 'it'}", file=sys.stderr, flush=True)
             except OSError:
                 pass
         return app.outlive(app.return_code or 0)

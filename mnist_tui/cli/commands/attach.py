@@ -25,6 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...core.remote import RemoteSession
 
+    if args.run is None:
+        try:  # another user's folder says "permission denied", not "no run is going"
+            host.folder(create=False)
+        except host.HostError as e:
+            return fail(str(e), EXIT_DATA)
     wanted = args.run if args.run is not None else host.newest_live()
     if wanted is None:
         return fail("no run is going (see 'mnist-tui runs list')", EXIT_DATA)

@@ -33,7 +33,7 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
                     help="skip the N newest runs: with --limit, pages through a long history "
                     "(default: 0)")
     add_format_flag(rl, ("text", "json", "csv"), words="text for people; json (a list of runs, "
-                    "each with its config) or csv (a row per run) for programs")
+                    "each with its config) or csv (a row per run) for programs", json_alias=True)
     add_db_flag(rl)
     for verb, words in STEER.items():
         rv = rsub.add_parser(verb, help=f"{words} a run that is going, from any terminal")
@@ -90,7 +90,8 @@ def live_words(info: dict | None) -> str:
     if info is None:
         return ""
     n = info["viewers"]
-    return f"  [live: pid {info['pid']} on {info['host']}, {n} viewer{'s' * (n != 1)}]"
+    paused = ", paused" if info.get("state") == "paused" else ""
+    return f"  [live{paused}: pid {info['pid']} on {info['host']}, {n} viewer{'s' * (n != 1)}]"
 
 
 def run(args: argparse.Namespace) -> int:

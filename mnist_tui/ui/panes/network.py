@@ -14,7 +14,7 @@ from .base import Pane, share_x_range
 class NetworkPane(Pane):
     TAB_ID, TITLE = "network", "Network"
     DEFAULT_CSS = """
-    NetworkPane #steps { width: 48; padding: 0 1; }
+    NetworkPane #steps { width: 52; padding: 0 1; }  /* dW1 at m=128, n=800 fits whole */
     NetworkPane #net-charts { width: 1fr; }
     NetworkPane MetricChart { height: 1fr; }
     """

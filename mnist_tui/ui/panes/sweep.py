@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from ...core import sweep as sw
+from ...core.render import plural
 from ..widgets.capped_input import CappedInput
 from ..widgets.metric_chart import MetricChart
 from .base import Pane
@@ -67,6 +69,23 @@ CHECKS = {  # each form field's own check, as _plan applies them on Start
 }
 
 
+class SweepFields(VerticalScroll):
+    """The sweep's form: Esc leaves it for the trials table (the footer says so, as in the
+    main form), Enter in a field starts the sweep."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave form")]
+
+    def action_leave(self) -> None:
+        self.app.set_focus(self.screen.query_one("#sw-table"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        for pane in self.ancestors:
+            if isinstance(pane, SweepPane):
+                pane.start()
+                return
+
+
 class SweepPane(Pane):
     TAB_ID, TITLE, FOCUS = "sweep", "Sweep", "#sw-table"  # not a field: q and the tab keys work
     DEFAULT_CSS = """
@@ -95,7 +114,7 @@ class SweepPane(Pane):
     def compose(self) -> ComposeResult:
         with Horizontal():
             # can_focus=False: it scrolls with its fields, and is no invisible Tab stop
-            with VerticalScroll(id="sw-left", can_focus=False):
+            with SweepFields(id="sw-left", can_focus=False):
                 for key, label, default, help_text in FIELDS:
                     with Horizontal(classes="sw-row"):
                         yield Label(label)
@@ -174,7 +193,14 @@ class SweepPane(Pane):
         elif event.button.id == "sweep-stop" and self.stop_event is not None:
             self.stop_event.set()
             self.query_one("#sweep-stop", Button).disabled = True
+            self._focus_table()
             self._say("stopping: the running trials are being recorded as stopped…")
+
+    def _focus_table(self) -> None:
+        """A button that is disabled while focused leaves the focus nowhere, and the letters
+        typed next went to the app's keys (s started a run, p paused it): the trials table
+        takes it, where the tab's keys and the footer's work."""
+        self.app.set_focus(self.query_one("#sw-table", DataTable))
 
     def start(self) -> None:
         if self.stop_event is not None:
@@ -192,8 +218,9 @@ class SweepPane(Pane):
         self.stop_event = threading.Event()
         self.query_one("#sweep-start", Button).disabled = True
         self.query_one("#sweep-stop", Button).disabled = False
-        self._say(f"study {plan.study!r}: {plan.trials} trials, {plan.workers} workers, "
-                  f"{plan.epochs} epochs each…")
+        self._focus_table()
+        self._say(f"study {plan.study!r}: {plural(plan.trials, 'trial')}, "
+                  f"{plural(plan.workers, 'worker')}, {plural(plan.epochs, 'epoch')} each…")
         self._run(plan, self.stop_event)
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)

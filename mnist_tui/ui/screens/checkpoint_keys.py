@@ -11,6 +11,7 @@ from textual import work
 from ...core import checkpoint
 from ...core.data import INFO
 from ...core.history import RunHistory
+from ...core.render import plural
 from ...core.store import Store, StoreError, show_path
 from ..panes import DrawPane, NetworkPane, TrainPane, WeightsPane
 from .load_dialog import LoadDialog
@@ -108,4 +109,4 @@ class CheckpointKeys:
         self.pane(WeightsPane).query_one("WeightsGrid").set_weights(loaded[0].W1)
         self.pane(DrawPane).set_model(loaded[0])
         self.status.set(state="idle", epoch=len(self.history), epochs=0, note=(
-            f"loaded {path}: {len(self.history)} epochs; Start continues from it"))
+            f"loaded {path}: {plural(len(self.history), 'epoch')}; Start continues from it"))

@@ -22,7 +22,7 @@ from textual.widgets import TabbedContent
 
 from ...core.config import TrainConfig
 from ...core.engine import Engine, RunHandle, Started
-from ...core.events import Diverged, Event, Failed, Finished
+from ...core.events import Diverged, EpochEnd, Event, Failed, Finished
 from ...core.history import RunHistory
 from ...core.model import Perceptron
 from ...core.recording import status_of
@@ -282,6 +282,8 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
             self.run_state = RunState(ev[1])  # paused or resumed from another dashboard
         elif isinstance(ev, MERGEABLE):
             self._show_progress()
+            if isinstance(ev, EpochEnd):
+                self._runs_moved()
             if self._save_on_weights and self.history.weights is not self._weights_asked:
                 self._save_on_weights = False
                 self._save()
@@ -290,10 +292,17 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
             note = ev.message if not isinstance(ev, Finished) else (
                 "" if ev.test_acc is None else f"test accuracy {ev.test_acc:.2%}")
             self._end_run(state, note)
+            self._runs_moved()
             if state is RunState.DIVERGED:
                 self.notify(ev.message, title="Diverged", severity="error", timeout=10)
             elif state is RunState.ERROR:
                 self.notify(ev.message, title="Training failed", severity="error", timeout=10)
+
+    def _runs_moved(self) -> None:
+        """The run's row changed (an epoch, its end): the Runs tab, if shown, reads its page
+        again (in a worker); a run's row read 'running 0 epochs' until the tab was left."""
+        if self.query_one(TabbedContent).active == "runs":
+            self._reload_runs()
 
     def on_history_status(self, message: HistoryStatus) -> None:
         if message.run_id != self.run_id:

@@ -65,6 +65,10 @@ class DigitView(Widget):
             proba, true_label, width=5 if self.compact else 12, decimals=0 if self.compact else 1,
             classes=classes))
         pred = int(np.argmax(proba)) if proba is not None else None
+        # The caption beside the digit's last rows, over two lines when the column is narrow
+        # (cut, it read "what the model see" at every width).
+        room = self.size.width - (0 if self.bars_only else 30) if self.size.width else 0
+        captions = caption_lines(caption, room) if caption else []
         for r in range(14):
             if self.bars_only:
                 pass
@@ -91,9 +95,20 @@ class DigitView(Widget):
                     "✓ right" if pred == true_label else "✗ wrong")
                 text.append(f"true {true_label}  pred {pred}  {verdict}",
                             style="bold" if pred == true_label else "bold reverse")
-            elif r == 12 and caption:
-                text.append(caption, style="dim")
+            elif r in (12, 13) and r - 12 < len(captions):
+                text.append(captions[r - 12], style="dim")
             text.append("\n")
         text.rstrip()
         return text
 
+
+def caption_lines(caption: str, room: int) -> list[str]:
+    """`caption` on one line if it fits in `room` columns, else on two, split between words
+    (room 0: not laid out yet, one line)."""
+    if room <= 0 or len(caption) <= room:
+        return [caption]
+    words = caption.split()
+    first = ""
+    while words and len(f"{first} {words[0]}".strip()) <= room:
+        first = f"{first} {words.pop(0)}".strip()
+    return [first or caption[:room], " ".join(words)] if words else [first]
