@@ -128,7 +128,7 @@ class CalibrationPane(Pane):
                       f"test ECE {c.before.ece:.2%} → {c.after.ece:.2%}")
             if c.val_ece_after > c.val_ece_before:
                 words += (". ECE got worse: T minimises the validation NLL (log loss), not ECE, "
-                          "and with few errors the two can disagree")
+                          "and with few errors the two can disagree.")
         elif self.fitted is not None:
             words += (f"\nthe temperature was fitted to epoch {self._fitted_epoch}'s weights: "
                       "→ goes back to it")

@@ -54,7 +54,7 @@ class SuspectsScreen(Screen):
         label = max(6, 1 + max(len(c) for c in self.dataset.classes))
         for name, key, width in (("sample", "sample", 7), ("label", "label", label),
                                  ("says", "says", label), ("mark", "mark", 12),
-                                 ("agree", "agree", 9), ("mean p", "p", 6)):
+                                 ("agree", "agree", 10), ("mean p", "p", 6)):  # "17/21 81%" and a space
             table.add_column(name, key=key, width=width)  # fixed: a mark never reads "labe"
         self.query_one("#suspect-digit", DigitView).show(None, None, None)
         self.on_resize()
