@@ -134,9 +134,9 @@ def add_config_flags(p: argparse.ArgumentParser, defaults: bool = True,
         return
     p.add_argument(
         "--data-dir", metavar="DIR", default=None if defaults else argparse.SUPPRESS,
-        help="directory holding the four MNIST .gz files (default: $MNIST_TUI_DATA, then the "
-        "project's data/mnist, then $XDG_CACHE_HOME/mnist-tui, else ~/.cache/mnist-tui, "
-        "downloading there if none has them)",
+        help="directory holding the four IDX files, gzipped or unpacked (gunzip's or 7-Zip's "
+        "names) (default: $MNIST_TUI_DATA, then the copy of MNIST inside the package, then "
+        "$XDG_CACHE_HOME/mnist-tui, else ~/.cache/mnist-tui, downloading there if none has them)",
     )
 
 

@@ -99,3 +99,12 @@ def test_whole_numbers_take_the_digits_0_9_only():
         with pytest.raises(sweep.SweepError):
             sweep.parse_choices("hidden", f"8,{bad}")
     assert parse_field("hidden", " 64 ") == 64 and sweep.parse_choices("hidden", "8,16") == (8, 16)
+
+
+def test_download_offline_says_mnist_ships_with_the_package(capsys):
+    """`MNIST_TUI_OFFLINE=1 mnist-tui download` failed ("not downloading MNIST") although the
+    package carries MNIST (the conftest sets MNIST_TUI_OFFLINE)."""
+    from mnist_tui.cli import main
+
+    assert main(["download"]) == 0
+    assert "ships inside the package" in capsys.readouterr().out

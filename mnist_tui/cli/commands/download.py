@@ -27,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
     if data.has_files(target):
         print(f"the {title} files are already in {target}")
         return 0
+    if args.dataset == "mnist" and not args.dir and data.has_files(data.package_data_dir()):
+        print(f"MNIST ships inside the package ({data.package_data_dir()}): nothing to download")
+        return 0
     if os.environ.get("MNIST_TUI_OFFLINE", "") not in ("", "0"):
         return fail(f"MNIST_TUI_OFFLINE is set: not downloading {title} (unset it, or copy the "
                     f"four .gz files into {target})", EXIT_DATA)
