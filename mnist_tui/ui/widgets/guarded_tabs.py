@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import TabbedContent, TabPane, Tabs
+from textual.widgets import TabbedContent, TabPane
 
 
 class FocusGuardedTabs(TabbedContent):
@@ -18,9 +18,3 @@ class FocusGuardedTabs(TabbedContent):
         if focused is None or event.tab_pane not in focused.ancestors:
             event.stop()  # stale: the focus is elsewhere now
             event.prevent_default()  # Textual runs the base class's handler too, unless this
-
-    def on_mount(self) -> None:
-        # The tab bar is no Tab stop: it showed no focus (Tab from a tab's content landed
-        # nowhere visible, and the next letter went to the app's keys); 1-0 switch tabs.
-        for tabs in self.query(Tabs):
-            tabs.can_focus = False
