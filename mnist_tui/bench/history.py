@@ -85,7 +85,9 @@ def build_history(path: str | os.PathLike, runs: int = 10_000, epochs: int = 20,
             "r.confusion, NULL, r.host, NULL, NULL FROM k JOIN runs r ON r.id = 1 + n % ?",
             (copies, seeds, configs, seeds))
         db.execute(
-            k + "INSERT INTO epochs SELECT ? + 1 + n, e.epoch, e.train_loss, e.train_acc, "
+            k + "INSERT INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, "
+            "lr, seconds, val_loss, val_acc, ece) "
+            "SELECT ? + 1 + n, e.epoch, e.train_loss, e.train_acc, "
             "e.test_loss, e.test_acc, e.lr, e.seconds, e.val_loss, e.val_acc, e.ece "
             "FROM k JOIN epochs e ON e.run_id = 1 + n % ?", (copies, seeds, seeds))
         db.execute(

@@ -55,7 +55,13 @@ def after_page(method):
 
 
 class RunsTable(DataTable):
-    """The runs' table: past either end of its page, the cursor keys fetch the next page."""
+    """The runs' table: past either end of its page, the cursor keys fetch the next page.
+    Home and End go to the newest and the oldest run, as Ctrl+Home and Ctrl+End do (a
+    DataTable's End scrolled to its right edge, hiding the id and status of every row: the
+    config column is wider than the screen)."""
+
+    BINDINGS = [Binding("home", "scroll_top", "Newest", show=False),
+                Binding("end", "scroll_bottom", "Oldest", show=False)]
 
     def _page_to(self, row: int) -> bool:
         """Ask the view for the page holding absolute row `row`, if it is not this one."""
