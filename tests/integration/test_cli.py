@@ -302,3 +302,18 @@ def test_output_to_a_full_device_is_one_line_and_the_run_is_closed(tiny_dir, tmp
     assert "cannot write the output (No space left on device)" in r.stderr
     with sqlite3.connect(db) as con:
         assert "running" not in {s for (s,) in con.execute("SELECT status FROM runs")}
+
+
+def test_adam_gets_its_own_default_lr_from_the_cli(tiny_dir, capsys):
+    assert main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--hidden", "4",
+                 "--optimizer", "adam", "--json", "--db", str(tiny_dir / "h.sqlite")]) == 0
+    assert '"lr": 0.001' in capsys.readouterr().out
+    assert main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--hidden", "4",
+                 "--optimizer", "adam", "--lr", "0.02", "--json", "--db", str(tiny_dir / "h.sqlite")]) == 0
+    assert '"lr": 0.02' in capsys.readouterr().out
+
+
+def test_a_validation_split_too_large_is_refused(tiny_dir, capsys):
+    assert main(["train", "--data-dir", str(tiny_dir), "--val-split", "600",
+                 "--db", str(tiny_dir / "h.sqlite")]) == 2
+    assert "leaves no training samples" in capsys.readouterr().err

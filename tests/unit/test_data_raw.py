@@ -6,8 +6,6 @@ copy shipped inside the package is found through importlib.resources and verifie
 from __future__ import annotations
 
 import importlib.resources
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,16 +63,6 @@ def test_a_missing_file_names_every_name_it_looked_for(tmp_path, raw_bytes):
     with pytest.raises(DataError, match="from --data-dir") as e:
         data.find_data_dir(raw, {})
     assert "train-labels.idx1-ubyte" in str(e.value) and "train-labels-idx1-ubyte.gz" in str(e.value)
-
-
-def test_train_on_a_data_dir_of_unpacked_files_as_a_user_does(tmp_path, raw_bytes):
-    """As found: `mnist-tui train --data-dir DIR` with gunzipped files said '….gz: file not found'."""
-    raw = _unpack(tmp_path / "raw", raw_bytes, SEVEN_ZIP)
-    r = subprocess.run([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(raw),
-                        "--epochs", "1", "--hidden", "16", "--batch-size", "512"],
-                       capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    assert r.returncode == 0, (r.stdout, r.stderr)
-    assert "epoch" in r.stdout.lower() and "Traceback" not in r.stderr
 
 
 def test_a_damaged_shipped_copy_is_refused_by_its_sha256(tmp_path, raw_bytes, monkeypatch):

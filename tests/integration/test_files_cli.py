@@ -1,0 +1,25 @@
+"""The write rules of core/files.py, tried on fakes made in the test's own directory: a
+character device node, a FIFO, a socket, a directory, symlinks (one to /proc/self/fd/1)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.mark.parametrize("path", ["link", "/dev/stdout"])
+def test_a_symlink_to_proc_self_fd_1_is_refused_not_replaced(tmp_path, path):
+    import subprocess
+    import sys
+
+    link = tmp_path / "out.csv"
+    link.symlink_to("/proc/self/fd/1")
+    before = os.lstat("/dev/stdout")
+    r = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "export", "1", "--output",
+                        str(link) if path == "link" else path, "--db", str(tmp_path / "none.sqlite")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert os.lstat("/dev/stdout") == before
+    assert r.returncode == 1 and "refused" in r.stderr and "Traceback" not in r.stderr
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+    assert not (tmp_path / "none.sqlite").exists()
