@@ -1,5 +1,4 @@
-"""Issue 20, §4-§7 (what the screens say, lost records, layout): each test made the way the
-defect was found: keys in one burst (helpers.burst: one driver write), resizes, real data."""
+"""Chart ticks and counts: two y ticks or more on the accuracy chart, whole numbers in the unit histogram."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Defects found by using the dashboard as a new user would (issue 10), one test each.
-
-Each was found in a real terminal; these tests reproduce the way it was found: a resize
-after a run, keys in a burst, a live edit typed character by character, 80 columns.
-"""
+"""The training form: live edits (Enter, blur, bursts), errors on the edited fields, pastes, f, pause and stop."""
 
 from __future__ import annotations
 

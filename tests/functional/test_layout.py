@@ -1,8 +1,4 @@
-"""Defects found by using the dashboard as a new user would (issue 10), one test each.
-
-Each was found in a real terminal; these tests reproduce the way it was found: a resize
-after a run, keys in a burst, a live edit typed character by character, 80 columns.
-"""
+"""Layout at each size: resizes after a run, the digits grid filling the width, the footer at 80 columns."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Issue 20, §4-§7 (what the screens say, lost records, layout): each test made the way the
-defect was found: keys in one burst (helpers.burst: one driver write), resizes, real data."""
+"""Loading: the dialog's checkpoints newest first, a failed path kept, switching dataset after a checkpoint."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Issue 20, §4-§7 (what the screens say, lost records, layout): each test made the way the
-defect was found: keys in one burst (helpers.burst: one driver write), resizes, real data."""
+"""The race: its racers in the runs tab after R, and room for its charts at 80x24."""
 
 from __future__ import annotations
 

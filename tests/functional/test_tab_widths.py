@@ -1,5 +1,4 @@
-"""Issue 20, §4-§7 (what the screens say, lost records, layout): each test made the way the
-defect was found: keys in one burst (helpers.burst: one driver write), resizes, real data."""
+"""Tabs at each width: no wrapped lines, every tab label whole, scrollbar thumbs visible."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The bench package: typed parameters, and each mode's figures on the tiny dataset (timings
-are printed, never asserted: the tests check the figures are there and consistent)."""
+"""The bench package with processes: the augmentation loader compared with the training thread."""
 
 from __future__ import annotations
 

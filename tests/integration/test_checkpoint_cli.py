@@ -1,4 +1,4 @@
-"""Checkpoints: a round trip, and each kind of bad file refused with a clear reason."""
+"""Hostile and huge checkpoints refused fast and small, each tried in a fresh process or through the CLI."""
 
 from __future__ import annotations
 

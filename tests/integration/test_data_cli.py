@@ -1,4 +1,4 @@
-"""The IDX parser, the loader's search order, and the download path against a local server."""
+"""Data files read in a fresh process or trained on through the CLI: hostile IDX files, unpacked data folders."""
 
 from __future__ import annotations
 

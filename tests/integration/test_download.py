@@ -1,4 +1,4 @@
-"""The IDX parser, the loader's search order, and the download path against a local server."""
+"""The download path against a local server: verification, mirrors, timeouts, bombs, dropped connections."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The write rules of core/files.py, tried on fakes made in the test's own directory: a
-character device node, a FIFO, a socket, a directory, symlinks (one to /proc/self/fd/1)."""
+"""The write rules of core/files.py where the target is another process's output (/proc/self/fd/1)."""
 
 from __future__ import annotations
 

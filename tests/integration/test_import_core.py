@@ -1,4 +1,4 @@
-"""The core never imports Textual or Rich: it runs headless, for scripts and benchmarks."""
+"""The core never imports Textual or Rich, checked in a fresh interpreter: it runs headless, for scripts and benchmarks."""
 
 import subprocess
 import sys

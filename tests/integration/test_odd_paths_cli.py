@@ -1,5 +1,4 @@
-"""Paths as users' machines have them (issue 21, items 4 and 6): folders whose names are not
-UTF-8 (a Latin-1 system's byte 0xE9), and saves that must never replace a file nobody named."""
+"""Paths as users' machines have them, through the CLI: train --save into a folder named in Latin-1."""
 
 from __future__ import annotations
 

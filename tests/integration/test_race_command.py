@@ -1,4 +1,4 @@
-"""Races: parsing what to race, and bad races refused with one line."""
+"""The race command: racers trained in child processes and recorded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The run history: schema, migration, interrupted runs, two writers, and corrupt or locked files."""
+"""The run history with other processes: a locked database, a killed writer, two writers at once."""
 
 from __future__ import annotations
 

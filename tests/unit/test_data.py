@@ -1,4 +1,4 @@
-"""The IDX parser, the loader's search order, and the download path against a local server."""
+"""The IDX parser and the loader's search order (downloads: tests/integration/test_download.py)."""
 
 from __future__ import annotations
 

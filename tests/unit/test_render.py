@@ -1,4 +1,4 @@
-"""Chart helpers: round ticks, and a debiased EMA of the batch losses."""
+"""Chart helpers: round ticks, a debiased EMA of the batch losses, config words, and why charts never use plotext's log scale."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The run history: schema, migration, interrupted runs, two writers, and corrupt or locked files."""
+"""The run history: schema, migration, corrupt files and deletes (other processes: tests/integration/test_store_processes.py)."""
 
 from __future__ import annotations
 
