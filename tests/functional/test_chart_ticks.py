@@ -46,6 +46,7 @@ async def test_the_accuracy_chart_has_two_y_ticks_or_more(tiny, size):
         assert len(ticks) >= 2, "\n".join(lines)
 
 
+@pytest.mark.real_data
 async def test_the_unit_histogram_counts_are_whole_numbers(mnist):
     import re
 

@@ -17,6 +17,7 @@ def mnist():
     return data.load_dir(data.PACKAGE_DATA_DIR)
 
 
+@pytest.mark.real_data
 async def test_draw_nudge_says_what_changed_means(mnist):
     from mnist_tui.core import insight
 

@@ -23,6 +23,7 @@ def mnist():
     return data.load_dir(data.PACKAGE_DATA_DIR)
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
 async def test_suspects_draw_the_digit_and_the_mark_reads_whole_words(tmp_path, mnist, size):
     from helpers import add_fake_run

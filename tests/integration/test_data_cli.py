@@ -97,6 +97,7 @@ def _unpack(directory: Path, raw: dict[str, bytes], names: dict[str, str]) -> Pa
     return directory
 
 
+@pytest.mark.real_data
 def test_train_on_a_data_dir_of_unpacked_files_as_a_user_does(tmp_path, raw_bytes):
     """As found: `mnist-tui train --data-dir DIR` with gunzipped files said '….gz: file not found'."""
     raw = _unpack(tmp_path / "raw", raw_bytes, SEVEN_ZIP)

@@ -71,6 +71,7 @@ def _no_partials(directory: Path) -> bool:
     return not [p for p in directory.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.real_data
 def test_download_verifies_and_falls_back_to_the_next_mirror(server, tmp_path):
     routes, url = server
     for name in FILES:
@@ -84,6 +85,7 @@ def test_download_verifies_and_falls_back_to_the_next_mirror(server, tmp_path):
     assert data.load_dir(target).n_train == 60000
 
 
+@pytest.mark.real_data
 def test_download_refuses_tampered_files_and_leaves_nothing(server, tmp_path):
     routes, url = server
     name = "t10k-labels-idx1-ubyte.gz"
@@ -104,6 +106,7 @@ def test_dropped_connection_leaves_no_partial_file(server, tmp_path):
     assert not list((tmp_path / "cache").iterdir())
 
 
+@pytest.mark.real_data
 def test_slow_mirror_times_out_then_the_next_is_used(server, tmp_path):
     routes, url = server
     for name in FILES:
@@ -115,6 +118,7 @@ def test_slow_mirror_times_out_then_the_next_is_used(server, tmp_path):
     assert time.perf_counter() - t0 < 30
 
 
+@pytest.mark.real_data
 def test_download_command_fetches_and_verifies_into_a_directory(server, tmp_path, monkeypatch, capsys):
     from mnist_tui.cli import main
 
@@ -132,6 +136,7 @@ def test_download_command_fetches_and_verifies_into_a_directory(server, tmp_path
     assert main(["download", "--dir", str(tmp_path / "other")]) == 1
 
 
+@pytest.mark.real_data
 def test_a_bomb_served_by_a_mirror_is_refused_while_it_downloads(server, tmp_path):
     """1 GB of zeros in a 1 MB gzip, in place of the 47 MB training images: refused as soon as
     it inflates past 47 MB, in bounded memory; a 1 MB body for a 10 kB file is refused by its

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from mnist_tui.cli import main
 from mnist_tui.core import data
@@ -14,6 +15,8 @@ from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.events import EpochEnd
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_real_runs_flag_only_what_each_of_them_gets_sure_and_wrong(tmp_path, capsys):
     """Three short real MNIST runs (different seeds); every suspect reported is checked against
     the runs' own saved weights."""
@@ -54,6 +57,8 @@ def epochs(events):
     return [e for e in events if isinstance(e, EpochEnd)]
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_real_mnist_reaches_97_percent_in_a_few_epochs():
     ds = data.load_dir(data.PACKAGE_DATA_DIR)
     events = run(TrainConfig(hidden=128, epochs=3), ds)

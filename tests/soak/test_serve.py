@@ -66,6 +66,7 @@ def wait_until_gone(marker: str, server: subprocess.Popen, seconds: float) -> li
     return sessions(marker, server)
 
 
+@pytest.mark.slow
 def test_a_closed_tab_leaves_no_app_behind_and_nor_does_the_server(tmp_path):
     """Chromium loads the page (an app session starts) and closes it while the app is still
     loading MNIST (the project's own copy, as a user's would): the server then sends `quit`
@@ -119,6 +120,7 @@ BUSY_APP = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_dir, sig):
     """Under textual-serve's web driver, with its event loop stuck, the app still leaves."""
@@ -149,6 +151,7 @@ def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_d
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_serving_beyond_localhost_warns(tmp_path):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "mnist_tui", "serve", "--host", "0.0.0.0",

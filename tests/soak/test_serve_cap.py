@@ -13,6 +13,7 @@ import time
 import uuid
 
 import aiohttp
+import pytest
 from helpers import marked_processes
 
 
@@ -48,6 +49,7 @@ async def _tabs(port: int, marker: str, server_pid: int) -> tuple[list[str], str
     return cmd, text, closed
 
 
+@pytest.mark.slow
 def test_a_tab_over_the_cap_is_told_why_and_flags_reach_each_session(tiny_dir, tmp_path):
     marker = uuid.uuid4().hex
     port = _free_port()

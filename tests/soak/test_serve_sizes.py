@@ -142,6 +142,7 @@ async def _peak_rss(pids: list[int], ws, seconds: float) -> int:
     return peak
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["url", "resize"])
 def test_a_30000x30000_session_stays_small(served, how):
     async def tab() -> int:
@@ -165,6 +166,7 @@ def test_a_30000x30000_session_stays_small(served, how):
     assert peak < RSS_LIMIT
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["url", "resize"])
 def test_a_negative_size_leaves_the_tabs_app_alive(served, how):
     async def tab() -> bytes:
@@ -190,6 +192,7 @@ def test_a_negative_size_leaves_the_tabs_app_alive(served, how):
     assert b"Matrix" in out, out[-500:]
 
 
+@pytest.mark.slow
 def test_closed_tabs_free_their_slots_at_once(tiny_dir):
     """4 tabs (the cap) open and close within a second; the next 4 are all accepted."""
     async def tabs() -> list[bytes]:

@@ -79,6 +79,7 @@ def test_count_mismatch_names_the_label_file(tiny_dir):
         data.load_dir(tiny_dir)
 
 
+@pytest.mark.real_data
 def test_real_files_load_fast_as_uint8_with_the_known_facts():
     t0 = time.perf_counter()
     ds = data.load_dir(REAL)
