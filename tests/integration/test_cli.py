@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import readline_within
 
 from mnist_tui.cli import main
 from mnist_tui.core import checkpoint
@@ -210,7 +211,7 @@ def test_a_signal_during_train_save_keeps_the_weights_and_records_stopped(tiny_d
     proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(tiny_dir),
                              "--epochs", "1000", "--batch-size", "8", "--save", str(ck), "--db", str(db),
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert '"event": "epoch"' in proc.stdout.readline()  # an epoch is done
+    assert '"event": "epoch"' in readline_within(proc.stdout, 60)  # an epoch is done
     time.sleep(0.2)
     proc.send_signal(getattr(signal, sig))
     _, err = proc.communicate(timeout=30)

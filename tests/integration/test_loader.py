@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import readline_within
 
 from mnist_tui.core import loader, train
 from mnist_tui.core.config import TrainConfig
@@ -125,7 +126,7 @@ def test_kill_9_of_the_trainer_ends_the_loader_and_leaves_nothing(tiny_dir, tmp_
     trainer = subprocess.Popen([sys.executable, "-c", TRAINER, str(tiny_dir)],
                                stdout=subprocess.PIPE, text=True)
     try:
-        assert trainer.stdout.readline().strip() == "training"
+        assert readline_within(trainer.stdout).strip() == "training"
         loaders = _children(trainer.pid)
         assert len(loaders) == 1
         (loader_pid,) = loaders

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+from helpers import readline_within
 
 from mnist_tui.core import train
 from mnist_tui.core.config import TrainConfig
@@ -78,13 +79,13 @@ def test_a_locked_database_fails_fast_and_training_goes_on(tmp_path, tiny):
          "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)", str(path)],
         stdout=subprocess.PIPE, text=True)
     try:
-        assert locker.stdout.readline().strip() == "locked"
+        assert readline_within(locker.stdout).strip() == "locked"
         rec = Recorder(path, TrainConfig(), timeout=0.3)
         events = list(train.train(TrainConfig(hidden=8, epochs=2, batch_size=64), tiny))
         recorded = [rec.epoch(e) for e in events if isinstance(e, EpochEnd)]
         assert len(recorded) == 2 and not any(recorded) and "locked" in rec.error
     finally:
         locker.kill()
-        locker.wait()
+        locker.wait(10)
     db = Store(path)
     assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -13,7 +13,7 @@ import time
 import uuid
 
 import pytest
-from helpers import marked_processes
+from helpers import marked_processes, readline_within
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -132,7 +132,7 @@ def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_d
     app = subprocess.Popen([sys.executable, str(script), str(tiny_dir)], stdin=subprocess.PIPE,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        assert app.stderr.readline().strip() == b"busy"
+        assert readline_within(app.stderr).strip() == b"busy"
         time.sleep(0.3)
         assert app.poll() is None
         t0 = time.monotonic()
@@ -157,7 +157,7 @@ def test_serving_beyond_localhost_warns(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "mnist_tui", "serve", "--host", "0.0.0.0",
                                "--port", str(port)], stderr=subprocess.PIPE, text=True)
     try:
-        line = server.stderr.readline()
+        line = readline_within(server.stderr)
         assert "not localhost" in line and "no authentication" in line
     finally:
         server.terminate()
