@@ -157,3 +157,12 @@ def readline_within(stream, seconds: float = 30):
     ready, _, _ = select.select([stream], [], [], seconds)
     assert ready, f"no line from the child within {seconds} s"
     return stream.readline()
+
+
+# Every module of mnist_tui/core: the import-hygiene tests (unit: the list is whole;
+# integration: none imports Textual or Rich) read this one list.
+CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
+                "engine", "events", "files", "forgetting", "history", "host", "idx", "insight",
+                "loader", "local_run", "machine", "metrics", "model", "optim", "race", "recording",
+                "remote", "render", "resources", "session", "shared", "store", "suspects", "sweep",
+                "train")

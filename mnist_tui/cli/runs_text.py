@@ -58,12 +58,26 @@ def compare_text(result: dict, runs: list[dict], ids: list[int], fmt: str) -> st
     return "\n".join(lines) + "\n"
 
 
+def trial_words(run: dict) -> str:
+    """'  [study s, trial 3, on host]' for a sweep's trial, '' for any other run."""
+    if run.get("study") is None:
+        return ""
+    trial = f", trial {run['trial']}" if run.get("trial") is not None else ""
+    host = f", on {run['host']}" if run.get("host") else ""
+    return f"  [study {run['study']}{trial}{host}]"
+
+
 def show_run(run: dict) -> str:
     """A run for people: config, dates, best and last accuracy, epochs, the matrix as a grid."""
     c, e = run["config"], run["epochs"]
     lines = [f"run {run['id']}  {run['status']}  started {local_time(run['started_at'])}"
              + (f", finished {local_time(run['finished_at'])}" if run.get("finished_at") else ""),
              "config: " + "  ".join(f"{k}={v}" for k, v in c.items())]
+    if run.get("study") is not None:
+        lines.append(f"sweep: study {run['study']}"
+                     + (f", trial {run['trial']}" if run.get("trial") is not None else ""))
+    if run.get("host"):
+        lines.append(f"host: {run['host']}")
     if run.get("damaged"):
         lines.append("damaged: " + ", ".join(run["damaged"]) + " (shown as --)")
     acc = [(a, ep) for a, ep in zip(e["test_acc"], e["epoch"], strict=True) if a is not None]

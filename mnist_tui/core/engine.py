@@ -137,7 +137,10 @@ def _child_main(spec: SharedDataset | Dataset, config: TrainConfig,
                 weights: dict[str, np.ndarray] | None, progress_interval: float,
                 events: Connection, commands: Connection, threads: int | None = None) -> None:
     """Entry point of a run's process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    # Ctrl-C and a terminal's hangup reach the whole process group: the parent decides (a
+    # hangup detaches the dashboard, whose runs train on).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # never write into a UI's terminal or `serve`'s protocol pipe
     outbox = _Outbox(events)
@@ -290,6 +293,25 @@ class RunHandle:
         self.ended.set()
 
 
+def _start_servers_deaf_to_hangups() -> None:
+    """Start the fork server (and the resource tracker it starts) with SIGHUP ignored, which
+    they keep across their exec: a terminal's hangup reaches the whole process group, and a
+    fork server that died of it could start no run after a detach (the runs it had started go
+    on, reporting through their event pipes). Both still end when the last process that uses
+    them does (they read EOF). A signal's handler can only be set in the main thread: from
+    another, only the resource tracker starts here."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()  # a spawn: it returns without waiting for the preload
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 class Engine:
     """Starts runs in child processes that share one copy of the dataset."""
 
@@ -308,9 +330,7 @@ class Engine:
             # process's stderr: start it now, from the thread that builds the engine, before a
             # UI replaces sys.stderr (a later start from a thread failed: "bad value(s) in
             # fds_to_keep").
-            from multiprocessing import resource_tracker
-
-            resource_tracker.ensure_running()
+            _start_servers_deaf_to_hangups()
 
     @property
     def shared(self) -> SharedDataset | Dataset:

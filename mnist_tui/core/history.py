@@ -80,8 +80,11 @@ class RunHistory:
                 for key, value in zip(BATCH_KEYS, (x, event.lr, *event.grad_norms), strict=True):
                     self.batches[key].append(float(value))
             elif isinstance(event, EpochEnd):
-                self.last_epoch = event
-                self.predictions.append(np.asarray(event.test_proba).argmax(axis=1).astype(np.uint8))
+                proba = np.asarray(event.test_proba)  # (n,) classes: a replayed epoch (core/host)
+                if proba.ndim == 2:  # the views read the last epoch's probabilities
+                    self.last_epoch = event
+                self.predictions.append((proba if proba.ndim == 1 else proba.argmax(axis=1))
+                                        .astype(np.uint8))
                 self.reliability.append(event.reliability)
                 row = self.epoch_row(event)
                 for key in EPOCH_KEYS:

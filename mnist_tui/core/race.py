@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
+from . import resources
 from .config import SPECS, TrainConfig, parse_field, with_optimizer
 
 MIN_RACERS, MAX_RACERS = 2, 4
@@ -60,6 +61,12 @@ def parse_race(text: str, base: TrainConfig, lr_given: bool | None = None
     if name == "optimizer":
         return name, [with_optimizer(base, v, lr_given) for v in values]
     return name, [replace(base, **{name: v}) for v in values]
+
+
+def check(configs: list[TrainConfig], n_train: int, n_test: int) -> str | None:
+    """A one-line reason these racers cannot run at once here, or None. They train together,
+    so their memory is counted together (one shared copy of the data, then each racer's)."""
+    return resources.check_runs(configs, n_train, n_test)
 
 
 def differing_field(configs: list[TrainConfig]) -> str | None:

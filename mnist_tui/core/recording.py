@@ -51,13 +51,17 @@ class Recorder:
             self.store.close()
         self.store = None
 
-    def record(self, event: Event, offset: int = 0) -> bool:
+    def record(self, event: Event, offset: int = 0, usage=None) -> bool:
         """Record what the history keeps of one event of the run: an epoch (with its
         predictions), a live change, or the end (its status, see `status_of`). `offset`: the
         epochs done before this run (a run continued from a checkpoint). False once the
         history is unavailable; other events are ignored."""
         if isinstance(event, EpochEnd):
-            return self.epoch(event, offset + event.epoch)
+            ok = self.epoch(event, offset + event.epoch)
+            if ok and usage is not None:  # what the run cost the machine (core/machine.py)
+                ok = self._record(self.store.set_usage if self.store else None, usage,
+                                  offset + event.epoch)
+            return ok
         if isinstance(event, LiveChanged):
             return self.live_change(event, offset + event.epoch)
         if isinstance(event, (Finished, Diverged, Failed)):

@@ -6,16 +6,20 @@ The dashboard, the race screen and the CLI's race hold sessions; none of them pa
 engine's events with a recorder of its own. A session's `on_event` callback runs in the run's
 reader thread, after the event is in `history` and in the database: a UI posts a message from
 there, a CLI prints.
+
+A recorded session also serves its run to viewers (core/host.py: `mnist-tui attach`, `runs
+stop`), and `save_checkpoint()` keeps a detached run's weights under the data folder.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import LIVE_FIELDS, TrainConfig
 from .engine import Engine, RunHandle, Started
-from .events import Diverged, Event, Failed, Finished
+from .events import Diverged, EpochEnd, Event, Failed, Finished
 from .history import RunHistory
 from .model import Perceptron
 from .race import label as racer_label
@@ -39,7 +43,8 @@ class RunSession:
                  model: Perceptron | None = None, history: RunHistory | None = None,
                  on_event: Callable[[RunSession, Event | Started], None] | None = None,
                  progress_interval: float = 0.2, threads: int | None = None,
-                 record: bool = True, label: str | None = None) -> None:
+                 record: bool = True, label: str | None = None,
+                 serve: bool | None = None) -> None:
         self.engine, self.config, self.db_path = engine, config, db_path
         self.model, self.threads, self.record = model, threads, record
         self.progress_interval = progress_interval
@@ -54,6 +59,10 @@ class RunSession:
         self.ended = threading.Event()  # set after the last event was handled
         self.error: str | None = None  # why the run could not start
         self.record_lost_at: Event | None = None  # the event at which the history failed
+        self.serve = record if serve is None else serve  # to viewers, once it has a run id
+        self.host = None  # its core.host.Host while it serves
+        self.serve_error: str | None = None
+        self.sampler = None  # core.machine.Sampler of the run's process, once it is up
 
     # --- what it is ---------------------------------------------------------------------------
 
@@ -106,13 +115,22 @@ class RunSession:
                                          labels=self.engine.dataset.test_labels)
             if self.state == STARTING:
                 self.state = TRAINING
+            if self.serve and self.db_run_id is not None:
+                self._start_host(event.pid)
+            from .machine import Sampler
+
+            self.sampler = Sampler(event.pid)
         self.history.add(event)
         if self.recorder is not None and self.recorder.store is not None \
                 and not isinstance(event, Started):
-            if not self.recorder.record(event, self.history.offset) and self.recorder.error:
+            usage = self.usage() if isinstance(event, EpochEnd) else None
+            if not self.recorder.record(event, self.history.offset, usage) \
+                    and self.recorder.error:
                 self.record_lost_at = event
         if isinstance(event, OUTCOMES):
             self.state = status_of(event)
+        if self.host is not None and not isinstance(event, Started):
+            self.host.publish(event)
         try:
             if self.on_event is not None:
                 self.on_event(self, event)
@@ -120,17 +138,53 @@ class RunSession:
             if isinstance(event, OUTCOMES):
                 self.ended.set()
 
+    def usage(self):
+        """What the run's process costs the machine now (core.machine.Usage), or None."""
+        return self.sampler.sample() if self.sampler is not None else None
+
+    def _start_host(self, pid: int) -> None:
+        from .host import Host, HostError
+
+        try:
+            self.host = Host(self, self.db_run_id, pid)
+        except (HostError, OSError) as e:  # the run goes on, unseen from elsewhere
+            self.serve_error = str(e)
+
+    def save_checkpoint(self) -> Path | None:
+        """Keep the run's last weights as `<data folder>/checkpoints/run-<id>.npz` (temp, then
+        renamed) and name it in the history (`runs show`): what a detached run leaves."""
+        from .checkpoint import save
+        from .store import Store, StoreError, default_path
+
+        w = self.history.weights
+        if w is None or self.db_run_id is None or not len(self.history):
+            return None
+        path = default_path().parent / "checkpoints" / f"run-{self.db_run_id}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path = save(path, Perceptron.from_params(w.W1, w.b1, w.W2, w.b2), self.config,
+                    self.history.epoch_columns())
+        try:
+            with Store(self.db_path) as db:
+                db.set_checkpoint(self.db_run_id, str(path))
+        except StoreError:
+            pass  # the file is kept; only its mention in the history is missing
+        return path
+
     # --- steering (each a no-op once the run is over) -----------------------------------------
 
     def pause(self) -> None:
         if self.handle and self.state in (STARTING, TRAINING):
             self.handle.pause()
             self.state = PAUSED
+            if self.host is not None:
+                self.host.state_changed()
 
     def resume(self) -> None:
         if self.handle and self.state == PAUSED:
             self.handle.resume()
             self.state = TRAINING
+            if self.host is not None:
+                self.host.state_changed()
 
     def toggle_pause(self) -> None:
         self.resume() if self.paused else self.pause()
@@ -211,3 +265,46 @@ class Race:
 
     def wait(self, timeout: float | None = None) -> bool:
         return all(s.wait(timeout) for s in self.sessions)
+
+
+def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
+    """A detached host's last work: its terminal is gone, so stdin, stdout and stderr point at
+    /dev/null (a write would raise EIO); each run trains to its end, recorded as always, and
+    its checkpoint is saved (`RunSession.save_checkpoint`); then the engine is freed. SIGTERM
+    (or Ctrl-C in the terminal a key detach left) stops the runs (their checkpoints are still
+    saved). The paths saved, in order."""
+    import os
+    import signal
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    if threading.current_thread() is threading.main_thread():
+        deaf_to_the_terminal()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # an explicit end: the runs stop
+            signal.signal(sig, lambda *_: [s.stop() for s in sessions])
+    saved = []
+    for s in sessions:
+        while not s.wait(0.5):
+            pass
+        try:
+            saved.append(s.save_checkpoint())
+        except Exception:  # a full disk: the run is recorded; its weights are lost
+            saved.append(None)
+        if s.host is not None:
+            s.host.close()
+    if engine is not None:
+        engine.close()
+    return saved
+
+
+def deaf_to_the_terminal() -> None:
+    """From now on a hangup is ignored, and a UI's terminal handlers are gone (Textual's
+    SIGCONT handler, left behind by its driver, resumed its terminal mode and raised when
+    bash sent SIGHUP then SIGCONT to its jobs as its window closed). Main thread only."""
+    import signal
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for sig in (signal.SIGCONT, signal.SIGTSTP, signal.SIGWINCH, signal.SIGTTOU, signal.SIGTTIN):
+        signal.signal(sig, signal.SIG_DFL)

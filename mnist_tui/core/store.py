@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -107,6 +107,15 @@ MIGRATIONS = {
     9: """
         CREATE INDEX IF NOT EXISTS runs_status_host ON runs (status, host);
         CREATE INDEX IF NOT EXISTS live_changes_run ON live_changes (run_id);
+    """,
+    # What each epoch cost the machine (core/machine.py): the run's CPU, memory and threads,
+    # the machine's load and free memory.
+    10: """
+        ALTER TABLE epochs ADD COLUMN cpu_percent REAL;
+        ALTER TABLE epochs ADD COLUMN rss_mb REAL;
+        ALTER TABLE epochs ADD COLUMN threads INTEGER;
+        ALTER TABLE epochs ADD COLUMN load1 REAL;
+        ALTER TABLE epochs ADD COLUMN free_mb REAL;
     """,
 }
 MARKS = ("label looks wrong", "model is wrong")  # what a person says of a suspect sample
@@ -317,6 +326,13 @@ class Store:
         self._write("UPDATE runs SET best_test_acc = max(coalesce(best_test_acc, 0), ?), "
                     "seconds = ?, confusion = ? WHERE id = ?",
                     (ev.test_acc, ev.elapsed, json.dumps(np.asarray(ev.confusion).tolist()), run_id))
+
+    def set_usage(self, run_id: int, usage, epoch: int) -> None:
+        """What the run cost the machine at this epoch's end (a core.machine.Usage)."""
+        self._write("UPDATE epochs SET cpu_percent = ?, rss_mb = ?, threads = ?, load1 = ?, "
+                    "free_mb = ? WHERE run_id = ? AND epoch = ?",
+                    (usage.cpu_percent, usage.rss_mb, usage.threads, usage.load1, usage.free_mb,
+                     run_id, epoch))
 
     def add_predictions(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
         """Every test sample's predicted class at this epoch, one byte each (10 kB for MNIST),

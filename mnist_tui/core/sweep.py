@@ -2,21 +2,38 @@
 trials, its storage holds the study. Nothing here searches by hand.
 
 A sweep is `workers` processes, each running `study.optimize` on one shared storage (SQLite by
-default, or any URL Optuna accepts: several machines then join one study by name). Each trial
-trains the seed's network for `epochs` epochs on the training set minus a validation split,
-reports validation accuracy every epoch (`trial.report`, so the pruner can stop it), and never
-looks at the test set to choose: test accuracy is only recorded beside it. Every trial is a run
-in the run history, tagged with its study.
+default, or a database server such as PostgreSQL: several machines then join one study by name).
+Each trial trains the seed's network for `epochs` epochs on the training set minus a validation
+split, with a seed of its own (the sweep's seed + the trial's number), reports validation
+accuracy every epoch (`trial.report`, so the pruner can stop it), and never looks at the test
+set to choose: test accuracy is only recorded beside it. Every trial is a run in the run
+history, tagged with its study; its seed, host and process are trial attributes.
 
-A killed sweep resumes: its storage keeps a heartbeat per running trial, so when the same study
-is started again, trials whose process is gone are marked failed and retried once
-(`RetryFailedTrialCallback`), and the study runs until it holds `trials` finished ones.
+Every process that samples seeds its sampler from the sweep's seed, its host, its pid and its
+worker index, so two machines never draw the same trials. The study keeps its fixed settings
+(dataset, epochs, validation split, search space) as study attributes from its creation: a
+machine joining with other settings is refused, naming the difference, and one that does not
+say takes the study's (`given`).
+
+A sweep stopped (the stop event, SIGTERM, SIGINT, or its parent gone: every worker watches a
+pipe that only the parent holds open) records each running trial as stopped (a failed trial
+with the attribute `stopped`, and a stopped run) and queues it again. A killed sweep resumes
+too: the storage keeps a heartbeat per running trial, so when the same study is started again,
+trials whose process is gone are marked failed and retried once, a trial that died before its
+first heartbeat included (`Storage`), and the study runs until it holds `trials` finished ones.
+
+Passwords in storage URLs are never shown (`shown`); the URL may come from $MNIST_TUI_STORAGE,
+so that it stays out of the command line (`ps`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import re
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,10 +41,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import SPECS, TrainConfig, check_field
-from .events import Diverged, EpochEnd
+from .events import Diverged, EpochEnd, Finished
 
 DEFAULT_TRIALS, DEFAULT_WORKERS, DEFAULT_EPOCHS, DEFAULT_VAL = 30, 2, 4, 10_000
 HEARTBEAT, GRACE = 2, 8  # seconds: a running trial silent this long belongs to a dead worker
+STOP_GRACE = 10.0  # seconds a stopped worker gets to record its trial before SIGKILL
+STORAGE_ENV = "MNIST_TUI_STORAGE"  # the storage URL, kept out of the command line
+USES_MOMENTUM = ("momentum", "nesterov")  # the optimizers whose rule reads μ (see optim.py)
+# The study's fixed settings, with the sweep flag that sets each (the messages name it).
+FLAGS = {"dataset": "--dataset", "epochs": "--epochs", "val_split": "--val-split",
+         "lr": "--lr", "hidden": "--hidden", "batch_size": "--batch-size",
+         "momentum": "--momentum", "weight_decay": "--weight-decay", "optimizer": "--optimizer"}
+SPACE_FIELDS = ("lr", "hidden", "batch_size", "momentum", "weight_decay", "optimizer")
 
 
 class _Counted(tuple):
@@ -83,15 +108,22 @@ class Space:
                     raise SweepError(f"{name} choice: {e}") from None
 
     def suggest(self, trial) -> dict:
-        """This trial's values, drawn by Optuna's sampler."""
-        return {
+        """This trial's values, drawn by Optuna's sampler. Momentum is drawn only for the
+        optimizers that use it (define-by-run), so Adam's trials say nothing about it."""
+        params = {
+            "optimizer": trial.suggest_categorical("optimizer", list(self.optimizer)),
             "lr": trial.suggest_float("lr", *self.lr, log=True),
             "hidden": trial.suggest_categorical("hidden", list(self.hidden)),
             "batch_size": trial.suggest_categorical("batch_size", list(self.batch_size)),
-            "momentum": trial.suggest_float("momentum", *self.momentum),
             "weight_decay": trial.suggest_float("weight_decay", *self.weight_decay),
-            "optimizer": trial.suggest_categorical("optimizer", list(self.optimizer)),
         }
+        if params["optimizer"] in USES_MOMENTUM:
+            params["momentum"] = trial.suggest_float("momentum", *self.momentum)
+        return params
+
+    def settings(self) -> dict:
+        """The space as JSON values (ranges and choices as lists), as the study stores it."""
+        return {name: list(getattr(self, name)) for name in SPACE_FIELDS}
 
 
 def parse_range(name: str, text: str) -> tuple[float, float]:
@@ -135,16 +167,72 @@ class Sweep:
     dataset: str = "mnist"
     data_dir: str | None = None
     db_path: str | None = None  # the run history
+    # The settings this sweep was explicitly given (names of FLAGS); None: all of them. When it
+    # joins an existing study, the study's value is taken for every setting not given.
+    given: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 1 or self.workers < 1 or self.epochs < 1:
             raise SweepError("trials, workers and epochs must each be at least 1")
         if self.val_split < 1:
             raise SweepError("a sweep needs a validation split (it never chooses by test)")
+        for name in ("epochs", "val_split", "dataset"):
+            try:
+                check_field(name, getattr(self, name))
+            except ValueError as e:
+                raise SweepError(f"{FLAGS[name]}: {e}") from None
 
-    def config(self, params: dict) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, val_split=self.val_split, seed=self.seed,
+    def config(self, params: dict, seed: int | None = None) -> TrainConfig:
+        """A trial's training config: its drawn `params`, trained with `seed` (the sweep's)."""
+        return TrainConfig(epochs=self.epochs, val_split=self.val_split,
+                           seed=self.seed if seed is None else seed,
                            dataset=self.dataset, schedule="cosine", **params)
+
+    def largest(self) -> TrainConfig:
+        """The config of the trial that needs the most memory: the largest hidden and batch."""
+        return self.config({"hidden": max(self.space.hidden),
+                            "batch_size": max(self.space.batch_size)})
+
+    def settings(self) -> dict:
+        """The fixed settings the study records: every trial of it runs with these."""
+        return {"dataset": self.dataset, "epochs": self.epochs, "val_split": self.val_split,
+                **self.space.settings()}
+
+
+def trial_seed(sweep: Sweep, number: int) -> int:
+    """The training seed of trial `number`: its own, so that no two trials are the same run."""
+    return (sweep.seed + number) % 2**32
+
+
+def sampler_seed(sweep: Sweep, worker_index: int) -> int:
+    """A sampler seed of this process alone (host, pid, worker): two machines, or two commands
+    on one machine, given the same --seed must not propose the same trials."""
+    key = f"{sweep.seed}/{socket.gethostname()}/{os.getpid()}/{worker_index}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+
+
+def check(sweep: Sweep, n_train: int, n_test: int) -> str | None:
+    """A one-line reason this sweep cannot run on this data and machine, or None: a
+    validation split or batch that leaves nothing to train on, more workers than cores, or
+    more memory than there is for every worker at once training the largest trial."""
+    from . import resources
+
+    largest = sweep.largest()
+    if sweep.val_split >= n_train:
+        return (f"--val-split {sweep.val_split} leaves no training samples (the training set "
+                f"has {n_train}; give at most {n_train - max(sweep.space.batch_size)})")
+    cores = resources.usable_cores()
+    if sweep.workers > cores:
+        return (f"--workers {sweep.workers} is more than the {cores} cores this process may "
+                f"use: give --workers {cores} or fewer")
+    reason = resources.check_runs([largest] * sweep.workers, n_train, n_test)
+    if reason:
+        workers = f"{sweep.workers} worker{'s' * (sweep.workers > 1)}"
+        return f"{workers} at hidden {largest.hidden}, batch {largest.batch_size}: {reason}"
+    return None
+
+
+# --- the storage --------------------------------------------------------------------------------
 
 
 def default_storage(db_path: str | os.PathLike | None = None) -> str:
@@ -154,30 +242,128 @@ def default_storage(db_path: str | os.PathLike | None = None) -> str:
     return f"sqlite:///{history.with_name('sweeps.sqlite').resolve()}"
 
 
+def storage_url(sweep: Sweep) -> str:
+    """The sweep's storage: --storage, else $MNIST_TUI_STORAGE, else sweeps.sqlite."""
+    return sweep.storage or os.environ.get(STORAGE_ENV, "") or default_storage(sweep.db_path)
+
+
+def shown(url: str) -> str:
+    """`url` with its password masked (SQLAlchemy's rendering), fit to print."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: mask whatever sits between : and @
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _scrub(text: str, url: str) -> str:
+    """An error's text with the URL's password (and the URL itself) masked."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:
+        password = None
+    text = text.replace(url, shown(url))
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+def _check_url(url: str) -> None:
+    """Refuse, in one line, a storage no worker can share: in memory, or not a URL."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        raise SweepError(f"--storage {shown(url)!r} is not a database URL (e.g. "
+                         "sqlite:///sweeps.db or postgresql://user@host/db)") from None
+    if parsed.get_backend_name() == "sqlite" and (
+            not parsed.database or parsed.database == ":memory:" or "mode=memory" in url
+            or parsed.database.startswith("file::memory:")):
+        raise SweepError(f"--storage {shown(url)}: an in-memory database is private to each "
+                         "process, so the workers could not share the study; give a file "
+                         "(sqlite:///sweeps.db) or a server")
+
+
+_STORAGE_CLASS = None
+
+
+def _storage_class():
+    """Optuna's RDBStorage, which also fails a RUNNING trial that never beat its heart: one
+    whose process died between `study.ask()` and its first heartbeat. Optuna leaves such a
+    trial running for ever, and a resumed sweep would wait for it. Silence is timed by this
+    process's own clock from when it first saw the trial, so machines' clocks need not agree."""
+    global _STORAGE_CLASS
+    if _STORAGE_CLASS is not None:
+        return _STORAGE_CLASS
+    import optuna
+    import sqlalchemy
+
+    silent_sql = sqlalchemy.text(
+        "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.study_id = :study AND t.state = 'RUNNING' AND h.trial_id IS NULL")
+
+    class Storage(optuna.storages.RDBStorage):
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            stale = super()._get_stale_trial_ids(study_id)
+            with self.engine.connect() as con:
+                silent = {r[0] for r in con.execute(silent_sql, {"study": study_id})}
+            seen = self.__dict__.setdefault("_silent_since", {})
+            now = time.monotonic()
+            for trial_id in list(seen):
+                if trial_id not in silent:
+                    del seen[trial_id]
+            for trial_id in silent:
+                seen.setdefault(trial_id, now)
+            return stale + [t for t in silent if now - seen[t] > GRACE and t not in stale]
+
+    _STORAGE_CLASS = Storage
+    return Storage
+
+
 def storage_for(url: str):
-    """Optuna's RDB storage for `url`, with heartbeats so a dead worker's trial is retried."""
+    """Optuna's RDB storage for `url`, with heartbeats so a dead worker's trial is retried.
+
+    Two sweeps creating the tables of a new database at once: the second trips on the first's
+    (an IntegrityError or ProgrammingError on PostgreSQL; on SQLite an OperationalError, as a
+    lock is) and tries again a moment later, when they are there. Matched by type, not words.
+    """
     import warnings
 
     import optuna
+    import sqlalchemy.exc as sa
 
+    _check_url(url)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    sqlite = url.startswith("sqlite")
     _check_sqlite_folder(url)
-    for attempt in range(5):
+    retry = (sa.IntegrityError, sa.ProgrammingError) + ((sa.OperationalError,) if sqlite else ())
+    for attempt in range(6):
         try:
-            return optuna.storages.RDBStorage(
+            return _storage_class()(
                 url, heartbeat_interval=HEARTBEAT, grace_period=GRACE,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                     max_retry=1),
-                engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None)
-        except Exception as e:  # SQLAlchemy's errors: a URL that cannot be reached or parsed
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            # Two sweeps creating one new storage at once: the second trips on the first's
-            # tables ("UNIQUE constraint", "already exists"); a moment later they are there.
-            if attempt < 4 and ("UNIQUE" in reason or "already exists" in reason
-                                or "locked" in reason):
-                time.sleep(0.5 + attempt)
+                engine_kwargs={"connect_args": {"timeout": 30}} if sqlite else None)
+        except ImportError as e:  # no driver for this kind of database
+            scheme = url.split(":", 1)[0]
+            extra = (" (pip install 'mnist-tui[postgres]')" if scheme.startswith("postgres")
+                     else "")
+            missing = getattr(e.__cause__, "name", None) or "its driver"
+            raise SweepError(f"--storage {shown(url)}: no database driver for {scheme}: "
+                             f"{missing} is not installed{extra}") from None
+        except retry as e:
+            if attempt < 5:
+                time.sleep(0.2 + 0.3 * attempt)
                 continue
-            raise SweepError(f"cannot open the study storage {url}: {reason}") from None
+            raise SweepError(f"cannot open the study storage {shown(url)}: "
+                             f"{_first_line(e, url)}") from None
+        except Exception as e:  # SQLAlchemy's other errors: a server that cannot be reached
+            raise SweepError(f"cannot open the study storage {shown(url)}: "
+                             f"{_first_line(e, url)}") from None
 
 
 def _check_sqlite_folder(url: str) -> None:
@@ -192,7 +378,7 @@ def _check_sqlite_folder(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).parent
         if not folder.is_dir():
-            raise SweepError(f"cannot open the study storage {url}: the folder {folder} does "
+            raise SweepError(f"cannot open the study storage {shown(url)}: the folder {folder} does "
                              "not exist")
 
 
@@ -207,103 +393,276 @@ def _make_default_folder(db_path: str | os.PathLike | None) -> None:
         raise SweepError(f"cannot open the study storage: {e}") from None
 
 
-def open_study(sweep: Sweep, worker_index: int = 0):
-    """Create the study, or load it to resume or to join it from another worker. Each worker
-    seeds its sampler differently, or two would propose the same first trials."""
+def _first_line(e: BaseException, url: str) -> str:
+    text = str(getattr(e, "orig", None) or e) or type(e).__name__
+    return _scrub(text.strip().splitlines()[0], url)
+
+
+def _describe(name: str, value) -> str:
+    if isinstance(value, list):
+        sep = ":" if name in ("lr", "momentum", "weight_decay") else ","
+        return sep.join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
+
+
+def adopt(sweep: Sweep, stored: dict) -> Sweep:
+    """`sweep` joining a study whose settings are `stored`: each setting not given is taken
+    from the study; one given that differs is refused in one line naming it."""
+    from dataclasses import replace
+
+    ours = sweep.settings()
+    taken = {}
+    for name, value in ours.items():
+        if name not in stored or stored[name] == value:
+            continue
+        if sweep.given is None or name in sweep.given:
+            what = "search space" if name in SPACE_FIELDS else "setting"
+            raise SweepError(
+                f"study {sweep.study!r} was made with {FLAGS[name]} {_describe(name, stored[name])}"
+                f", not {_describe(name, value)}: its {what} cannot change; leave {FLAGS[name]} "
+                f"out to join it, or start a new study with --study NAME")
+        taken[name] = stored[name]
+    if not taken:
+        return sweep
+    space = {k: tuple(v) for k, v in taken.items() if k in SPACE_FIELDS}
+    fixed = {k: v for k, v in taken.items() if k not in SPACE_FIELDS}
+    return replace(sweep, space=replace(sweep.space, **space), **fixed)
+
+
+def join(sweep: Sweep) -> Sweep:
+    """`sweep` with the settings of its study, if the study exists already (see `adopt`);
+    refused (SweepError) if it asks for others. Creates no study: a SQLite file that is not
+    there yet is left uncreated, so a sweep refused later has written nothing."""
+    url = storage_url(sweep)
+    _check_url(url)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists():
+        return sweep
+    storage = storage_for(url)
+    try:
+        study_id = storage.get_study_id_from_name(sweep.study)
+    except KeyError:
+        return sweep
+    except Exception as e:
+        raise SweepError(f"cannot open study {sweep.study!r}: {_first_line(e, url)}") from None
+    stored = storage.get_study_user_attrs(study_id)
+    return adopt(sweep, stored) if "optimizer" in stored else sweep
+
+
+def open_study(sweep: Sweep, worker_index: int = 0, wait: float = 10.0):
+    """Create the study (recording its settings), or load it to resume or to join it from
+    another worker or machine. Returns (study, the sweep with the study's settings)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if not sweep.storage:
+    if not sweep.storage and not os.environ.get(STORAGE_ENV):
         _make_default_folder(sweep.db_path)
-    storage = storage_for(sweep.storage or default_storage(sweep.db_path))
+    url = storage_url(sweep)
+    storage = storage_for(url)
+    sampler = optuna.samplers.TPESampler(seed=sampler_seed(sweep, worker_index))
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     try:
-        return optuna.create_study(
-            study_name=sweep.study, storage=storage, direction="maximize", load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=sweep.seed * 1000 + worker_index),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
+        try:
+            study = optuna.create_study(study_name=sweep.study, storage=storage, sampler=sampler,
+                                        pruner=pruner, direction="maximize")
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=sweep.study, storage=storage, sampler=sampler,
+                                      pruner=pruner)
+            created = False
+        stored = study.user_attrs
+        deadline = time.monotonic() + wait
+        # Its creator writes the settings just after creating it, "optimizer" last, so its
+        # presence means all are there.
+        while not created and "optimizer" not in stored and time.monotonic() < deadline:
+            time.sleep(0.2)
+            stored = study.user_attrs
+        if "optimizer" in stored:
+            return study, adopt(sweep, stored)
+        # New, or made before studies kept their settings (or by hand): keep ours.
+        for name, value in sweep.settings().items():
+            study.set_user_attr(name, value)
+        return study, sweep
+    except SweepError:
+        raise
     except Exception as e:
-        raise SweepError(f"cannot open study {sweep.study!r}: {str(e).splitlines()[0]}") from None
+        raise SweepError(f"cannot open study {sweep.study!r}: {_first_line(e, url)}") from None
 
 
 def objective(sweep: Sweep, dataset, trial) -> float:
-    """Train one trial; report validation accuracy each epoch; record it as a run."""
+    """Train one trial with its own seed; report validation accuracy each epoch; record it as
+    a run. Stopped (`STOP`, set by SIGTERM or SIGINT in a worker), it is recorded as stopped,
+    here and in the study, queued again for the resume, and ends with KeyboardInterrupt."""
     import optuna
 
     from . import train
+    from .local_run import LocalRun
+    from .model import Perceptron
     from .store import Recorder
 
-    config = sweep.config(sweep.space.suggest(trial))
+    params = sweep.space.suggest(trial)
+    seed = trial_seed(sweep, trial.number)
+    config = sweep.config(params, seed)
+    for name, value in (("seed", seed), ("host", socket.gethostname()), ("pid", os.getpid())):
+        trial.set_user_attr(name, value)
     recorder = Recorder(sweep.db_path, config, study=sweep.study, trial=trial.number,
                         labels=dataset.test_labels)
     trial.set_user_attr("run_id", recorder.run_id)
+    model = Perceptron(config.hidden, seed=config.seed)  # as train() makes it: served below
+    served = LocalRun(config, recorder.run_id, model, label=f"{sweep.study} #{trial.number}")
     best, status = 0.0, "done"
     try:
-        for ev in train.train(config, dataset, threads=1):
+        for ev in train.train(config, dataset, model=model, threads=1,
+                              stop=EitherEvent(STOP, served.stop_event),
+                              pause=served.pause_event, live=served.live,
+                              snapshot=served.snapshot):
+            served.take(ev)  # `mnist-tui attach` watches a trial too
             if isinstance(ev, EpochEnd):
                 recorder.epoch(ev)
                 best = max(best, ev.val_acc)
                 trial.set_user_attr("test_acc", ev.test_acc)
                 trial.set_user_attr("epochs", ev.epoch)
                 trial.report(ev.val_acc, ev.epoch)
-                if trial.should_prune():
+                # A trial at its last epoch has run in full: it completes, whatever its rank.
+                if ev.epoch < sweep.epochs and trial.should_prune():
                     status = "pruned"
                     raise optuna.TrialPruned(f"pruned at epoch {ev.epoch}")
             elif isinstance(ev, Diverged):
                 status = "diverged"
                 trial.set_user_attr("diverged", True)
                 return 0.0  # a run that blows up is a bad point, not a failed trial
+            elif isinstance(ev, Finished) and ev.stopped and not STOP.is_set():
+                status = "stopped"  # this trial alone, by `runs stop` or a viewer: the worker goes on
+            elif isinstance(ev, Finished) and ev.stopped:
+                status = "stopped"
+                trial.set_user_attr("stopped", True)
+                trial.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+                raise KeyboardInterrupt  # Optuna records the trial as failed, and re-raises
     except BaseException:
         if status == "done":
             status = "stopped"
         raise
     finally:
+        served.close()
         recorder.finish(status)
     return best
 
 
-def worker(sweep: Sweep, index: int = 0, shared=None) -> None:
+class EitherEvent:
+    """Set when either event is: the worker's STOP, or one trial's stop from a viewer."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = 0.02 if deadline is None else min(0.02, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            self.events[0].wait(left)
+        return True
+
+
+# Set in a worker by SIGTERM, SIGINT or its parent's end: the trial stops at its next batch
+# (train() checks it), is recorded, and the worker ends. An event, not an exception raised from
+# the signal handler: that could land inside a storage call and leave the trial half-written.
+STOP = threading.Event()
+
+
+def _stop(sig=None, frame=None) -> None:
+    STOP.set()
+
+
+def _watch_parent(alive) -> None:
+    """Stop this worker once the pipe from the sweep's parent closes: the parent has gone,
+    `kill -9` included, and nobody else will stop us."""
+    def wait() -> None:
+        try:
+            alive.recv()
+        except (EOFError, OSError):
+            pass
+        STOP.set()
+
+    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+
+
+def _stop_study(study, trial) -> None:
+    """An Optuna callback: no new trial once the worker is asked to stop."""
+    if STOP.is_set():
+        study.stop()
+
+
+def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
     """One worker process: join the study and run trials until it holds `trials` of them.
 
     Running and waiting (to be retried) trials count too, so workers stop as the last ones
     start rather than each starting one more; failed trials do not count, so they are replaced.
+    SIGTERM, SIGINT, or `alive` (the parent's pipe) closing stop it, its trial recorded.
     """
     import optuna
 
     from . import data
 
-    if shared is not None:  # the parent's dataset, in shared memory (see engine.py)
-        from .engine import attach
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if alive is not None:
+        _watch_parent(alive)
+    try:
+        if shared is not None:  # the parent's dataset, in shared memory (see engine.py)
+            from .engine import attach
 
-        dataset = attach(shared)
-    else:
-        dataset = data.load(sweep.data_dir, dataset=sweep.dataset)
-    study = open_study(sweep, index)
-    done = optuna.study.MaxTrialsCallback(sweep.trials, states=COUNTED)
-    running = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-    while True:
-        # A trial still "running" may belong to a worker that was killed: once its heartbeat
-        # is GRACE seconds old, Optuna fails it and queues a retry, which this worker takes.
-        optuna.storages.fail_stale_trials(study)
-        counted = study.get_trials(deepcopy=False, states=COUNTED)
-        waiting = any(t.state == optuna.trial.TrialState.WAITING for t in counted)
-        if len(counted) < sweep.trials or waiting:
-            study.optimize(lambda t: objective(sweep, dataset, t), callbacks=[done],
-                           catch=(FloatingPointError,), gc_after_trial=False)
-            continue
-        if not any(t.state in running for t in counted):
-            return  # every counted trial has finished: the study is done
-        time.sleep(HEARTBEAT)
+            dataset = attach(shared)
+        else:
+            dataset = data.load(sweep.data_dir, dataset=sweep.dataset)
+        study, sweep = open_study(sweep, index)
+        # A stopped trial is a failed one to Optuna, which would log each with its traceback.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        done = optuna.study.MaxTrialsCallback(sweep.trials, states=COUNTED)
+        running = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+        while not STOP.is_set():
+            # A trial still "running" may belong to a worker that was killed: once its
+            # heartbeat is GRACE seconds old (or it never had one), it is failed and a retry
+            # queued, which this worker takes.
+            optuna.storages.fail_stale_trials(study)
+            counted = study.get_trials(deepcopy=False, states=COUNTED)
+            waiting = any(t.state == optuna.trial.TrialState.WAITING for t in counted)
+            if len(counted) < sweep.trials or waiting:
+                study.optimize(lambda t: objective(sweep, dataset, t),
+                               callbacks=[done, _stop_study], catch=(FloatingPointError,),
+                               gc_after_trial=False)
+                continue
+            if not any(t.state in running for t in counted):
+                return  # every counted trial has finished: the study is done
+            STOP.wait(HEARTBEAT)
+    except KeyboardInterrupt:
+        return  # stopped: the trial was recorded as such in objective()
 
 
 @dataclass
 class TrialRow:
     number: int
-    state: str  # running | complete | pruned | fail
+    state: str  # running | waiting | complete | pruned | diverged | stopped | fail
     params: dict
     val_acc: float | None
     test_acc: float | None
     epochs: int
     run_id: int | None
+    host: str | None = None
+    seed: int | None = None
+
+
+def _state(t) -> str:
+    if t.user_attrs.get("diverged"):
+        return "diverged"
+    if t.state.name == "FAIL" and t.user_attrs.get("stopped"):
+        return "stopped"
+    return t.state.name.lower()
 
 
 def rows(study) -> list[TrialRow]:
@@ -311,11 +670,13 @@ def rows(study) -> list[TrialRow]:
     out = []
     for t in study.get_trials(deepcopy=False):
         values = list(t.intermediate_values.values())
-        state = "diverged" if t.user_attrs.get("diverged") else t.state.name.lower()
+        waiting = t.state.name == "WAITING"  # a retry: the attributes are its parent's
+        attrs = {} if waiting else t.user_attrs
         out.append(TrialRow(
-            t.number, state, dict(t.params),
-            max(values) if values else None, t.user_attrs.get("test_acc"),
-            int(t.user_attrs.get("epochs", 0)), t.user_attrs.get("run_id")))
+            t.number, _state(t), dict(t.params),
+            max(values) if values and not waiting else None, attrs.get("test_acc"),
+            int(attrs.get("epochs", 0)), attrs.get("run_id"), attrs.get("host"),
+            attrs.get("seed")))
     return out
 
 
@@ -332,7 +693,8 @@ def params_words(params: dict) -> str:
 
 
 def importances(study) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA), once there are enough finished trials."""
+    """Optuna's parameter importances (its default evaluator: PED-ANOVA in Optuna 5, which
+    judges each parameter over the trials that drew it), once there are enough finished trials."""
     import optuna
 
     if len([t for t in study.get_trials(deepcopy=False)
@@ -350,18 +712,29 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
 
     The workers are processes of the engine's kind (forkserver: nothing of this process is
     copied), each with one BLAS thread, reading `shared` (the engine's shared dataset) if given.
-    Setting `stop` or Ctrl-C ends them; their running trials are retried on resume.
+    Setting `stop`, or any exception here (Ctrl-C), ends them: each records its running trial
+    as stopped and queues it again, for the resume. Each worker also watches a pipe that only
+    this process holds, so they end by themselves when it dies, even by SIGKILL.
     """
+    import optuna
+
     from .engine import CONTEXT
 
-    study = open_study(sweep)  # errors (storage, study) show here, before any process starts
+    # Errors (storage, study, settings) show here, before any process starts.
+    study, sweep = open_study(sweep)
+    # A resume fails (and queues again) the trials of dead workers now, not once its own
+    # workers are up: on a loaded machine that took seconds more.
+    optuna.storages.fail_stale_trials(study)
     stop = stop or threading.Event()
-    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared), name=f"mnist-tui-sweep-{i}",
-                             daemon=True) for i in range(sweep.workers)]
-    for p in procs:
-        p.start()
-    seen = None
+    alive_r, alive_w = CONTEXT.Pipe(duplex=False)
+    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared, alive_r),
+                             name=f"mnist-tui-sweep-{i}", daemon=True)
+             for i in range(sweep.workers)]
     try:
+        for p in procs:
+            p.start()
+        alive_r.close()  # the workers hold the read ends; only this process the write end
+        seen = None
         while any(p.is_alive() for p in procs) and not stop.wait(poll):
             current = rows(study)
             key = [(r.number, r.state, r.epochs) for r in current]
@@ -369,14 +742,25 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
                 seen = key
                 on_update(current)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(10)
+        end_workers(procs)
+        alive_w.close()
     if on_update:
         on_update(rows(study))
     return study
+
+
+def end_workers(procs, grace: float = STOP_GRACE) -> None:
+    """SIGTERM to each live worker (it records its trial as stopped), SIGKILL after `grace`."""
+    for p in procs:
+        if p.pid is not None and p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        if p.pid is not None:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(2)
 
 
 def summary(study, started: float | None = None) -> dict:
@@ -385,13 +769,17 @@ def summary(study, started: float | None = None) -> dict:
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+    stopped = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+               if t.user_attrs.get("stopped")]
     out = {"study": study.study_name, "complete": len(done), "pruned": len(pruned),
-           "diverged": sum(bool(t.user_attrs.get("diverged")) for t in done)}
+           "diverged": sum(bool(t.user_attrs.get("diverged")) for t in done),
+           "stopped": len(stopped)}
     if done:
         best = study.best_trial
-        out.update(best_trial=best.number, best_val_acc=best.value,
-                   best_test_acc=best.user_attrs.get("test_acc"), best_params=best.params,
-                   best_run_id=best.user_attrs.get("run_id"))
+        out.update(best_trial=best.number, best_host=best.user_attrs.get("host"),
+                   best_val_acc=best.value, best_test_acc=best.user_attrs.get("test_acc"),
+                   best_params=best.params, best_run_id=best.user_attrs.get("run_id"),
+                   best_seed=best.user_attrs.get("seed"))
     if started is not None:
         out["seconds"] = time.time() - started
     return out

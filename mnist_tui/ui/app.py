@@ -39,7 +39,8 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
     # A large terminal (160x50, say) also shows the matrix and a digit beside the charts.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    BINDINGS = [Binding("q", "quit", "Quit", show=False),  # the main screen shows it first
+    BINDINGS = [Binding("q", "quit", "Quit", show=False),  # the main screen shows both first
+                Binding("D", "detach", "Detach", show=False),  # on every screen (a race too)
                 Binding("question_mark,f1", "help", "Help", show=False,
                         tooltip="These keys: the tab's, the screen's and the app's")]
     COMMANDS = App.COMMANDS | {AppCommands}  # ctrl+p: the app's actions, from its bindings
@@ -50,15 +51,18 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
                  loaded: tuple[Perceptron, TrainConfig, dict] | None = None,
                  load_path: str | None = None, progress_interval: float = 0.2,
                  save_dir: str | Path = ".", db_path: str | Path | None = None,
-                 parent_pid: int | None = None) -> None:
+                 parent_pid: int | None = None, attach=None) -> None:
         super().__init__()
         self.theme = "textual-dark"  # fixed, so snapshots do not depend on the environment
         self.engine = Engine(dataset)  # the dataset, once, in memory every run shares
         self.dataset = self.engine.dataset
         self.autostart = autostart
+        self.attach_to = attach  # a core.remote.RemoteSession to show instead of a run of ours
         self.parent_pid = parent_pid or os.getppid()
         self._leaving = False  # a signal came: the watchdog is running
+        self.detached = False  # the UI ends and the runs go on (D, or the terminal hung up)
         self._exit_started = threading.Event()
+        self._outlive_lock, self._outlived = threading.Lock(), False
         self._screen_args = dict(
             config=loaded[1] if loaded else (config or TrainConfig()), loaded=loaded,
             load_path=load_path, progress_interval=progress_interval, save_dir=Path(save_dir),
@@ -108,10 +112,32 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
             self._exit_if_orphaned()
         if self.autostart:
             self.call_after_refresh(self.main.action_start)
+        elif self.attach_to is not None:
+            self.call_after_refresh(self.main.attach, self.attach_to)
+
+    def going_sessions(self) -> list:
+        """Every run of this process still going: the dashboard's and a race's racers."""
+        found = [getattr(self._main, "session", None)] if hasattr(self, "_main") else []
+        for screen in self.screen_stack if self.is_running else ():
+            found.extend(getattr(getattr(screen, "race", None), "sessions", ()))
+        return [s for s in dict.fromkeys(found) if s is not None and s.going
+                and getattr(s, "engine", None) is not None]
+
+    def action_detach(self) -> None:
+        """Quit the UI and leave the runs training (their host, this process, lives on)."""
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal may close any moment now
+        self._sessions_at_detach = self.going_sessions()
+        self.detached = True
+        self.exit()
 
     def _on_signal(self, sig: int, frame) -> None:
         """Leave through the normal exit (terminal restored, the run recorded as stopped); if
-        that has not finished within EXIT_GRACE seconds, a watchdog thread ends the process."""
+        that has not finished within EXIT_GRACE seconds, a watchdog thread ends the process.
+        A hangup (the terminal is gone) detaches instead: the runs train on."""
+        if sig == signal.SIGHUP:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a second hangup must not end us
+            self._sessions_at_detach = self.going_sessions()
+            self.detached = True
         code = 128 + sig
         if not self._leaving:
             self._leaving = True
@@ -126,12 +152,26 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
         or has not finished it EXIT_LIMIT seconds later (a write to a dead terminal blocks)."""
         if self._exit_started.wait(EXIT_GRACE):
             time.sleep(EXIT_LIMIT)
+        if self.detached:  # the UI is stuck on a dead terminal: the runs still finish
+            os._exit(self.outlive(code))
         self._hard_exit(code)
 
     def _exit_on_signal(self, sig: int) -> None:
         self._exit_started.set()
-        self.engine.close()
+        if not self.detached:
+            self.engine.close()
         self.exit(return_code=128 + sig)
+
+    def outlive(self, code: int = 0) -> int:
+        """After a detach: wait for this process's runs to end, save each one's checkpoint,
+        and free the engine; `code` back (once, from whichever thread comes first)."""
+        from ..core.session import outlive
+
+        with self._outlive_lock:
+            if not self._outlived:
+                self._outlived = True
+                outlive(getattr(self, "_sessions_at_detach", []), self.engine)
+        return code
 
     def _hard_exit(self, code: int) -> None:
         """The last resort: end every run's process, put the terminal back, and go. A run
@@ -161,7 +201,8 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
         self.exit()
 
     def on_unmount(self) -> None:
-        self.engine.close()
+        if not self.detached:
+            self.engine.close()
 
 
 def make_app(dataset: Dataset, **kwargs) -> MnistApp:

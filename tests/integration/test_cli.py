@@ -86,7 +86,7 @@ def test_bad_checkpoint_in_app_flags_exits_1_without_opening_the_app(tmp_path, c
 
 
 @pytest.mark.parametrize("cmd", [[], ["train"], ["download"], ["bench"], ["serve"], ["runs"], ["runs", "list"],
-                                 ["runs", "show"], ["runs", "export"]])
+                                 ["runs", "show"], ["runs", "export"], ["attach"], ["runs", "stop"]])
 def test_help_explains_every_flag_with_its_default(cmd):
     r = subprocess.run([sys.executable, "-m", "mnist_tui", *cmd, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: mnist-tui" in r.stdout

@@ -3,10 +3,7 @@
 import subprocess
 import sys
 
-CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "idx", "insight", "loader",
-                "metrics", "model", "optim", "race", "recording", "render", "resources", "session",
-                "shared", "store", "suspects", "sweep", "train")
+from helpers import CORE_MODULES
 
 
 def test_core_imports_without_textual_or_rich():

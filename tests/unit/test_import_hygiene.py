@@ -2,12 +2,9 @@
 
 import pkgutil
 
-import mnist_tui.core
+from helpers import CORE_MODULES
 
-CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "idx", "insight", "loader",
-                "metrics", "model", "optim", "race", "recording", "render", "resources", "session",
-                "shared", "store", "suspects", "sweep", "train")
+import mnist_tui.core
 
 
 def test_the_list_names_every_core_module():

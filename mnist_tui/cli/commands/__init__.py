@@ -36,6 +36,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "explain": CommandInfo("mnist_tui.cli.commands.explain",
                            "why a checkpoint answers what it does for a test sample, and what "
                            "would change it"),
+    "attach": CommandInfo("mnist_tui.cli.commands.attach",
+                          "open the dashboard on a run that is going, wherever it was started"),
     "serve": CommandInfo("mnist_tui.cli.commands.serve",
                          "serve the dashboard to a browser (textual-serve)"),
     "download": CommandInfo("mnist_tui.cli.commands.download",

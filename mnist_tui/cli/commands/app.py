@@ -64,4 +64,19 @@ def run(args: argparse.Namespace) -> int:
                    load_path=args.load, db_path=args.db, parent_pid=parent_pid)
     del ds  # the app holds the dataset in shared memory now: free the first copy
     app.run(mouse=not args.no_mouse)
+    if app.detached:  # the runs go on without a terminal; this process hosts them to the end
+        from ...core.session import deaf_to_the_terminal
+
+        deaf_to_the_terminal()
+        runs = [s.db_run_id for s in getattr(app, "_sessions_at_detach", []) if s.db_run_id]
+        if runs:
+            try:  # the terminal may be gone (a hangup): then nobody reads this
+                print(f"mnist-tui: detached: run{'s' * (len(runs) > 1)} "
+                      f"{', '.join(map(str, runs))} train on in process {os.getpid()}, and save "
+                      f"a checkpoint at the end; 'mnist-tui attach' watches, 'mnist-tui runs "
+                      f"stop ID' stops; closing this terminal does not", file=sys.stderr,
+                      flush=True)
+            except OSError:
+                pass
+        return app.outlive(app.return_code or 0)
     return app.return_code or 0

@@ -10,7 +10,7 @@ import sys
 from ...core import data, resources
 from ...core import events as ev_
 from ...core.engine import Engine
-from ...core.race import RACED_NAMES, label, parse_race
+from ...core.race import RACED_NAMES, check, label, parse_race
 from ...core.session import Race
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
 from ..output import (
@@ -63,6 +63,9 @@ def _race(args: argparse.Namespace) -> int:
         reason = resources.check_run(c, ds.n_train, ds.n_test)
         if reason:
             return fail(f"{label(c, field)}: {reason}", EXIT_USAGE)
+    reason = check(configs, ds.n_train, ds.n_test)  # the racers train at once
+    if reason:
+        return fail(reason, EXIT_USAGE)
     names = [label(c, field) for c in configs]
     inbox: queue.Queue = queue.Queue()  # (session, event), from the racers' reader threads
     if not args.json:

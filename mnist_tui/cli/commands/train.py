@@ -16,6 +16,7 @@ from ...core import events as ev_
 from ...core.calibration import calibrate
 from ...core.history import RunHistory
 from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
+from ...core.local_run import LocalRun
 from ...core.model import Perceptron
 from ...core.recording import status_of
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args, flag
@@ -125,6 +126,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
+    served = LocalRun(config, recorder.run_id, model)  # `mnist-tui attach` watches and steers it
     code = 0
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
@@ -140,7 +142,12 @@ def _train(args: argparse.Namespace) -> int:
                   file=out, flush=True)
         with progress:
             out = sys.stdout  # above the bar when stdout is its terminal (rich's proxy)
-            for ev in train.train(config, ds, model=model):
+            for ev in train.train(config, ds, model=model, stop=served.stop_event,
+                                  pause=served.pause_event, live=served.live,
+                                  snapshot=served.snapshot):
+                served.take(ev)  # to `mnist-tui attach`'s viewers
+                if isinstance(ev, ev_.LiveChanged):  # an attached dashboard changed lr or momentum
+                    recorder.record(ev)
                 if isinstance(ev, ev_.BatchProgress):
                     progress.update(task, completed=ev.epoch - 1 + ev.batch / ev.n_batches,
                                     description=f"epoch {ev.epoch}/{ev.epochs}",
@@ -148,7 +155,7 @@ def _train(args: argparse.Namespace) -> int:
                                     f"{ev.samples_per_second:,.0f} samples/s")
                 elif isinstance(ev, ev_.EpochEnd):
                     history.add(ev)
-                    if not recorder.record(ev):
+                    if not recorder.record(ev, usage=served.sampler.sample()):
                         warn_history()
                     if args.json:
                         emit({"event": "epoch", **history.epoch_row(ev)})
@@ -208,6 +215,7 @@ def _train(args: argparse.Namespace) -> int:
             line = race_line(history, config, args.db, recorder.run_id)
             if line:
                 print(line, file=out)
+    served.close()
     saved = None
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

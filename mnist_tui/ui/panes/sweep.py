@@ -44,6 +44,7 @@ class SweepUpdate(Message):
     importances: dict
     done: bool = False
     error: str | None = None
+    stopped: bool = False  # ended by Stop: its running trials were recorded as stopped
 
 
 READY = "Optuna's TPE sampler and median pruner; trials are scored on validation accuracy only."
@@ -172,7 +173,8 @@ class SweepPane(Pane):
             self.start()
         elif event.button.id == "sweep-stop" and self.stop_event is not None:
             self.stop_event.set()
-            self._say("stopping: the running trials end now; the same study name resumes")
+            self.query_one("#sweep-stop", Button).disabled = True
+            self._say("stopping: the running trials are being recorded as stopped…")
 
     def start(self) -> None:
         if self.stop_event is not None:
@@ -183,9 +185,9 @@ class SweepPane(Pane):
             self._say(str(e), error=True)
             return
         ds = self.engine.dataset
-        if plan.val_split >= ds.n_train or max(plan.space.batch_size) > ds.n_train - plan.val_split:
-            self._say(f"the validation split and batch sizes must leave training samples "
-                      f"(the training set has {ds.n_train})", error=True)
+        reason = sw.check(plan, ds.n_train, ds.n_test)
+        if reason:
+            self._say(reason, error=True)
             return
         self.stop_event = threading.Event()
         self.query_one("#sweep-start", Button).disabled = True
@@ -202,9 +204,10 @@ class SweepPane(Pane):
             self.post_message(SweepUpdate(rows, sw.importances(study) if study else {}))
 
         try:
-            study = sw.open_study(plan)
+            study, plan = sw.open_study(plan)
             study = sw.run(plan, on_update=update, stop=stop, shared=self.engine.shared)
-            self.post_message(SweepUpdate(sw.rows(study), sw.importances(study), done=True))
+            self.post_message(SweepUpdate(sw.rows(study), sw.importances(study), done=True,
+                                          stopped=stop.is_set()))
         except sw.SweepError as e:
             self.post_message(SweepUpdate([], {}, done=True, error=str(e)))
         except Exception as e:  # a sweep that breaks is a message, not a crash
@@ -223,6 +226,10 @@ class SweepPane(Pane):
             self.query_one("#sweep-stop", Button).disabled = True
             if message.error:
                 self._say(message.error, error=True)
+            elif message.stopped:
+                stopped = sum(r.state == "stopped" for r in self.rows)
+                self._say(f"stopped: {stopped} running trial{'s' * (stopped != 1)} recorded as "
+                          "stopped and queued again; Start with the same study resumes it.")
             else:
                 finished = [r for r in self.rows if r.state == "complete"]
                 best = max(finished, key=lambda r: r.val_acc or 0, default=None)

@@ -30,7 +30,7 @@ class TrainPane(Pane):
     DEFAULT_CSS = """
     TrainPane #left { width: 32; height: 1fr; padding: 0 1 0 0; }
     TrainPane #buttons { height: 1; }
-    TrainPane #race { margin: 1 0 0 0; }
+    TrainPane #usage { height: 1; color: $text-muted; }
     TrainPane #buttons Button { margin: 0 1 0 0; min-width: 6; }
     TrainPane #summary { color: $text-muted; padding: 1 0 0 0; height: auto; }
     TrainPane #charts { width: 1fr; }
@@ -60,6 +60,12 @@ class TrainPane(Pane):
                     yield Button("Stop", id="stop", variant="error", compact=True,
                                  action="screen.stop")
                     yield Button("Quit", id="quit", compact=True, action="app.quit")
+                # The run's CPU, memory and threads, the machine's load and free memory: in
+                # the row above the race field, so it shows at 80x24 too (core/machine.py).
+                usage = Static(id="usage")
+                usage.tooltip = ("the run's process: CPU % of one core, resident memory, threads "
+                                 "· the machine: 1-minute load, free memory")
+                yield usage
                 yield CappedInput(placeholder="r: race lr 0.3,0.1,0.03", id="race", compact=True,
                                   max_length=120,
                                   tooltip="Race one field over 2 to 4 values, from the form's "
@@ -82,6 +88,10 @@ class TrainPane(Pane):
         for button_id in ("#pause", "#stop"):
             self.query_one(button_id, Button).disabled = not running
         self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
+
+    def set_usage(self, usage) -> None:
+        """What the run costs the machine (a core.machine.Usage), or nothing."""
+        self.query_one("#usage", Static).update("" if usage is None else usage.line())
 
     def step_smoothing(self, step: int) -> float:
         """Move the loss smoothing one step along SMOOTHINGS; returns the new value."""

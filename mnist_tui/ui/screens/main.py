@@ -1,36 +1,33 @@
-"""The dashboard's main screen: the eight tabs, the status bar, and the wiring to the engine.
+"""The dashboard's main screen: the ten tabs, the status bar, and the wiring to a run.
 
-A run lives in a child process (core.engine). Its reader thread adds each event to the run's
-RunHistory, writes the history database, and posts a RunEvent; this screen turns the events into
-the run state, and a timer redraws the shown pane from the history a few times a second.
+A run is a core.session.RunSession (its process, history and record; or a RemoteSession, a run
+another process hosts). Its reader thread takes each event into the history and the database
+and posts a RunEvent; this screen turns the events into the run state, and a timer redraws the
+shown pane from the history a few times a second. This module composes, routes keys and
+messages, and starts runs; what reads or writes files lives beside it, each in its own mixin
+and always in a worker: checkpoint_keys (w, l), history_views (the Runs tab's database,
+following a live run), dataset_switch, race_start, view_keys (moves between views).
 """
 
 from __future__ import annotations
 
-import enum
-import time
 from functools import partial
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Input, TabbedContent, TabPane
+from textual.widgets import TabbedContent
 
-from ...core import checkpoint, data
-from ...core.config import TrainConfig, from_dict
-from ...core.data import INFO
+from ...core.config import TrainConfig
 from ...core.engine import Engine, RunHandle, Started
 from ...core.events import Diverged, Event, Failed, Finished
 from ...core.history import RunHistory
 from ...core.model import Perceptron
-from ...core.race import MAX_RACERS, MIN_RACERS, differing_field, parse_race
 from ...core.recording import status_of
 from ...core.resources import check_run
 from ...core.session import RunSession
-from ...core.store import Store, StoreError, show_path
 from ...core.train import Live
 from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
@@ -47,53 +44,29 @@ from ..panes import (
     TrainPane,
     WeightsPane,
 )
-from ..widgets.confusion_table import ConfusionTable
+from ..widgets.guarded_tabs import FocusGuardedTabs
 from ..widgets.hyper_form import HyperForm
-from ..widgets.mistakes_view import MistakesView
-from ..widgets.runs_view import RunsView
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
-from .load_dialog import LoadDialog
+from .checkpoint_keys import CheckpointKeys
+from .dataset_switch import DatasetSwitch
+from .history_views import HistoryViews, find_ghost
+from .race_start import RaceStart
+from .run_state import RunState
+from .view_keys import ViewKeys
 
 CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
 
 
-class FocusGuardedTabs(TabbedContent):
-    """TabbedContent, except that a focus that has already moved on does not activate a tab.
-
-    TabbedContent activates a pane when a widget in it is focused, by a message that arrives
-    after the focus: by then a later key of the same burst may have opened another tab and
-    focused its content. Activating the old pane then set two tabs re-activating each other,
-    at 100% CPU, for ever (`8 9` in one burst)."""
-
-    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
-        focused = self.screen.focused
-        if focused is None or event.tab_pane not in focused.ancestors:
-            event.stop()  # stale: the focus is elsewhere now
-            event.prevent_default()  # Textual runs the base class's handler too, unless this
-
-
-class RunState(str, enum.Enum):
-    IDLE = "idle"
-    TRAINING = "training"
-    PAUSED = "paused"
-    DONE = "done"
-    STOPPED = "stopped"
-    DIVERGED = "diverged"
-    ERROR = "failed"
-
-    @property
-    def going(self) -> bool:
-        return self in (RunState.TRAINING, RunState.PAUSED)
-
-
-class MainScreen(Screen):
+class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKeys, Screen):
     """Tabs for watching a run, keys for steering it."""
 
     # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
     # description names the command, the tooltip says what it does.
     BINDINGS = [
         Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("D", "app.detach", "Detach",
+                tooltip="Quit and leave the runs training (mnist-tui attach follows one)"),
         Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
         Binding("p", "pause", "Pause", tooltip="Pause or resume the run"),
         Binding("x", "stop", "Stop", tooltip="Stop the run"),
@@ -181,6 +154,7 @@ class MainScreen(Screen):
             # exception while Textual exits left the process spinning at 100% CPU.
             return
         self.set_interval(1 / CHART_FPS, self.redraw)
+        self.set_interval(1.0, self._show_usage)
         self.pane(TrainPane).set_running(False)
         self.show_all()
         if self.loaded:
@@ -188,7 +162,8 @@ class MainScreen(Screen):
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: form · [ ]: smoothing · ?: every key · ctrl+p: commands")
+            self.status.set(note="s: start · f: form · ?: every key · q: quit, stopping runs · "
+                                 "D: detach, runs go on")
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -219,6 +194,12 @@ class MainScreen(Screen):
         active = self.query_one(TabbedContent).active
         if active in TABS:
             self.query_one(f"#{active}").show(history)
+
+    def _show_usage(self) -> None:
+        """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
+        going = self.session is not None and self.session.going and self.query(TrainPane)
+        if going or (self.query(TrainPane) and self.session is not None):
+            self.pane(TrainPane).set_usage(self.session.usage() if going else None)
 
     def _show_progress(self) -> None:
         """The status bar, from the latest progress report and epoch."""
@@ -297,7 +278,9 @@ class MainScreen(Screen):
         if message.run_id != self.run_id:
             return  # a stopped or replaced run still finishing
         ev = message.event
-        if isinstance(ev, MERGEABLE):
+        if isinstance(ev, tuple) and ev[0] == "state" and self.run_state.going:
+            self.run_state = RunState(ev[1])  # paused or resumed from another dashboard
+        elif isinstance(ev, MERGEABLE):
             self._show_progress()
             if self._save_on_weights and self.history.weights is not self._weights_asked:
                 self._save_on_weights = False
@@ -357,118 +340,6 @@ class MainScreen(Screen):
         self.status.set(rate=rate, elapsed=elapsed)
         self.show_all()
 
-    # --- switching dataset ----------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="dataset", exit_on_error=False)
-    def _switch_dataset(self, name: str) -> None:
-        """Load the other dataset off the UI thread (downloading it the first time, with
-        progress in the status line), then swap it in and start the run."""
-        title = INFO[name].title
-
-        def note(text: str) -> None:  # on the UI thread, and only while the screen is there
-            for bar in self.query("#status"):
-                bar.set(note=text)
-
-        self.app.call_from_thread(note, f"loading {title}…")
-
-        def progress(file: str, done: int, total: int) -> None:
-            if total:
-                self.app.call_from_thread(note, f"downloading {title}: {file} {done / total:.0%}")
-
-        try:
-            dataset = data.load(None, progress=progress, dataset=name)
-        except data.DataError as e:
-            self.app.call_from_thread(self._dataset_failed, str(e))
-            return
-        self.app.call_from_thread(self._use_dataset, dataset)
-
-    def _dataset_failed(self, error: str) -> None:
-        if not self.query("#status"):
-            return  # the app is leaving
-        self.notify(error, title="Dataset not loaded", severity="error", timeout=15)
-        self.status.set(note=f"still {INFO[self.dataset.name].title}: {error}")
-
-    def _use_dataset(self, dataset) -> None:
-        """Every pane switches to `dataset` (in a new engine); the old engine's block is freed."""
-        if self.run_state.going or not self.query("#status"):
-            return
-        old, self.engine = self.engine, Engine(dataset)
-        self.dataset = self.app.dataset = self.engine.dataset
-        self.app.engine = self.engine
-        for pane in (TrainPane, DigitsPane, MistakesPane):
-            self.pane(pane).dataset = self.dataset
-        self.pane(MistakesPane).query_one(MistakesView).set_data(self.dataset.test_images,
-                                                                 self.dataset.test_labels)
-        for table in self.query(ConfusionTable):
-            table.set_classes(self.dataset.classes)
-        self.pane(SweepPane).engine = self.engine
-        had_checkpoint = self.loaded is not None or self._loaded_model is not None
-        self.history, self.loaded, self._loaded_model = RunHistory(), None, None
-        # The other dataset's runs drawn over the charts mean nothing here: drop them.
-        self.pane(TrainPane).overlays = {}
-        self.pane(RunsPane).query_one(RunsView).clear_overlay()
-        old.close()
-        self.notify(f"{self.dataset.n_train:,} training and {self.dataset.n_test:,} test images"
-                    + (". The run starts fresh: the loaded checkpoint was trained on another "
-                       "dataset." if had_checkpoint else ""),
-                    title=INFO[self.dataset.name].title, timeout=8 if had_checkpoint else None)
-        self.show_all()
-        self.action_start()
-
-    # --- races --------------------------------------------------------------------------------
-
-    def action_race_field(self) -> None:
-        self.action_show_tab("train")
-        self.set_focus(self.query_one("#race", Input))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id != "race":
-            return
-        event.stop()
-        config, errors = self.form.read()
-        if config is None:
-            self.notify(f"fix the form first: {next(iter(errors.values()))}", severity="error")
-            return
-        try:
-            field, configs = parse_race(event.value, config)
-        except ValueError as e:
-            self.notify(str(e), title="Cannot race", severity="error")
-            return
-        self._race(configs, field)
-
-    def on_runs_view_race(self, event: RunsView.Race) -> None:
-        if not MIN_RACERS <= len(event.configs) <= MAX_RACERS:
-            self.notify(f"Mark {MIN_RACERS} to {MAX_RACERS} runs with space to race them.",
-                        severity="warning")
-            return
-        try:
-            configs = [from_dict(c) for c in event.configs]
-        except ValueError as e:
-            self.notify(f"A marked run's config is not usable: {e}", severity="error")
-            return
-        self._race(configs, differing_field(configs))
-
-    def _race(self, configs: list[TrainConfig], field: str | None) -> None:
-        if self.run_state.going:
-            self.notify("Stop the run (x) before starting a race.", severity="warning")
-            return
-        for c in configs:
-            reason = check_run(c, self.dataset.n_train, self.dataset.n_test)
-            if c.dataset != self.dataset.name:
-                reason = (f"the dashboard holds {INFO[self.dataset.name].title}: start a run on "
-                          f"{INFO[c.dataset].title} first (s), then race")
-            if reason:
-                self.notify(reason, title="Cannot race", severity="error")
-                return
-        from .race import RaceScreen
-
-        # The race text is spent, and the focus leaves its field: back from the race, Esc
-        # used to land in the field again (8 typed into it, Enter raced the same again).
-        self.query_one("#race", Input).value = ""
-        self.focus_tab_content()
-        self.app.push_screen(RaceScreen(self.engine, configs, field, db_path=self.db_path,
-                                        progress_interval=self.progress_interval))
-
     def on_hyper_form_submitted(self) -> None:
         self.action_start()
 
@@ -505,23 +376,6 @@ class MainScreen(Screen):
         else:
             self.set_focus(None)
 
-    def action_toggle_ghost(self) -> None:
-        pane = self.pane(TrainPane)
-        pane.show_ghost = not pane.show_ghost
-        pane.show(self.history)
-        g = pane.ghost
-        if g is None:
-            note = "no ghost: no run in the history on this machine reached the target yet"
-        else:
-            note = (f"ghost #{g.run_id} {'shown' if pane.show_ghost else 'hidden'} (g): "
-                    f"{g.target:.0%} in {g.reached_seconds:.1f}s")
-        self.status.set(note=note)
-
-    def action_smoothing(self, step: int) -> None:
-        value = self.pane(TrainPane).step_smoothing(step)
-        self.pane(TrainPane).show(self.history)
-        self.status.set(note=f"loss smoothing {value:g} (EMA over batches; [ ] change it)")
-
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self._opened(tab)
@@ -543,206 +397,3 @@ class MainScreen(Screen):
         pane = self.query_one(f"#{tab}")
         pane.show(self.history)
         pane.focus_content()
-
-    def on_weights_grid_unit_chosen(self, event) -> None:
-        if self.model is None:
-            return
-        from .unit import UnitScreen
-
-        self.app.push_screen(UnitScreen(self, event.unit))
-
-    def on_mistakes_view_to_draw(self, event: MistakesView.ToDraw) -> None:
-        i, ds = event.index, self.dataset
-        label = int(ds.test_labels[i])
-        self.pane(DrawPane).set_sample(ds.test_images[i], label, f"test #{i}")
-        self.action_show_tab("draw")
-        self.status.set(note=f"test #{i} in Draw: n then a class key nudges it toward that class")
-
-    def on_mistakes_view_show_suspects(self) -> None:
-        from .suspects import SuspectsScreen
-
-        self.app.push_screen(SuspectsScreen(self.db_path, self.dataset))
-
-    def on_confusion_table_cell_chosen(self, event: ConfusionTable.CellChosen) -> None:
-        self.pane(MistakesPane).set_filter(event.true_class, event.pred_class)
-        self.action_show_tab("mistakes")
-
-    # --- checkpoints --------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.model is None or not len(self.history):
-            self.notify("Nothing to save yet: train at least one epoch.", severity="warning")
-            return
-        if self.run_state is RunState.TRAINING:
-            self.notify("Pause (p) or stop (x) before saving.", severity="warning")
-            return
-        if self.run_state is RunState.PAUSED and self.handle:
-            self._save_on_weights = True  # saved when the paused run's weights arrive
-            self._weights_asked = self.history.weights
-            self.session.request_weights()
-            return
-        self._save()
-
-    def _save(self) -> None:
-        name = time.strftime("mnist-tui-%Y%m%d-%H%M%S.npz")
-        try:
-            path = checkpoint.save(self.save_dir / name, self.model, self.run_config,
-                                   self.history.epoch_columns(), exclusive=True)
-        except checkpoint.CheckpointError as e:
-            self.notify(str(e), title="Save failed", severity="error")
-            return
-        self.notify(f"saved {show_path(path)}", title="Checkpoint")
-        if self.db_run_id is not None:
-            try:
-                with Store(self.db_path, timeout=1.0) as db:
-                    db.set_checkpoint(self.db_run_id, str(path.resolve()))
-            except StoreError:
-                pass  # the checkpoint is saved; only its mention in the history is missing
-
-    def action_load(self) -> None:
-        if self.run_state.going:
-            self.notify("Stop the run (x) before loading a checkpoint.", severity="warning")
-            return
-        typed, error = getattr(self, "_load_failed", ("", ""))  # kept after an error
-        self.app.push_screen(LoadDialog(error, typed, db_path=self.db_path,
-                                        save_dir=self.save_dir), self._load_path)
-
-    def _load_path(self, path: str | None) -> None:
-        if not self.query("#status"):
-            return  # the dialog closed as the app was leaving: nothing left to load into
-        if path:
-            self._load_typed = path
-            self.status.set(note=f"loading {path}…")
-            self._read_checkpoint(path)
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _read_checkpoint(self, path: str) -> None:
-        """Read off the UI thread: a slow disk or a hostile file never freezes the keys."""
-        try:
-            loaded = checkpoint.load(Path(path).expanduser())
-        except checkpoint.CheckpointError as e:
-            self.app.call_from_thread(self._not_loaded, str(e))
-        else:
-            self.app.call_from_thread(self._loaded, path, loaded)
-
-    def _not_loaded(self, error: str) -> None:
-        """Say why, and keep everything as it was (the path typed too, for the next l)."""
-        self._load_failed = (getattr(self, "_load_typed", ""), error)
-        self.notify(error, title="Not loaded", severity="error", timeout=10)
-        self.status.set(note=f"not loaded: {error}")
-
-    def _loaded(self, path: str, loaded) -> None:
-        if loaded[1].dataset != self.dataset.name:
-            self._not_loaded(f"{path} was trained on {INFO[loaded[1].dataset].title}, and this "
-                             f"dashboard holds {INFO[self.dataset.name].title}")
-            return
-        if self.run_state.going:
-            self.notify("A run started meanwhile: the checkpoint was not loaded.",
-                        severity="warning")
-            return
-        self.loaded, self.load_path = loaded, path
-        self._load_failed = ("", "")
-        self._loaded_model, self.run_config = loaded[0], loaded[1]
-        self.history = RunHistory(loaded[2])
-        self.form.set_config(loaded[1])
-        self.pane(TrainPane).config = loaded[1]
-        self.pane(NetworkPane).set_shape(loaded[1].batch_size, loaded[1].hidden)
-        self.run_state = RunState.IDLE
-        self.show_all()
-        self.pane(WeightsPane).query_one("WeightsGrid").set_weights(loaded[0].W1)
-        self.pane(DrawPane).set_model(loaded[0])
-        self.status.set(state="idle", epoch=len(self.history), epochs=0, note=(
-            f"loaded {path}: {len(self.history)} epochs; Start continues from it"))
-
-    # --- the run history database ---------------------------------------------------------------
-
-    def _reload_runs(self) -> None:
-        """The Runs tab reads its page again, in a worker (the history may hold 10,000 runs)."""
-        self.pane(RunsPane).query_one(RunsView).load(self.db_path)
-
-    def on_screen_resume(self) -> None:
-        """Back from a race (or any screen): the Runs tab lists what it added."""
-        if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
-            self._reload_runs()
-
-    def on_runs_view_overlay_changed(self, event: RunsView.OverlayChanged) -> None:
-        """Draw the marked runs over the curves: the ones already drawn stay, a new one's
-        epochs are read in a worker; the table is not read again (a mark changes one cell)."""
-        pane = self.pane(TrainPane)
-        kept = {i: run for i, run in pane.overlays.items() if i in event.run_ids}
-        missing = sorted(event.run_ids - kept.keys())
-        if not missing:
-            pane.overlays = kept
-            pane.show(self.history)
-            return
-        self._read_overlays(event.run_ids, kept, missing)
-
-    @work(thread=True, exclusive=True, group="overlays", exit_on_error=False)
-    def _read_overlays(self, wanted: frozenset, kept: dict, missing: list[int]) -> None:
-        try:
-            with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                read = {i: db.run(i, forgetting=False) for i in missing}
-        except (StoreError, KeyError) as e:
-            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
-                                      severity="error")
-            read = {}
-        self.app.call_from_thread(self._overlays_read, wanted, {**kept, **read})
-
-    def _overlays_read(self, wanted: frozenset, overlays: dict) -> None:
-        view = self.pane(RunsPane).query_one(RunsView)
-        if frozenset(view.overlay) != wanted:
-            return  # marked again meanwhile: that newer change reads what it needs
-        pane = self.pane(TrainPane)
-        pane.overlays = dict(sorted(overlays.items()))
-        pane.show(self.history)
-
-    def on_runs_view_compare(self, event: RunsView.Compare) -> None:
-        self._read_compare(event.run_ids)
-
-    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
-    def _read_compare(self, run_ids: tuple[int, ...]) -> None:
-        from .compare import CompareScreen
-
-        try:
-            with Store(self.db_path, timeout=1.0, readonly=True) as db:
-                runs = [db.run(i, forgetting=False) for i in run_ids]
-        except (StoreError, KeyError) as e:
-            self.app.call_from_thread(self.notify, f"Cannot read the run history: {e}",
-                                      severity="error")
-            return
-        self.app.call_from_thread(self.app.push_screen, CompareScreen(runs))
-
-    def on_runs_view_run_again(self, event: RunsView.RunAgain) -> None:
-        try:
-            config = from_dict(event.config)
-        except ValueError as e:
-            self.notify(f"That run's config is not usable: {e}", severity="error")
-            return
-        self.form.set_config(config)
-        self.action_show_tab("train")
-        self.status.set(note="form filled from the run: press s to start")
-
-    def on_runs_view_delete_run(self, event: RunsView.DeleteRun) -> None:
-        try:
-            with Store(self.db_path, timeout=1.0) as db:
-                deleted = db.delete_run(event.run_id)
-        except StoreError as e:
-            self.notify(str(e), title="Not deleted", severity="error")
-        else:
-            self.notify(f"Deleted run {event.run_id}." if deleted else
-                        f"Run {event.run_id} was already gone.", title="Run history")
-        self.pane(TrainPane).overlays.pop(event.run_id, None)
-        self._reload_runs()
-        self.pane(TrainPane).show(self.history)
-
-
-def find_ghost(db_path, dataset: str, exclude: int | None):
-    """The history's fastest run on this machine to the dataset's target (not run `exclude`),
-    or None; never raises (a locked or damaged history just means no ghost)."""
-    from ...core.insight import fastest_to_target
-
-    try:
-        with Store(db_path, readonly=True) as db:
-            return fastest_to_target(db, dataset, exclude=exclude)
-    except (StoreError, OSError):
-        return None

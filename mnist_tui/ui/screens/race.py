@@ -38,7 +38,7 @@ class RaceScreen(Screen):
         Binding("escape", "leave", "Back"),
     ]
     DEFAULT_CSS = """
-    RaceScreen #race-left { width: 46; }
+    RaceScreen #race-left { width: 56; }
     RaceScreen #leaderboard { height: auto; max-height: 8; }
     RaceScreen #race-help { height: auto; color: $text-muted; padding: 1 0 0 0; }
     RaceScreen #race-charts { width: 1fr; }
@@ -83,11 +83,11 @@ class RaceScreen(Screen):
         table = self.query_one(DataTable)
         table.cell_padding = 0
         for name, width in (("", 2), ("racer", 14), ("ep", 4), ("acc", 8), ("best", 8),
-                            ("/s", 8), ("state", 8)):
+                            ("/s", 8), ("cpu mem", 10), ("state", 8)):
             table.add_column(name, width=width, key=name or "mark")
         for i, r in enumerate(self.racers):
             table.add_row(Text("●", style=f"bold {self.racer_colors[id(r)]}"), r.label, "", "", "", "",
-                          r.state, key=str(i))
+                          "", r.state, key=str(i))
             r.start()  # a racer whose process cannot start fails; the rest go on
             if r.error:
                 self.notify(f"{r.label}: {r.error}", severity="error")
@@ -117,6 +117,9 @@ class RaceScreen(Screen):
             best = best_of(cols)
             table.update_cell(str(i), "best", f"{best[0]:7.2%}" if best else "")
             table.update_cell(str(i), "/s", f"{p.samples_per_second:7,.0f}" if p else "")
+            usage = r.usage() if r.going else None  # its process's CPU and memory (psutil)
+            if usage is not None:
+                table.update_cell(str(i), "cpu mem", usage.short())
             table.update_cell(str(i), "state", state)
             acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=self.racer_colors[id(r)])
             xs, ys = h.batch_losses()

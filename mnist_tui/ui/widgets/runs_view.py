@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from ...core import host
 from ...core.render import config_value, config_words, format_duration
 from ...core.store import Store, StoreError
 
@@ -210,6 +211,10 @@ class RunsView(Vertical):
                 total = db.count_runs()
                 offset = max(0, min(offset, total - PAGE))
                 runs = db.runs(limit=PAGE, offset=offset)
+            live = host.live_runs()  # runs going anywhere on this machine: Enter follows one
+            for r in runs:
+                if r["id"] in live:
+                    r["status"] = "live"
             page = self.PageRead(serial, runs, total, offset, row, None)
         except (StoreError, OSError, ValueError) as e:
             page = self.PageRead(serial, [], 0, 0, None, str(e))

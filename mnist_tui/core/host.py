@@ -1,0 +1,401 @@
+"""Serving a run to viewers: the process that records a run (its host) listens on a Unix socket,
+so a dashboard in another terminal (`mnist-tui attach`), `runs list` and `runs stop/pause` reach
+it while it trains, whoever started it: a dashboard, a detached dashboard, `mnist-tui train`, a
+racer or a sweep trial.
+
+The transport is the standard library's `multiprocessing.connection` over AF_UNIX, never a
+network port. Where: `$XDG_RUNTIME_DIR/mnist-tui/run-<id>.sock` (else `/tmp/mnist-tui-<uid>/`),
+the folder 0700 and owned by us, each socket 0600, and an authkey file (32 random bytes, 0600)
+beside them. Another user cannot enter the folder nor read the key: "permission denied".
+
+Protocol. Both ends first prove they hold the authkey (the stdlib's HMAC challenge, both ways),
+before anything is decoded. Then Connection.send/recv carry plain tuples and the same event
+dataclasses the engine's pipes already carry between our processes (pickled: the trust is the
+same as those pipes', a local socket of our own uid behind a shared secret; no FILE we read or
+write is ever pickled). The client says what it is, `("view",)` or `("control",)`; the host
+answers `("hello", info)` (run id, label, config, state, planned epochs, offset, host pid and
+name, the run's pid, viewers). A viewer then gets every event so far (progress merged, every
+epoch, live changes, the latest weights, the outcome) and each new one as `("event", ev)`, and
+`("state", state)` whenever a pause or resume changes it, so two viewers agree. Either kind
+sends commands: `("pause",)`, `("resume",)`, `("stop",)`, `("live", name, value)`,
+`("weights",)`, `("revive", unit)`, `("info",)`; a control client gets `("ok", info)` after
+each. A client that leaves (EOF) takes nothing with it. A socket whose host died refuses
+connections: every lister removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from dataclasses import asdict, replace
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
+from pathlib import Path
+
+import numpy as np
+
+from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished, Weights
+
+KEY_BYTES = 32
+DRAIN = 10.0  # seconds a closing host gives each viewer to take what it has queued
+COMMANDS = ("pause", "resume", "stop", "live", "weights", "revive", "info")
+
+
+class HostError(Exception):
+    """A run cannot be reached (one line for the user)."""
+
+
+# --- where ---------------------------------------------------------------------------------------
+
+
+def folder(env: dict[str, str] | None = None, create: bool = True) -> Path:
+    """The sockets' folder, made 0700 if needed; refuses one that is not ours or is open to
+    others (someone could have made it first in /tmp)."""
+    env = os.environ if env is None else env
+    runtime = env.get("XDG_RUNTIME_DIR")
+    path = Path(runtime) / "mnist-tui" if runtime else Path(f"/tmp/mnist-tui-{os.getuid()}")
+    if create:
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700, parents=True)
+    try:
+        st = path.stat()
+    except PermissionError as e:
+        raise HostError(f"{path}: permission denied") from e
+    except FileNotFoundError as e:
+        raise HostError(f"no run is going ({path} does not exist)") from e
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise HostError(f"{path}: permission denied (not ours, or open to others)")
+    return path
+
+
+def authkey(where: Path) -> bytes:
+    """The shared secret, made once (exclusively, 0600) and read after."""
+    key_path = where / "authkey"
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process is writing it right now
+            try:
+                key = key_path.read_bytes()
+            except PermissionError as e:
+                raise HostError(f"{key_path}: permission denied") from e
+            if len(key) == KEY_BYTES:
+                return key
+            time.sleep(0.01)
+        raise HostError(f"{key_path} is damaged: remove it") from None
+    key = os.urandom(KEY_BYTES)
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    return key
+
+
+def socket_path(run_id: int, where: Path | None = None) -> Path:
+    return (where or folder()) / f"run-{run_id}.sock"
+
+
+# --- the host ------------------------------------------------------------------------------------
+
+
+class Host:
+    """Serves one run. `target` steers it (a RunSession, or train's LocalRun): it has
+    pause/resume/stop/set_live/request_weights/revive, `state`, `config`, `history`, `label`.
+    Call `publish(event)` with every event after the history took it (the reader thread)."""
+
+    def __init__(self, target, run_id: int, child_pid: int | None = None) -> None:
+        self.target, self.run_id, self.child_pid = target, run_id, child_pid
+        self.where = folder()
+        self.key = authkey(self.where)
+        self.path = socket_path(run_id, self.where)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a stale socket of a run id the history reused
+        old = os.umask(0o177)
+        try:
+            self.listener = Listener(str(self.path), family="AF_UNIX", authkey=self.key)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        self.lock = threading.Lock()
+        self.log: list[Event] = []  # what a new viewer is sent first
+        self.viewers: list[_Viewer] = []
+        self.closed = False
+        self.done = threading.Event()  # set once closed
+        self.started_at = time.time()
+        self.thread = threading.Thread(target=self._accept, name=f"host-{run_id}", daemon=True)
+        self.thread.start()
+
+    def info(self) -> dict:
+        t = self.target
+        h = t.history
+        with h.lock:
+            before = {k: list(v[:h.offset]) for k, v in h.epochs.items()}
+            planned, offset = h.planned, h.offset
+        return {"run_id": self.run_id, "label": getattr(t, "label", ""),
+                "config": asdict(t.config), "state": t.state, "planned": planned,
+                "offset": offset, "epochs_before": before, "pid": os.getpid(),
+                "host": socket.gethostname(), "child_pid": self.child_pid,
+                "viewers": len(self.viewers), "started_at": self.started_at}
+
+    def publish(self, event: Event) -> None:
+        with self.lock:
+            last = self.log[-1] if self.log else None
+            if isinstance(event, BatchProgress) and isinstance(last, BatchProgress):
+                self.log[-1] = replace(event, losses=last.losses + event.losses)
+            elif isinstance(event, Weights):
+                self.log = [e for e in self.log if not isinstance(e, Weights)] + [event]
+            else:
+                if isinstance(event, EpochEnd):
+                    self._slim_last_epoch()
+                self.log.append(event)
+            for v in self.viewers:
+                v.put(("event", event))
+        if isinstance(event, (Finished, Diverged, Failed)):
+            threading.Thread(target=self._close_soon, daemon=True).start()
+
+    def _slim_last_epoch(self) -> None:
+        """The log keeps the latest epoch whole; an older one keeps its predicted classes
+        only, not every probability (10 kB, not 400 kB, an MNIST epoch): what the history
+        needs of it (RunHistory.add), so a long run's log stays small."""
+        for i in range(len(self.log) - 1, -1, -1):
+            e = self.log[i]
+            if isinstance(e, EpochEnd):
+                if np.ndim(e.test_proba) == 2:
+                    self.log[i] = replace(e, test_proba=np.asarray(e.test_proba).argmax(axis=1)
+                                          .astype(np.uint8))
+                return
+
+    def state_changed(self) -> None:
+        """A pause or resume (from anyone): every viewer hears the run's state."""
+        with self.lock:
+            for v in self.viewers:
+                v.put(("state", self.target.state))
+
+    def _close_soon(self) -> None:
+        self.close()  # each viewer is sent what it has queued first (DRAIN seconds at most)
+
+    def close(self) -> None:
+        """Stop listening, remove the socket, and let every client go."""
+        with self.lock:
+            if self.closed:
+                closing = True
+            else:
+                closing, self.closed = False, True
+                viewers, self.viewers = self.viewers, []
+        if closing:  # another thread is closing it: wait for that, so no one exits mid-drain
+            self.done.wait(DRAIN + 5)
+            return
+        for v in viewers:
+            v.close()
+        for v in viewers:  # the host may exit next: its viewers get their replay and outcome
+            v.thread.join(DRAIN)
+        # Wake the accept() (closing a listening socket does not, on Linux), then close it,
+        # which removes the socket file.
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.listener.address)
+        self.thread.join(2.0)
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        self.done.set()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                conn = self.listener.accept()
+            except (AuthenticationError, OSError, EOFError):
+                continue
+            if self.closed:
+                conn.close()
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True,
+                             name=f"host-{self.run_id}-client").start()
+
+    def _serve(self, conn: Connection) -> None:
+        try:
+            kind = conn.recv()[0]
+        except (EOFError, OSError, IndexError, TypeError):
+            conn.close()
+            return
+        viewer = None
+        if kind == "view":
+            viewer = _Viewer(conn)
+            with self.lock:
+                if self.closed:
+                    conn.close()
+                    return
+                self.viewers.append(viewer)
+                viewer.put(("hello", self.info()))
+                for e in self.log:
+                    viewer.put(("event", e))
+        else:
+            try:
+                conn.send(("hello", self.info()))
+            except OSError:
+                conn.close()
+                return
+        try:
+            while True:
+                try:
+                    command = conn.recv()
+                except (EOFError, OSError):
+                    return
+                self.apply(command)
+                if viewer is None:
+                    conn.send(("ok", self.info()))
+        except OSError:
+            return
+        finally:
+            if viewer is not None:
+                with self.lock:
+                    if viewer in self.viewers:
+                        self.viewers.remove(viewer)
+                viewer.close()
+            else:
+                conn.close()
+
+    def apply(self, command) -> None:
+        """One command from a client, on the target's own code paths."""
+        try:
+            name, *args = command
+        except (TypeError, ValueError):
+            return
+        t = self.target
+        try:
+            if name == "pause":
+                t.pause()
+                t.request_weights()  # every view then shows the network where it paused
+            elif name == "resume":
+                t.resume()
+            elif name == "stop":
+                t.stop()
+            elif name == "live":
+                t.set_live(str(args[0]), float(args[1]))
+            elif name == "weights":
+                t.request_weights()
+            elif name == "revive":
+                t.revive(int(args[0]))
+        except (ValueError, IndexError, TypeError):
+            return
+        if name in ("pause", "resume"):
+            self.state_changed()
+            tell = getattr(t, "on_event", None)  # the host's own view (a dashboard) hears it too
+            if tell is not None:
+                tell(t, ("state", t.state))
+
+
+class _Viewer:
+    """One viewer's connection: messages queue here and a thread sends them, progress merged,
+    so a slow viewer never holds the run up."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.items: list = []
+        self.cond = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._send_all, daemon=True, name="viewer-out")
+        self.thread.start()
+
+    def put(self, message) -> None:
+        with self.cond:
+            last = self.items[-1] if self.items else None
+            ev = message[1] if message[0] == "event" else None
+            if isinstance(ev, BatchProgress) and last and last[0] == "event" \
+                    and isinstance(last[1], BatchProgress):
+                self.items[-1] = ("event", replace(ev, losses=last[1].losses + ev.losses))
+            else:
+                self.items.append(message)
+            self.cond.notify()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+
+    def _send_all(self) -> None:
+        while True:
+            with self.cond:
+                while not self.items and not self.closed:
+                    self.cond.wait()
+                if not self.items:
+                    break
+                message = self.items.pop(0)
+            try:
+                self.conn.send(message)
+            except (OSError, ValueError):
+                break
+        with contextlib.suppress(OSError):
+            self.conn.close()
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+
+def connect(run_id: int, kind: str = "control") -> tuple[Connection, dict]:
+    """Connect to run `run_id`'s host; (connection, its hello). Raises HostError."""
+    where = folder(create=False)
+    path = socket_path(run_id, where)
+    try:
+        key = (where / "authkey").read_bytes()
+    except PermissionError as e:
+        raise HostError(f"{where}: permission denied") from e
+    except FileNotFoundError as e:
+        raise HostError(f"run {run_id} is not going (no host serves it)") from e
+    try:
+        conn = Client(str(path), family="AF_UNIX", authkey=key)
+    except FileNotFoundError as e:
+        raise HostError(f"run {run_id} is not going (no host serves it)") from e
+    except PermissionError as e:
+        raise HostError(f"{path}: permission denied") from e
+    except ConnectionRefusedError as e:
+        with contextlib.suppress(OSError):
+            path.unlink()  # its host died (kill -9): the socket is stale
+        raise HostError(f"run {run_id} is not going (its host is gone)") from e
+    except (AuthenticationError, EOFError, OSError) as e:
+        raise HostError(f"run {run_id}: cannot connect ({e})") from e
+    try:
+        conn.send((kind,))
+        hello = conn.recv()
+    except (EOFError, OSError) as e:
+        conn.close()
+        raise HostError(f"run {run_id} ended") from e
+    return conn, hello[1]
+
+
+def command(run_id: int, *cmd) -> dict:
+    """Send one command (e.g. "stop") to run `run_id`'s host; its info after. Raises HostError."""
+    conn, info = connect(run_id)
+    try:
+        if cmd and cmd[0] != "info":
+            conn.send(tuple(cmd))
+            info = conn.recv()[1]
+        return info
+    except (EOFError, OSError):
+        return info  # it ended as it stopped
+    finally:
+        conn.close()
+
+
+def live_runs() -> dict[int, dict]:
+    """Every run going on this machine for this user: run id -> its host's info. Stale
+    sockets (the host died) are removed."""
+    try:
+        where = folder(create=False)
+    except HostError:
+        return {}
+    found = {}
+    for path in sorted(where.glob("run-*.sock")):
+        try:
+            run_id = int(path.stem.removeprefix("run-"))
+            found[run_id] = command(run_id, "info")
+        except (ValueError, HostError):
+            continue
+    return found
+
+
+def newest_live() -> int | None:
+    runs = live_runs()
+    return max(runs, key=lambda i: (runs[i]["started_at"], i)) if runs else None
+
