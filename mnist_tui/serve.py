@@ -110,7 +110,7 @@ class CappedServer(Server):
             _SLOT.reset(token)
 
     async def _process_messages(self, websocket: web.WebSocketResponse, app_service) -> None:
-        """textual-serve's loop over a tab's messages (private: tests/ui/test_serve_sizes.py
+        """textual-serve's loop over a tab's messages (private: tests/soak/test_serve_sizes.py
         checks it is still there), with resizes clamped; when it ends, the socket has closed:
         the slot is free while the app takes its seconds to end."""
         try:

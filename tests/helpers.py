@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import select
 import time
 from pathlib import Path
 
@@ -148,3 +149,20 @@ def add_fake_run(db, seed, pred, conf, status="done", dataset="mnist"):
     s.finish_run(rid, status)
     s.close()
     return rid
+
+
+def readline_within(stream, seconds: float = 30):
+    """The next line from a child's pipe, or a failure after `seconds`: a child that hangs
+    fails the test with a reason, well before the global timeout (300 s)."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no line from the child within {seconds} s"
+    return stream.readline()
+
+
+# Every module of mnist_tui/core: the import-hygiene tests (unit: the list is whole;
+# integration: none imports Textual or Rich) read this one list.
+CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
+                "engine", "events", "files", "forgetting", "history", "host", "idx", "insight",
+                "loader", "local_run", "machine", "metrics", "model", "optim", "race", "recording",
+                "remote", "render", "resources", "session", "shared", "store", "suspects", "sweep",
+                "train")

@@ -36,6 +36,7 @@ def _mnist_tui(args, tiny_dir, data_home: Path, cwd: Path) -> subprocess.Complet
                           stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(UMASK))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", COMMANDS)
 def test_each_command_on_an_empty_data_home(name, tiny_dir, tmp_path):
     home = tmp_path / "share"
@@ -52,6 +53,7 @@ def test_each_command_on_an_empty_data_home(name, tiny_dir, tmp_path):
         assert "best: trial 0" in r.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sweep", "suspects --mark", "train"])
 def test_a_data_home_that_cannot_be_made_is_one_line(name, tiny_dir, tmp_path):
     blocker = tmp_path / "a-file"
@@ -67,6 +69,7 @@ def test_a_data_home_that_cannot_be_made_is_one_line(name, tiny_dir, tmp_path):
         assert "unable to open database file" not in lines[0]  # says why, not SQLite's shrug
 
 
+@pytest.mark.slow
 async def test_the_sweep_tab_on_an_empty_data_home(tiny, tmp_path, monkeypatch):
     from textual.widgets import Button, Input
 
@@ -95,6 +98,7 @@ async def test_the_sweep_tab_on_an_empty_data_home(tiny, tmp_path, monkeypatch):
     con.close()
 
 
+@pytest.mark.slow
 async def test_the_dashboard_on_an_empty_data_home_records_its_first_run(tiny, tmp_path, monkeypatch):
     from helpers import start_and_wait_for_an_epoch
 
@@ -114,6 +118,7 @@ async def test_the_dashboard_on_an_empty_data_home_records_its_first_run(tiny, t
     con.close()
 
 
+@pytest.mark.slow
 def test_a_storage_named_in_a_missing_folder_is_one_line_and_makes_no_folder(tiny_dir, tmp_path, capsys):
     """Only the default storage's folder is made: a --storage with a typo must not make one."""
     from mnist_tui.cli import main

@@ -59,6 +59,7 @@ def _dashboard(tmp_path, tiny_dir, redirect: str) -> tuple[int | None, str, str]
     return code, shown.decode(errors="replace"), target.read_text(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("redirect", ["stdin", "stdout", "stderr"])
 def test_the_dashboard_without_a_terminal_says_so_in_one_line(redirect, tmp_path, tiny_dir):
     code, shown, written = _dashboard(tmp_path, tiny_dir, redirect)

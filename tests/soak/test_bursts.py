@@ -142,6 +142,7 @@ def _cpu_percent(proc, seconds: float) -> float:
     return 100 * (sum(proc.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
 
 
+@pytest.mark.slow
 def test_every_pair_of_tab_keys_in_one_write_leaves_the_real_app_idle(tiny_dir, tmp_path):
     """The real program in a 100x30 pseudo-terminal, after a run: each pair of tab keys in
     one os.write, and one second later the app's CPU is under 5% (it was 50-100% for ever

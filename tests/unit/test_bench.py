@@ -83,15 +83,6 @@ def test_profile_splits_the_step_and_its_replica_matches_the_model(tiny_dir, cap
     assert row["parts_us"]["matmul"] > 0 and row["step_us"] > 0
 
 
-def test_augment_compares_the_loader_with_the_training_thread(tiny_dir, capsys, monkeypatch):
-    monkeypatch.setattr(speed, "AUGMENT_SHAPE", (8, 64))
-    assert bench.main(bench.BenchParams(augment_cost=True, rounds=1, samples=300,
-                                        data_dir=str(tiny_dir))) == 0
-    out = capsys.readouterr().out
-    for kind in ("none", "affine (loader)", "affine (in-process)", "elastic (loader)"):
-        assert kind in out
-
-
 def test_vs_torch_says_how_to_get_torch_when_it_is_missing(tiny_dir, capsys, monkeypatch):
     import builtins
 

@@ -6,8 +6,6 @@ copy shipped inside the package is found through importlib.resources and verifie
 from __future__ import annotations
 
 import importlib.resources
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +37,7 @@ def test_the_shipped_copy_is_a_package_resource():
     assert data.has_files(shipped)
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("names", [GUNZIP, SEVEN_ZIP], ids=["gunzip", "7-zip"])
 def test_a_data_dir_of_unpacked_idx_files_loads(tmp_path, raw_bytes, names):
     raw = _unpack(tmp_path / "raw", raw_bytes, names)
@@ -49,6 +48,7 @@ def test_a_data_dir_of_unpacked_idx_files_loads(tmp_path, raw_bytes, names):
     assert np.bincount(ds.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+@pytest.mark.real_data
 def test_an_unpacked_file_that_is_not_mnists_is_refused_by_its_sha256(tmp_path, raw_bytes):
     raw = _unpack(tmp_path / "raw", raw_bytes, GUNZIP)
     tampered = bytearray(raw_bytes["t10k-labels-idx1-ubyte.gz"])
@@ -59,6 +59,7 @@ def test_an_unpacked_file_that_is_not_mnists_is_refused_by_its_sha256(tmp_path, 
     assert "t10k-labels-idx1-ubyte" in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.real_data
 def test_a_missing_file_names_every_name_it_looked_for(tmp_path, raw_bytes):
     raw = _unpack(tmp_path / "raw", raw_bytes, GUNZIP)
     (raw / "train-labels-idx1-ubyte").unlink()
@@ -67,16 +68,7 @@ def test_a_missing_file_names_every_name_it_looked_for(tmp_path, raw_bytes):
     assert "train-labels.idx1-ubyte" in str(e.value) and "train-labels-idx1-ubyte.gz" in str(e.value)
 
 
-def test_train_on_a_data_dir_of_unpacked_files_as_a_user_does(tmp_path, raw_bytes):
-    """As found: `mnist-tui train --data-dir DIR` with gunzipped files said '….gz: file not found'."""
-    raw = _unpack(tmp_path / "raw", raw_bytes, SEVEN_ZIP)
-    r = subprocess.run([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(raw),
-                        "--epochs", "1", "--hidden", "16", "--batch-size", "512"],
-                       capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    assert r.returncode == 0, (r.stdout, r.stderr)
-    assert "epoch" in r.stdout.lower() and "Traceback" not in r.stderr
-
-
+@pytest.mark.real_data
 def test_a_damaged_shipped_copy_is_refused_by_its_sha256(tmp_path, raw_bytes, monkeypatch):
     import gzip
 

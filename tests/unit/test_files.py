@@ -55,23 +55,6 @@ def test_a_target_that_is_not_a_regular_file_is_refused_and_left_alone(tmp_path,
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("path", ["link", "/dev/stdout"])
-def test_a_symlink_to_proc_self_fd_1_is_refused_not_replaced(tmp_path, path):
-    import subprocess
-    import sys
-
-    link = tmp_path / "out.csv"
-    link.symlink_to("/proc/self/fd/1")
-    before = os.lstat("/dev/stdout")
-    r = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "export", "1", "--output",
-                        str(link) if path == "link" else path, "--db", str(tmp_path / "none.sqlite")],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert os.lstat("/dev/stdout") == before
-    assert r.returncode == 1 and "refused" in r.stderr and "Traceback" not in r.stderr
-    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
-    assert not (tmp_path / "none.sqlite").exists()
-
-
 def test_a_symlink_to_a_file_is_written_through_and_stays_a_link(tmp_path):
     real = tmp_path / "real.csv"
     real.write_text("old")

@@ -1,29 +1,12 @@
 """The core never imports Textual or Rich: it runs headless, for scripts and benchmarks."""
 
 import pkgutil
-import subprocess
-import sys
+
+from helpers import CORE_MODULES
 
 import mnist_tui.core
-
-CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "host", "idx", "insight",
-                "loader", "local_run", "machine", "metrics", "model", "optim", "race", "recording",
-                "remote", "render", "resources", "session", "shared", "store", "suspects", "sweep",
-                "train")
 
 
 def test_the_list_names_every_core_module():
     found = {m.name for m in pkgutil.iter_modules(mnist_tui.core.__path__)}
     assert found == set(CORE_MODULES), "add the new core module to CORE_MODULES"
-
-
-def test_core_imports_without_textual_or_rich():
-    imports = ", ".join(f"mnist_tui.core.{m}" for m in CORE_MODULES)
-    code = (
-        f"import sys, {imports}, mnist_tui.cli;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'textual_plotext', 'plotext')];"
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr

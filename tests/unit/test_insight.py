@@ -26,6 +26,7 @@ def trained(mnist):
     return config, model, ends
 
 
+@pytest.mark.real_data
 def test_saliency_is_the_finite_difference_gradient_of_log_p(mnist, trained):
     _, model32, _ = trained
     model = Perceptron.from_params(*(p.astype(np.float64) for p in model32.params().values()))
@@ -57,6 +58,7 @@ def test_saliency_is_the_finite_difference_gradient_of_log_p(mnist, trained):
     assert (log_q(x + e) - log_q(x - e)) / (2 * h) == pytest.approx(g_other[i], rel=1e-5)
 
 
+@pytest.mark.real_data
 def test_a_nudge_flips_a_real_test_digit_with_a_small_change(mnist, trained):
     _, model, _ = trained
     proba = model.forward(mnist.test_images[:200].astype(np.float32) / 255)
@@ -72,6 +74,7 @@ def test_a_nudge_flips_a_real_test_digit_with_a_small_change(mnist, trained):
     assert n.change < np.linalg.norm(x)  # smaller than erasing the digit
 
 
+@pytest.mark.real_data
 def test_a_unit_its_top_digits_and_ablation(mnist, trained):
     _, model, _ = trained
     A1, Z2 = insight.hidden_activations(model, mnist.test_images)
@@ -122,6 +125,7 @@ def test_reliability_and_ece_by_hand():
     assert r.ece == pytest.approx(0.45 * 0.5 + 0.45 * 0.25 + 0.65 * 0.25)
 
 
+@pytest.mark.real_data
 def test_a_temperature_fit_on_the_validation_split_lowers_its_ece(mnist, trained):
     config, model, ends = trained
     # the epoch's own ECE is the test set's at T = 1
@@ -315,6 +319,7 @@ def test_runs_show_names_a_revive(tmp_path, capsys):
     assert "live change: lr = 0.01 from epoch 4, batch 1" in out
 
 
+@pytest.mark.real_data
 def test_a_nudge_ends_just_past_the_boundary(mnist, trained):
     _, model, _ = trained
     x = mnist.test_images[0].astype(np.float64) / 255  # a 7

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -54,31 +52,6 @@ def test_a_history_write_that_cannot_be_encoded_never_raises(tmp_path):
     with pytest.raises(Exception) as e:
         rec.store._write("SELECT ?", (2**70,))
     assert type(e.value).__name__ == "StoreError"
-
-
-def test_train_save_into_a_latin1_folder(tmp_path, tiny_dir):
-    """`train --save $'ck\\xff.npz'` in a folder named with byte 0xE9: saved, recorded as done."""
-    folder = tmp_path / LATIN1
-    folder.mkdir()
-    env = {**os.environ, "XDG_DATA_HOME": os.fspath(folder / "share")}
-    name = os.fsdecode(b"ck\xff.npz")
-    r = subprocess.run([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(tiny_dir),
-                        "--hidden", "8", "--epochs", "1", "--save", name],
-                       cwd=folder, env=env, capture_output=True, timeout=120)
-    err = r.stderr.decode(errors="replace")
-    assert r.returncode == 0, err
-    assert b"Traceback" not in r.stderr and b"saved" in r.stdout
-    assert (folder / name).is_file()
-    db = folder / "share" / "mnist-tui" / "runs.sqlite"
-    assert stored_checkpoint(db, 1) == os.fsencode(os.path.join(os.fspath(folder), name))
-    shown = {}
-    for cmd in (["runs", "list"], ["runs", "show", "1"], ["runs", "export", "1"]):
-        r = subprocess.run([sys.executable, "-m", "mnist_tui", *cmd], cwd=folder, env=env,
-                           capture_output=True, timeout=60)
-        assert r.returncode == 0 and b"Traceback" not in r.stderr, (cmd, r.stderr)
-        assert b"lost" not in r.stdout
-        shown[cmd[1]] = r.stdout
-    assert b"ck\xef\xbf\xbd.npz" in shown["show"]  # U+FFFD in UTF-8 where the byte 0xFF was
 
 
 # --- item 6: a file nobody named is never replaced ---------------------------------------------

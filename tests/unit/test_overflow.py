@@ -3,9 +3,6 @@ but every forward pass gives NaN. Refused at load; and every renderer is safe an
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -49,24 +46,6 @@ def test_large_but_sane_weights_still_load(tmp_path):
     model.W1 *= 1000  # far beyond training, far from overflowing
     path = checkpoint.save(tmp_path / "big.npz", model, TrainConfig(hidden=8), {})
     assert np.array_equal(checkpoint.load(path)[0].W1, model.W1)
-
-
-@pytest.mark.parametrize("cmd", [
-    ["--load", "{ck}"],  # the dashboard: refused before it opens
-    ["explain", "{ck}", "--sample", "3", "--format", "json"],
-    ["explain", "{ck}", "--sample", "3"],
-    ["units", "{ck}"],
-    ["units", "{ck}", "--format", "json"],
-])
-def test_the_cli_refuses_a_huge_checkpoint_in_one_line(tmp_path, tiny_dir, cmd):
-    ck = huge_checkpoint(tmp_path / "huge.npz")
-    argv = [a.format(ck=ck) for a in cmd]
-    r = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "mnist_tui", *argv,
-                        "--data-dir", str(tiny_dir)], capture_output=True, text=True, timeout=60,
-                       stdin=subprocess.DEVNULL)
-    assert r.returncode == 1, (r.stdout, r.stderr)
-    assert r.stdout == "" and r.stderr.count("\n") == 1 and "overflow" in r.stderr
-    assert "Traceback" not in r.stderr and "Warning" not in r.stderr
 
 
 BAD = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 0.5, 3e38, -3e38], np.float32)

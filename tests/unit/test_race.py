@@ -36,31 +36,6 @@ def test_a_bad_race_is_one_line(text, words):
     assert words in str(e.value) and "\n" not in str(e.value)
 
 
-def test_the_race_command_runs_the_racers_and_records_each(tiny_dir, tmp_path, capsys):
-    import json
-    import sqlite3
-
-    from mnist_tui.cli import main
-
-    db = tmp_path / "h.sqlite"
-    assert main(["race", "optimizer", "sgd,adam", "--data-dir", str(tiny_dir), "--epochs", "2",
-                 "--hidden", "8", "--batch-size", "16", "--db", str(db), "--json"]) == 0
-    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert len([x for x in lines if x["event"] == "epoch"]) == 4
-    done = lines[-1]
-    assert done["event"] == "done" and {r["racer"] for r in done["racers"]} == {
-        "sgd lr=0.1", "adam lr=0.001"}
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT config, status FROM runs").fetchall()
-    con.close()
-    configs = [json.loads(c) for c, _ in rows]
-    assert sorted(c["optimizer"] for c in configs) == ["adam", "sgd"]
-    # no --lr: each optimizer starts from its own default (Adam at momentum's 0.1 was a bug)
-    assert sorted((c["optimizer"], c["lr"]) for c in configs) == [("adam", 0.001), ("sgd", 0.1)]
-    assert {s for _, s in rows} == {"done"}
-    assert main(["race", "lr", "0.1", "--data-dir", str(tiny_dir)]) == 2
-
-
 def test_a_race_of_optimizers_gives_each_its_own_default_lr_unless_one_was_chosen():
     """`mnist-tui race optimizer sgd,momentum,adam` trained Adam at momentum's lr 0.1."""
     _, configs = parse_race("optimizer sgd,momentum,adam", TrainConfig())
@@ -72,3 +47,11 @@ def test_a_race_of_optimizers_gives_each_its_own_default_lr_unless_one_was_chose
     assert [c.lr for c in chosen] == [0.01, 0.01]
     _, given = parse_race("optimizer sgd,adam", TrainConfig(), lr_given=True)  # --lr 0.1
     assert [c.lr for c in given] == [0.1, 0.1]
+
+
+def test_a_race_may_race_the_seed():
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.race import parse_race
+
+    field, configs = parse_race("seed 1,2", TrainConfig())
+    assert field == "seed" and [c.seed for c in configs] == [1, 2]

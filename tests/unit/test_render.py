@@ -1,8 +1,9 @@
-"""Chart helpers: round ticks, and a debiased EMA of the batch losses."""
+"""Chart helpers: round ticks, a debiased EMA of the batch losses, config words, and why charts never use plotext's log scale."""
 
 from __future__ import annotations
 
 import numpy as np
+import plotext
 import pytest
 
 from mnist_tui.core.render import ema, log_ticks, nice_ticks
@@ -54,3 +55,24 @@ def test_axis_ticks_for_counts_are_whole_numbers():
     assert [tick_label(t) for t in ticks][:2] == ["0", "200"] or all("." not in tick_label(t) for t in ticks)
     _, _, small = axis_ticks(0, 3, 6, integer=True)
     assert all(float(t).is_integer() for t in small) and len(set(small)) == len(small)
+
+
+def test_config_words_round_floats_and_show_live_changes():
+    from mnist_tui.core.render import config_value, config_words
+
+    words = config_words({"hidden": 16, "lr": 0.0646642271741456, "momentum": 0.6577064848858,
+                          "weight_decay": 3.8512e-05}, live={"lr": 0.05})
+    assert words.startswith("n=16 lr=0.0647→0.05 m=0.658") and "wd=3.85e-05" in words, words
+    assert config_value(0.1) == "0.1" and config_value(128) == "128" and config_value("adam") == "adam"
+
+
+def test_plotext_log_scale_is_not_idempotent_so_charts_never_use_it():
+    """The cause, in three lines: a second build of a log-scale figure raises."""
+    plotext.clf()
+    plotext.plot([1, 2, 3], [1, 10, 100])
+    plotext.yscale("log")
+    plotext.plotsize(40, 10)
+    plotext.build()
+    with pytest.raises(ValueError):
+        plotext.build()
+    plotext.clf()

@@ -1,16 +1,14 @@
-"""The run history: schema, migration, interrupted runs, two writers, and corrupt or locked files."""
+"""The run history: schema, migration, corrupt files and deletes (other processes: tests/integration/test_store_processes.py)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers import wait_for
 
-from mnist_tui.core import store, train
+from mnist_tui.core import store
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.events import EpochEnd
 from mnist_tui.core.store import Recorder, Store, StoreError
@@ -63,31 +61,6 @@ def test_a_newer_schema_is_refused_not_touched(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="newer"):
         Store(path)
-
-
-def _killed_writer(path: str) -> None:
-    rec = Recorder(path, TrainConfig())
-    rec.epoch(fake_epoch(1))
-    rec.epoch(fake_epoch(2))
-    import os
-
-    os._exit(1)  # killed mid-run: no finish, no close
-
-
-def test_an_interrupted_run_keeps_every_finished_epoch(tmp_path):
-    path = str(tmp_path / "h.sqlite")
-    p = multiprocessing.get_context("spawn").Process(target=_killed_writer, args=(path,))
-    p.start()
-    p.join(30)
-    assert Store(path, readonly=True).run(1)["status"] == "lost"  # read as lost, not written
-    con = sqlite3.connect(path)
-    assert con.execute("SELECT status FROM runs").fetchone()[0] == "running"
-    con.close()
-    run = Store(path).run(1)  # a writer records it
-    assert run["epochs"]["epoch"] == [1, 2] and run["status"] == "lost"
-    con = sqlite3.connect(path)
-    assert con.execute("SELECT status FROM runs").fetchone()[0] == "lost"
-    con.close()
 
 
 def test_a_running_run_whose_process_lives_is_still_running(tmp_path):
@@ -230,28 +203,6 @@ def test_a_damaged_row_is_shown_as_damaged_and_the_rest_goes_on(tmp_path, damage
     assert "   2  " in listed  # the healthy run is listed too
 
 
-def _writer(path: str, n_runs: int) -> None:
-    for _ in range(n_runs):
-        rec = Recorder(path, TrainConfig())
-        for e in range(1, 4):
-            assert rec.epoch(fake_epoch(e)), rec.error
-        rec.finish("done")
-
-
-def test_two_writers_at_once_lose_nothing(tmp_path):
-    path = str(tmp_path / "h.sqlite")
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, 15)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0]
-    runs = Store(path).runs()
-    assert len(runs) == 30 and all(r["epochs"] == 3 and r["status"] == "done" for r in runs)
-    assert Store(path).db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
 def test_a_corrupt_file_is_an_error_and_is_never_overwritten(tmp_path):
     path = tmp_path / "h.sqlite"
     garbage = b"this is not a database" * 100
@@ -262,27 +213,6 @@ def test_a_corrupt_file_is_an_error_and_is_never_overwritten(tmp_path):
     assert rec.error and not rec.epoch(fake_epoch(1))
     rec.finish("done")
     assert path.read_bytes() == garbage
-
-
-def test_a_locked_database_fails_fast_and_training_goes_on(tmp_path, tiny):
-    path = tmp_path / "h.sqlite"
-    Store(path).close()
-    locker = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)", str(path)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert locker.stdout.readline().strip() == "locked"
-        rec = Recorder(path, TrainConfig(), timeout=0.3)
-        events = list(train.train(TrainConfig(hidden=8, epochs=2, batch_size=64), tiny))
-        recorded = [rec.epoch(e) for e in events if isinstance(e, EpochEnd)]
-        assert len(recorded) == 2 and not any(recorded) and "locked" in rec.error
-    finally:
-        locker.kill()
-        locker.wait()
-    db = Store(path)
-    assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_runs_starting_at_once_on_a_new_history_are_all_recorded(tmp_path):
@@ -308,3 +238,21 @@ def test_runs_starting_at_once_on_a_new_history_are_all_recorded(tmp_path):
             t.join(30)
         errors += [r.error for r in recorders if r.error]
     assert errors == []
+
+
+async def finish_run(app, pilot) -> None:
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.main.state in ("done", "stopped", "diverged", "error"))
+
+
+def test_the_store_refuses_to_delete_a_run_whose_process_is_alive(tmp_path):
+    from mnist_tui.core.store import StoreError
+
+    s = Store(tmp_path / "h.sqlite")
+    rid = s.start_run(TrainConfig())  # this process: alive
+    with pytest.raises(StoreError, match="training"):
+        s.delete_run(rid)
+    assert [r["id"] for r in s.runs()] == [rid]
+    s.finish_run(rid, "stopped")
+    assert s.delete_run(rid) and s.runs() == []
+    s.close()

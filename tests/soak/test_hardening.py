@@ -32,7 +32,7 @@ LONG = TrainConfig(hidden=64, epochs=1000, batch_size=2, lr=0.001)
 # --- signals: an SSH drop or a kill while training, in a real pseudo-terminal -----------------
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "q"])  # SIGHUP detaches: tests/ui/test_detach.py
+@pytest.mark.parametrize("how", ["SIGTERM", "q"])  # SIGHUP detaches: tests/soak/test_hangup.py
 def test_signal_or_quit_during_training_ends_every_process_and_keeps_the_history(
         tiny_dir, tmp_path, how):
     """The real program on a terminal, its run in a child process: after SIGTERM or q,

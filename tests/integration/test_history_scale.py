@@ -10,6 +10,7 @@ from mnist_tui.core import insight, suspects
 from mnist_tui.core.store import Store
 
 
+@pytest.mark.slow
 def test_the_big_history_is_what_the_bench_says(big_history):
     with Store(big_history, readonly=True) as db:
         assert db.count_runs() == 10_000
@@ -19,6 +20,7 @@ def test_the_big_history_is_what_the_bench_says(big_history):
         assert stored is not None and stored[0].shape == (20, 50)
 
 
+@pytest.mark.slow
 def test_pages_are_the_newest_first_slices_of_every_run(big_history):
     with Store(big_history, readonly=True) as db:
         first = db.runs(limit=100)
@@ -30,6 +32,7 @@ def test_pages_are_the_newest_first_slices_of_every_run(big_history):
     assert all(r["epochs"] == 20 and r["confusion"] is not None for r in first)
 
 
+@pytest.mark.slow
 def test_a_page_reads_the_same_rows_as_the_whole_list(tmp_path):
     from helpers import fake_epoch
 
@@ -46,6 +49,7 @@ def test_a_page_reads_the_same_rows_as_the_whole_list(tmp_path):
         assert db.count_runs() == 7
 
 
+@pytest.mark.slow
 def test_the_indexes_the_queries_need_exist(tmp_path):
     Store(tmp_path / "h.sqlite").close()
     con = sqlite3.connect(tmp_path / "h.sqlite")
@@ -57,6 +61,7 @@ def test_the_indexes_the_queries_need_exist(tmp_path):
     assert "runs_status_host" in plan
 
 
+@pytest.mark.slow
 def test_suspects_reads_the_predictions_of_each_config_once(big_history, monkeypatch):
     """10,000 runs of 125 configs: only the newest usable run of each config is read."""
     reads = []
@@ -73,6 +78,7 @@ def test_suspects_reads_the_predictions_of_each_config_once(big_history, monkeyp
     assert len(reads) == 100  # the diverged newest of a config is not read; older copies neither
 
 
+@pytest.mark.slow
 def test_the_ghost_reads_epochs_only_of_runs_that_reached_the_target(big_history, monkeypatch):
     reads = []
     original = Store.epoch_series
@@ -86,6 +92,7 @@ def test_the_ghost_reads_epochs_only_of_runs_that_reached_the_target(big_history
     assert ghost is not None and len(reads) == reached and 0 < reached < 10_000
 
 
+@pytest.mark.slow
 def test_runs_list_pages_with_limit_and_offset(big_history, capsys):
     from mnist_tui.cli import main
 
@@ -103,6 +110,7 @@ def test_runs_list_pages_with_limit_and_offset(big_history, capsys):
     assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_runs_list_without_a_limit_still_lists_every_run(big_history, capsys):
     from mnist_tui.cli import main
 

@@ -13,7 +13,7 @@ import time
 import uuid
 
 import pytest
-from helpers import marked_processes
+from helpers import marked_processes, readline_within
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -66,6 +66,7 @@ def wait_until_gone(marker: str, server: subprocess.Popen, seconds: float) -> li
     return sessions(marker, server)
 
 
+@pytest.mark.slow
 def test_a_closed_tab_leaves_no_app_behind_and_nor_does_the_server(tmp_path):
     """Chromium loads the page (an app session starts) and closes it while the app is still
     loading MNIST (the project's own copy, as a user's would): the server then sends `quit`
@@ -119,6 +120,7 @@ BUSY_APP = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_dir, sig):
     """Under textual-serve's web driver, with its event loop stuck, the app still leaves."""
@@ -130,7 +132,7 @@ def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_d
     app = subprocess.Popen([sys.executable, str(script), str(tiny_dir)], stdin=subprocess.PIPE,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        assert app.stderr.readline().strip() == b"busy"
+        assert readline_within(app.stderr).strip() == b"busy"
         time.sleep(0.3)
         assert app.poll() is None
         t0 = time.monotonic()
@@ -149,12 +151,13 @@ def test_a_busy_served_app_ends_on_sigterm_or_sighup_within_2_s(tmp_path, tiny_d
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_serving_beyond_localhost_warns(tmp_path):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "mnist_tui", "serve", "--host", "0.0.0.0",
                                "--port", str(port)], stderr=subprocess.PIPE, text=True)
     try:
-        line = server.stderr.readline()
+        line = readline_within(server.stderr)
         assert "not localhost" in line and "no authentication" in line
     finally:
         server.terminate()

@@ -26,6 +26,7 @@ async def run_once(app, pilot):
     await wait_for(pilot, lambda: app.main.state == "done", timeout=60)
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_draw_shows_the_models_view_and_saliency_and_nudges(mnist, size):
     app = make_app(mnist, config=REAL, progress_interval=0)
@@ -62,6 +63,7 @@ async def test_draw_shows_the_models_view_and_saliency_and_nudges(mnist, size):
         assert app.main.query_one("TabbedContent").active == "train"
 
 
+@pytest.mark.real_data
 async def test_a_mistake_opens_in_draw_and_can_be_nudged(mnist):
     app = make_app(mnist, config=REAL, progress_interval=0)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -80,6 +82,7 @@ async def test_a_mistake_opens_in_draw_and_can_be_nudged(mnist):
         assert f"test #{i}" in draw.source_name
 
 
+@pytest.mark.real_data
 async def test_suspects_screen_lists_and_marks(tmp_path, mnist):
     from helpers import add_fake_run as add_run
 
@@ -107,6 +110,7 @@ async def test_suspects_screen_lists_and_marks(tmp_path, mnist):
         assert app.screen is app.main
 
 
+@pytest.mark.real_data
 async def test_one_unit_at_a_time_ablate_and_revive(mnist):
     app = make_app(mnist, config=TrainConfig(hidden=32, epochs=50, batch_size=64),
                    progress_interval=0.05)
@@ -145,6 +149,7 @@ async def test_one_unit_at_a_time_ablate_and_revive(mnist):
         assert app.screen is app.main
 
 
+@pytest.mark.real_data
 async def test_calibration_tab_shows_reliability_ece_and_fits_a_temperature(mnist):
     from mnist_tui.core import calibration
     from mnist_tui.core.train import split_indices
@@ -182,6 +187,7 @@ async def test_calibration_tab_shows_reliability_ece_and_fits_a_temperature(mnis
             app.query_one("#calib-text").render())
 
 
+@pytest.mark.real_data
 async def test_calibration_without_a_split_says_what_to_do(mnist):
     app = make_app(mnist, config=REAL, progress_interval=0)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -192,6 +198,7 @@ async def test_calibration_without_a_split_says_what_to_do(mnist):
         assert app.query_one("#calib").fitted is None
 
 
+@pytest.mark.real_data
 async def test_the_ghost_of_the_fastest_run_is_raced(tmp_path, mnist):
     db = tmp_path / "h.sqlite"
     s = Store(db)
@@ -214,6 +221,7 @@ async def test_the_ghost_of_the_fastest_run_is_raced(tmp_path, mnist):
         assert "ghost" in acc.series
 
 
+@pytest.mark.real_data
 async def test_revive_needs_a_paused_run_and_says_so(mnist):
     app = make_app(mnist, config=REAL, progress_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -59,14 +59,6 @@ def test_race_help_and_errors_name_fields_by_their_flags(capsys, monkeypatch):
     assert "batch-size" in err and "batch_size" not in err and "val_split" not in err, err
 
 
-def test_a_race_may_race_the_seed():
-    from mnist_tui.core.config import TrainConfig
-    from mnist_tui.core.race import parse_race
-
-    field, configs = parse_race("seed 1,2", TrainConfig())
-    assert field == "seed" and [c.seed for c in configs] == [1, 2]
-
-
 def test_suspects_mark_says_marked_not_the_list(tmp_path, capsys):
     from helpers import add_fake_run
 

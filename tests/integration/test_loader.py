@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import readline_within
 
 from mnist_tui.core import loader, train
 from mnist_tui.core.config import TrainConfig
@@ -125,7 +126,7 @@ def test_kill_9_of_the_trainer_ends_the_loader_and_leaves_nothing(tiny_dir, tmp_
     trainer = subprocess.Popen([sys.executable, "-c", TRAINER, str(tiny_dir)],
                                stdout=subprocess.PIPE, text=True)
     try:
-        assert trainer.stdout.readline().strip() == "training"
+        assert readline_within(trainer.stdout).strip() == "training"
         loaders = _children(trainer.pid)
         assert len(loaders) == 1
         (loader_pid,) = loaders
@@ -188,3 +189,12 @@ def test_an_augmented_run_in_the_engine_s_daemonic_child_has_its_loader_and_the_
     assert isinstance(events[0], Started) and isinstance(events[-1], Finished), events[-1]
     child = [e for e in events if isinstance(e, EpochEnd)]
     assert [(e.train_loss, e.test_acc) for e in child] == [(e.train_loss, e.test_acc) for e in local]
+
+
+def test_training_with_augmentation_is_deterministic_and_learns(tiny):
+    cfg = TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.05, augment="affine")
+    runs = [[e.test_loss for e in train.train(cfg, tiny) if isinstance(e, EpochEnd)] for _ in range(2)]
+    assert runs[0] == runs[1]
+    plain = [e.test_loss for e in train.train(TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.05), tiny)
+             if isinstance(e, EpochEnd)]
+    assert runs[0] != plain

@@ -65,6 +65,7 @@ HELPS = [[], ["train"], ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "
          ["serve"], ["download"], ["bench"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_every_command_and_its_help_on_a_console_that_is_not_utf8(filled, encoding):
     home, tiny, env = filled
@@ -88,6 +89,7 @@ def test_every_command_and_its_help_on_a_console_that_is_not_utf8(filled, encodi
         assert "#" in explained or ":" in explained  # shade blocks as ' .:#'
 
 
+@pytest.mark.slow
 def test_a_utf8_console_keeps_the_real_characters(filled):
     home, _, env = filled
     r = mnist_tui("runs", "compare", "1", "2", env={**env, "PYTHONIOENCODING": "utf-8"}, cwd=home)
@@ -97,6 +99,7 @@ def test_a_utf8_console_keeps_the_real_characters(filled):
 # --- item 10: every index is ASCII digits only --------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["1_0", "\u0663", "+5", " 5", "5 ", "-0", "0x1", "1e1", "\uff15"])
 def test_every_index_the_cli_takes_is_ascii_digits_only(filled, bad):
     home, tiny, env = filled
@@ -118,6 +121,7 @@ def test_every_index_the_cli_takes_is_ascii_digits_only(filled, bad):
     assert db.read_bytes() == before  # no mark stored (1_0 stored sample 10 before)
 
 
+@pytest.mark.slow
 def test_a_plain_index_still_works(filled):
     home, _, env = filled
     db = home / "share" / "mnist-tui" / "runs.sqlite"
@@ -136,6 +140,7 @@ def test_a_plain_index_still_works(filled):
 # --- CLI conventions: --format on every command that lists or reports; progress on stderr ----
 
 
+@pytest.mark.slow
 def test_runs_list_has_a_format(filled):
     home, _, env = filled
     rows = json.loads(mnist_tui("runs", "list", "--format", "json", env=env, cwd=home).stdout)
@@ -145,6 +150,7 @@ def test_runs_list_has_a_format(filled):
     assert [int(r["id"]) for r in table] == [r["id"] for r in rows]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd", [["train", "--hidden", "8", "--epochs", "2"],
                                  ["race", "lr", "0.1,0.05", "--hidden", "8", "--epochs", "1"]])
 def test_train_and_race_take_format_json_and_keep_json_as_an_alias(filled, cmd):
@@ -158,6 +164,7 @@ def test_train_and_race_take_format_json_and_keep_json_as_an_alias(filled, cmd):
     assert outs[0] == outs[1] and outs[0]
 
 
+@pytest.mark.slow
 def test_train_csv_is_one_row_per_epoch(filled):
     home, tiny, env = filled
     r = mnist_tui("train", "--hidden", "8", "--epochs", "2", "--data-dir", tiny, "--format", "csv",
@@ -166,6 +173,7 @@ def test_train_csv_is_one_row_per_epoch(filled):
     assert r.returncode == 0 and [int(float(row["epoch"])) for row in rows] == [1, 2]
 
 
+@pytest.mark.slow
 def test_progress_never_goes_to_stdout_and_not_to_a_log(filled):
     """stdout and stderr are files here (not terminals): no bar, no carriage return anywhere,
     and the sweep's lines never run into each other."""
@@ -185,6 +193,7 @@ def test_progress_never_goes_to_stdout_and_not_to_a_log(filled):
                 assert line.count("trial") <= 1 and "running" not in line, line
 
 
+@pytest.mark.slow
 def test_progress_in_a_terminal_goes_to_stderr_with_an_eta(filled):
     """In a pty (stderr a terminal, stdout a file): the bar is drawn on stderr by rich.progress,
     with the time remaining, and stdout gets only the epoch lines."""
@@ -252,6 +261,7 @@ def run_in_pty(argv, env, cwd, stdout_path, timeout=120) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_download_shows_its_progress_on_the_terminal_in_the_same_style(fashion_mirror, tmp_path):
     code, shown = run_in_pty([sys.executable, "-m", "mnist_tui", "download", "--dataset",
                               "fashion", "--dir", str(tmp_path / "f")], dict(os.environ),
@@ -262,6 +272,7 @@ def test_download_shows_its_progress_on_the_terminal_in_the_same_style(fashion_m
     assert out.startswith("downloaded and verified") and "\r" not in out and "\x1b" not in out
 
 
+@pytest.mark.slow
 def test_the_sweeps_lines_never_run_into_its_progress_in_a_terminal(filled):
     """stdout and stderr one terminal, as people run it: each trial line is printed above the
     bar (before: '… 2 running' then 'trial   0  complete' on the same line)."""

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import readline_within
 
 from mnist_tui.cli import main
 from mnist_tui.core import checkpoint
@@ -210,7 +211,7 @@ def test_a_signal_during_train_save_keeps_the_weights_and_records_stopped(tiny_d
     proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "train", "--data-dir", str(tiny_dir),
                              "--epochs", "1000", "--batch-size", "8", "--save", str(ck), "--db", str(db),
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert '"event": "epoch"' in proc.stdout.readline()  # an epoch is done
+    assert '"event": "epoch"' in readline_within(proc.stdout, 60)  # an epoch is done
     time.sleep(0.2)
     proc.send_signal(getattr(signal, sig))
     _, err = proc.communicate(timeout=30)
@@ -302,3 +303,18 @@ def test_output_to_a_full_device_is_one_line_and_the_run_is_closed(tiny_dir, tmp
     assert "cannot write the output (No space left on device)" in r.stderr
     with sqlite3.connect(db) as con:
         assert "running" not in {s for (s,) in con.execute("SELECT status FROM runs")}
+
+
+def test_adam_gets_its_own_default_lr_from_the_cli(tiny_dir, capsys):
+    assert main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--hidden", "4",
+                 "--optimizer", "adam", "--json", "--db", str(tiny_dir / "h.sqlite")]) == 0
+    assert '"lr": 0.001' in capsys.readouterr().out
+    assert main(["train", "--data-dir", str(tiny_dir), "--epochs", "1", "--hidden", "4",
+                 "--optimizer", "adam", "--lr", "0.02", "--json", "--db", str(tiny_dir / "h.sqlite")]) == 0
+    assert '"lr": 0.02' in capsys.readouterr().out
+
+
+def test_a_validation_split_too_large_is_refused(tiny_dir, capsys):
+    assert main(["train", "--data-dir", str(tiny_dir), "--val-split", "600",
+                 "--db", str(tiny_dir / "h.sqlite")]) == 2
+    assert "leaves no training samples" in capsys.readouterr().err

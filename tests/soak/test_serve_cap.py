@@ -13,6 +13,7 @@ import time
 import uuid
 
 import aiohttp
+import pytest
 from helpers import marked_processes
 
 
@@ -48,6 +49,7 @@ async def _tabs(port: int, marker: str, server_pid: int) -> tuple[list[str], str
     return cmd, text, closed
 
 
+@pytest.mark.slow
 def test_a_tab_over_the_cap_is_told_why_and_flags_reach_each_session(tiny_dir, tmp_path):
     marker = uuid.uuid4().hex
     port = _free_port()
@@ -77,18 +79,3 @@ def test_a_tab_over_the_cap_is_told_why_and_flags_reach_each_session(tiny_dir, t
         server.wait(10)
         for pid in marked_processes(marker):
             os.kill(pid, signal.SIGKILL)
-
-
-def test_flags_before_a_command_that_ignores_them_are_errors(capsys):
-    import pytest
-
-    from mnist_tui.cli import main
-
-    for argv, words in ((["--load", "x.npz", "train"], "--load opens a checkpoint"),
-                        (["--db", "", "runs", "list"], "--db needs the path"),
-                        (["--db", ":memory:", "train"], "--db needs the path")):
-        with pytest.raises(SystemExit) as e:
-            main(argv)
-        assert e.value.code == 2
-        err = capsys.readouterr().err
-        assert words in err and err.count("\n") == 1

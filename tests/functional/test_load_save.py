@@ -115,3 +115,5 @@ async def test_l_of_an_overflowing_checkpoint_changes_nothing(tiny, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: "overflow" in app.main.status.build().plain, timeout=5)
         assert app.main.history.epoch_columns() == before and app.main.model is model
+
+

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import crashing_entry, marked_processes, raising_entry
+from helpers import crashing_entry, marked_processes, raising_entry, readline_within
 
 from mnist_tui.core.config import TrainConfig
 from mnist_tui.core.engine import Engine, Started, exit_reason
@@ -99,6 +99,7 @@ def test_pause_resume_live_change_weights_on_request_and_stop(engine):
     assert (change.name, change.value) == ("lr", 0.0125)
     later = [e for e in got[got.index(change):] if isinstance(e, BatchProgress)]
     while not later:
+        assert time.monotonic() < deadline
         time.sleep(0.01)
         later = [e for e in got[got.index(change):] if isinstance(e, BatchProgress)]
     assert later[0].lr <= 0.0125
@@ -111,7 +112,9 @@ def test_pause_resume_live_change_weights_on_request_and_stop(engine):
 def test_a_child_killed_by_sigkill_is_reported_with_the_signal(engine):
     got = []
     handle = engine.start(LONG, on_event=got.append)
+    deadline = time.monotonic() + 30
     while not any(isinstance(e, BatchProgress) for e in got):
+        assert time.monotonic() < deadline
         time.sleep(0.01)
     os.kill(handle.pid, signal.SIGKILL)
     assert handle.ended.wait(5)
@@ -182,7 +185,7 @@ def test_a_paused_child_whose_parent_is_killed_ends_by_itself(tmp_path):
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, env=env,
                               text=True)
     try:
-        child_pid = int(parent.stdout.readline())
+        child_pid = int(readline_within(parent.stdout))
         assert child_pid in marked_processes(marker)
         parent.kill()  # SIGKILL: no cleanup code runs in the parent
         parent.wait(5)
@@ -280,7 +283,7 @@ def test_no_shared_memory_block_outlives_a_kill_9(tmp_path, victim):
     app = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
                            start_new_session=True)  # its own process group, as in a terminal
     try:
-        run_pid, server_pid = map(int, app.stdout.readline().split())
+        run_pid, server_pid = map(int, readline_within(app.stdout).split())
         blocks = shm_mapped(app.pid) | shm_mapped(run_pid)
         with open(f"/proc/{run_pid}/maps") as f:  # the run reads the dataset from a shared block
             assert blocks or "memfd:mnist-tui-dataset" in f.read()

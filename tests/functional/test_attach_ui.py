@@ -1,0 +1,93 @@
+"""Attaching in the app (issue 24): a dashboard attached to a run shows it move and steers it; the runs tab marks a live run and Enter follows it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mnist_tui.core.remote import RemoteSession
+
+DEADLINE = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _runtime_dir(monkeypatch, tmp_path):
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt))
+    return rt
+
+
+def until(condition, what: str, seconds: float = DEADLINE, poll=None):
+    end = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        (poll or (lambda: time.sleep(0.05)))()
+
+
+async def test_an_attached_dashboard_shows_the_run_move_and_steers_it(tiny, tmp_path):
+    """A dashboard attached to a run that another session hosts: the curves move, p pauses
+    the host's run and resumes it, x stops it; q leaves the run going."""
+    from helpers import wait_for
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+    from mnist_tui.core.session import RunSession
+    from mnist_tui.ui.app import make_app
+
+    db = tmp_path / "h.sqlite"
+    with Engine(tiny) as engine:
+        hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
+                            progress_interval=0.05).start()
+        until(lambda: hosted.host, "the run to be served", 30)
+        app = make_app(tiny, db_path=db, attach=RemoteSession(hosted.db_run_id))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: len(app.main.history) >= 2, 30)
+            seen = len(app.main.history.batch_losses()[0])
+            await wait_for(pilot, lambda: len(app.main.history.batch_losses()[0]) > seen, 10)
+            assert "attached to run" in app.main.status.note or app.main.status.epoch > 1
+            await pilot.press("p")
+            await wait_for(pilot, lambda: hosted.state == "paused", 10)
+            assert app.main.run_state.value == "paused"
+            n = len(hosted.history)
+            await pilot.pause(0.8)
+            assert len(hosted.history) <= n + 1
+            await pilot.press("p")
+            await wait_for(pilot, lambda: hosted.state == "training", 10)
+            await pilot.press("q")
+        assert hosted.going  # the viewer left; the run trains on
+        hosted.stop()
+        assert hosted.wait(30) and hosted.state == "stopped"
+
+
+async def test_the_runs_tab_marks_a_live_run_and_enter_follows_it(tiny, tmp_path):
+    from helpers import wait_for
+    from textual.widgets import DataTable
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+    from mnist_tui.core.session import RunSession
+    from mnist_tui.ui.app import make_app
+
+    db = tmp_path / "h.sqlite"
+    with Engine(tiny) as engine:
+        hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
+                            progress_interval=0.05).start()
+        until(lambda: hosted.host, "the run to be served", 30)
+        app = make_app(tiny, db_path=db)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("8")
+            table = app.main.query_one("#runs-table", DataTable)
+            await wait_for(pilot, lambda: table.row_count == 1, 10)
+            assert str(table.get_cell_at((0, 3))) == "live"
+            table.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.main.session, RemoteSession), 10)
+            await wait_for(pilot, lambda: len(app.main.history) >= 1, 30)
+            await pilot.press("x")  # stops the followed run
+            assert hosted.wait(30) and hosted.state == "stopped"
+            await pilot.press("q")

@@ -1,0 +1,132 @@
+"""A hangup in a real pseudo-terminal (issue 24) detaches the dashboard: its run trains on, records every epoch and saves its checkpoint."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sqlite3
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from helpers import marked_processes
+
+from mnist_tui.core import host
+from mnist_tui.core.remote import RemoteSession
+
+DEADLINE = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _runtime_dir(monkeypatch, tmp_path):
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt))
+    return rt
+
+
+def until(condition, what: str, seconds: float = DEADLINE, poll=None):
+    end = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        (poll or (lambda: time.sleep(0.05)))()
+
+
+def db_rows(db: Path, sql: str):
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute(sql).fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def shm_mapped(pids) -> set[str]:
+    """The /dev/shm files the processes map (other users of /dev/shm on the machine aside)."""
+    found = set()
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/maps") as f:
+                found |= {line.split()[-1] for line in f if "/dev/shm/" in line}
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGHUP", "D"])
+def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves_its_checkpoint(
+        tiny_dir, tmp_path, _runtime_dir, how):
+    """The real program on a terminal gets SIGHUP mid-run: the run finishes all its epochs, its
+    checkpoint is saved and named in the history; a viewer attached after the hangup sees it
+    move and pauses it; after the end no process, socket or /dev/shm block is left."""
+    db = tmp_path / "h.sqlite"
+    marker = uuid.uuid4().hex
+    epochs = 40
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["MNIST_TUI_TEST_MARK"] = marker
+        os.execvp(sys.executable, [sys.executable, "-m", "mnist_tui", "--autostart", "--data-dir",
+                                   str(tiny_dir), "--epochs", str(epochs), "--batch-size", "2",
+                                   "--hidden", "64", "--db", str(db)])
+    out = bytearray()
+
+    def drain() -> None:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                out.extend(os.read(fd, 65536))
+            except OSError:
+                pass
+
+    def recorded() -> int:
+        rows = db_rows(db, "SELECT count(*) FROM epochs")
+        return rows[0][0] if rows else 0
+
+    try:
+        until(lambda: recorded() >= 1, "a first epoch", poll=drain)
+    except AssertionError:
+        raise AssertionError(bytes(out[-3000:]).decode(errors="replace")) from None
+    running = marked_processes(marker)
+    assert pid in running and len(running) >= 3  # the app, the fork server, the run
+    # The dataset is an anonymous memory file: freed with the last process, never a /dev/shm name.
+    assert not shm_mapped(running)
+    if how == "D":
+        os.write(fd, b"D")  # the key that detaches
+        until(lambda: b"detached: run" in out, "the detached note", poll=drain)
+    else:
+        os.kill(pid, signal.SIGHUP)  # the SSH connection dropped
+    os.close(fd)  # and the terminal is gone for good
+    run_id = db_rows(db, "SELECT id FROM runs")[0][0]
+    viewer = RemoteSession(run_id).start()  # a second dashboard's session, attached mid-run
+    seen = len(viewer.history)
+    until(lambda: len(viewer.history) > seen + 1, "the viewer to see epochs move")
+    os.kill(pid, signal.SIGHUP)  # as bash does to its jobs when its terminal closes: again,
+    os.kill(pid, signal.SIGCONT)  # then SIGCONT (Textual's handler for it once ended the host)
+    viewer.pause()
+    until(lambda: host.command(run_id, "info")["state"] == "paused", "the host to pause")
+    n = len(viewer.history)
+    time.sleep(1.0)
+    assert len(viewer.history) <= n + 1  # paused: at most the epoch under way ends
+    viewer.resume()
+    assert viewer.wait(DEADLINE), "the detached run did not finish"
+    assert viewer.state == "done", viewer.history.outcome
+    viewer.close()
+    until(lambda: os.waitpid(pid, os.WNOHANG)[0], "the detached host to exit")
+    until(lambda: not marked_processes(marker), "every process of the run to end", 5)
+    assert db_rows(db, "SELECT status FROM runs") == [("done",)]
+    assert db_rows(db, "SELECT count(*) FROM epochs") == [(epochs,)]
+    # What it cost the machine, per epoch (psutil): the run's process's memory and threads.
+    assert db_rows(db, "SELECT count(*) FROM epochs WHERE rss_mb > 10 AND threads >= 1 "
+                   "AND cpu_percent >= 0 AND free_mb > 0") == [(epochs,)]
+    (ckpt,), = db_rows(db, "SELECT checkpoint FROM runs")
+    assert ckpt == str(tmp_path / "share" / "mnist-tui" / "checkpoints" / f"run-{run_id}.npz")
+    assert Path(ckpt).is_file()
+    assert not list((_runtime_dir / "mnist-tui").glob("*.sock"))
