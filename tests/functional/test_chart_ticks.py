@@ -36,6 +36,7 @@ async def test_the_accuracy_chart_has_two_y_ticks_or_more(tiny, size):
 
     app = make_app(tiny, config=QUICK)
     async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.7)  # the screen's first redraw (a 0.5 s timer) draws the empty history
         acc = app.query_one("#acc-chart", MetricChart)
         acc.set_series("test", [1, 2, 3], [94.7, 95.8, 96.5], color="red")  # a real run's
         acc.set_series("train", [1, 2, 3], [91.0, 95.0, 97.1], color="blue")

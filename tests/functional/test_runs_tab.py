@@ -69,7 +69,7 @@ async def test_d_d_on_the_run_that_is_training_is_refused_and_it_stays_recorded(
         await wait_for(pilot, lambda: app.main.db_run_id is not None and app.main.history["epoch"])
         await pilot.press("8")
         view = app.query_one(RunsView)
-        await wait_for(pilot, lambda: view.runs and view.runs[0]["status"] == "running")
+        await wait_for(pilot, lambda: view.runs and view.runs[0]["status"] in ("running", "live"))
         await burst(app, pilot, ["d", "d"])
         await pilot.pause(0.3)
         assert [r["id"] for r in view.runs] == [app.main.db_run_id]
@@ -97,6 +97,7 @@ async def test_runs_tab_shows_seed_round_floats_separate_columns_and_live_change
     app = make_app(tiny, config=QUICK, db_path=db)
     async with app.run_test(size=size) as pilot:
         await burst(app, pilot, ["8"])
+        await wait_for(pilot, lambda: "lr=0.0647" in "\n".join(screen_lines(app)))  # a worker reads the page
         text = "\n".join(screen_lines(app))
         assert "0.0646642" not in text and "lr=0.0647" in text, text
         assert "diverged " in text and "diverged-" not in text, text

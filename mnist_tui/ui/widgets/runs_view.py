@@ -339,7 +339,7 @@ class RunsView(Vertical):
         run = self.current
         if run is None:
             return
-        if run["status"] == "running":
+        if run["status"] in ("running", "live"):  # live: its host serves it to viewers
             self._ask(None)
             self.notify(f"Run {run['id']} is still training: stop it first, then delete it.",
                         title="Not deleted", severity="warning")
