@@ -28,6 +28,11 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))  # the run history
     monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
+    # Live runs' sockets (core/host.py) per test: run ids are per history, and a test's run 1
+    # must not be marked live by another test's run 1 served at the same moment.
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
