@@ -30,9 +30,12 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_TUI_OFFLINE", "1")
     # Live runs' sockets (core/host.py) per test: run ids are per history, and a test's run 1
     # must not be marked live by another test's run 1 served at the same moment.
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    # Short (a Unix socket's path has at most 107 bytes; tmp_path is longer than that allows).
+    import shutil
+    import tempfile
+
+    runtime = tempfile.mkdtemp(prefix="mt-run-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     monkeypatch.delenv("MNIST_TUI_DATA", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
@@ -40,6 +43,8 @@ def _isolated_env(monkeypatch, tmp_path):
     # on the terminal the tests run in (16 colours would switch digits to shade characters).
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("TERM", "xterm-256color")
+    yield
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 FASHION = next((p / "shared" / "data" / "fashion-mnist" for p in Path(__file__).resolve().parents[2:4]
