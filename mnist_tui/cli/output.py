@@ -5,6 +5,7 @@ the ASCII fallback of consoles that are not UTF-8, and SIGTERM/SIGHUP turned int
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import io
 import json
@@ -207,3 +208,15 @@ class Progress:
         """`completed=`, `advance=`, `total=`, `description=`, `note=` (text after the count)."""
         if self.bar is not None and task is not None:
             self.bar.update(task, **fields)
+
+
+@contextlib.contextmanager
+def signal_handlers_kept(*signals: int):
+    """Give the caller its own handlers of `signals` back when the block ends (a command that
+    turns SIGTERM and SIGHUP into KeyboardInterrupt, run from a test or a script)."""
+    before = {sig: signal.getsignal(sig) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -21,6 +21,7 @@ from ..output import (
     interrupt_on_signals,
     load_data,
     plural,
+    signal_handlers_kept,
     to_json,
 )
 
@@ -41,13 +42,8 @@ def add_arguments(ra: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    watched = (signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.getsignal(sig) for sig in watched}
-    try:
+    with signal_handlers_kept(signal.SIGTERM, signal.SIGHUP):
         return _race(args)
-    finally:  # a caller gets its own handlers back
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def _race(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from ..output import (
     interrupt_on_signals,
     load_data,
     plural,
+    signal_handlers_kept,
     to_json,
 )
 
@@ -100,13 +101,8 @@ def plan_from_args(args: argparse.Namespace) -> sw.Sweep:
 
 def run(args: argparse.Namespace) -> int:
     args.json = args.format == "json"
-    watched = (signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.getsignal(sig) for sig in watched}
-    try:
+    with signal_handlers_kept(signal.SIGTERM, signal.SIGHUP):
         return _sweep(args)
-    finally:  # a caller gets its own handlers back
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def _sweep(args: argparse.Namespace) -> int:
