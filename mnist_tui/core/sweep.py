@@ -598,13 +598,29 @@ def _stop_study(study, trial) -> None:
         study.stop()
 
 
-def worker(sweep: Sweep, index: int = 0, shared=None, alive=None) -> None:
+def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None) -> None:
     """One worker process: join the study and run trials until it holds `trials` of them.
 
     Running and waiting (to be retried) trials count too, so workers stop as the last ones
     start rather than each starting one more; failed trials do not count, so they are replaced.
     SIGTERM, SIGINT, or `alive` (the parent's pipe) closing stop it, its trial recorded.
+    An error that ends it is sent, as one line of UTF-8, on `errors` (a pipe's write end), so
+    that the sweep says why rather than ending "done" with nothing run.
     """
+    try:
+        _work(sweep, index, shared, alive)
+    except Exception as e:
+        if errors is None:
+            raise
+        line = f"worker {index}: {type(e).__name__}: {e}".splitlines()[0]
+        try:
+            errors.send_bytes(_scrub(line, storage_url(sweep)).encode("utf-8", "replace")[:4000])
+        except OSError:
+            pass
+        raise
+
+
+def _work(sweep: Sweep, index: int, shared, alive) -> None:
     import optuna
 
     from . import data
@@ -727,13 +743,15 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
     optuna.storages.fail_stale_trials(study)
     stop = stop or threading.Event()
     alive_r, alive_w = CONTEXT.Pipe(duplex=False)
-    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared, alive_r),
+    errors_r, errors_w = CONTEXT.Pipe(duplex=False)
+    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared, alive_r, errors_w),
                              name=f"mnist-tui-sweep-{i}", daemon=True)
              for i in range(sweep.workers)]
     try:
         for p in procs:
             p.start()
         alive_r.close()  # the workers hold the read ends; only this process the write end
+        errors_w.close()  # and the workers alone hold the errors' write ends
         seen = None
         while any(p.is_alive() for p in procs) and not stop.wait(poll):
             current = rows(study)
@@ -744,9 +762,44 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
     finally:
         end_workers(procs)
         alive_w.close()
+        failures = _read_errors(errors_r)
+        errors_r.close()
     if on_update:
         on_update(rows(study))
+    if not stop.is_set():
+        _check_workers(study, sweep, procs, failures)
     return study
+
+
+def _read_errors(conn) -> list[str]:
+    """Every line the workers sent before they ended (see `worker`)."""
+    lines = []
+    try:
+        while conn.poll(0):
+            lines.append(conn.recv_bytes().decode("utf-8", "replace"))
+    except (EOFError, OSError):
+        pass
+    return lines
+
+
+def _check_workers(study, sweep: Sweep, procs, failures: list[str]) -> None:
+    """Raise SweepError if the workers ended, not asked to, before the study held its trials:
+    with the first worker's error, or how it ended (a signal: killed, perhaps out of memory)."""
+    import optuna
+
+    finished = study.get_trials(deepcopy=False, states=(
+        optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+    if len(finished) >= sweep.trials:
+        return
+    if failures:
+        raise SweepError(f"the sweep stopped: {failures[0]}")
+    ended = [p for p in procs if p.exitcode not in (0, None)]
+    if ended:
+        p = ended[0]
+        how = (f"was killed by signal {-p.exitcode}" if p.exitcode < 0
+               else f"ended with exit code {p.exitcode}")
+        raise SweepError(f"the sweep stopped: {p.name} {how} with {len(finished)} of "
+                         f"{sweep.trials} trials finished; Start (or run) it again to resume")
 
 
 def end_workers(procs, grace: float = STOP_GRACE) -> None:

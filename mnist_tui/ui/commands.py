@@ -10,8 +10,9 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-# Quit is q alone: a stray Enter in the palette must not end a run (random keys found it).
-NOT_COMMANDS = {"app.quit", "quit", "leave_form"}
+# Quit is q alone and Detach D alone: a stray Enter in the palette must not end a run or the UI
+# (random keys found both: typed letters matched the command, Enter ran it).
+NOT_COMMANDS = {"app.quit", "quit", "app.detach", "detach", "leave_form"}
 
 
 class AppCommands(Provider):

@@ -33,6 +33,13 @@ async def test_the_palette_has_no_quit_and_its_page_keys_are_safe(tiny, tmp_path
     async with app.run_test(size=(80, 24)) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert titles and "Quit" not in titles
+        # Nor Detach: a stray Enter in the palette must not end the UI (random keys found it:
+        # typed letters matched "Detach" and Enter ran it, the app left with its run going).
+        from mnist_tui.ui.commands import AppCommands
+
+        commands = [name for name, _, _ in AppCommands(app.screen)._commands()]
+        assert len(commands) > 10, commands
+        assert not {"Quit", "Detach"} & set(commands), commands
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, SafeCommandPalette)

@@ -96,7 +96,7 @@ async def test_the_sweep_tab_on_an_empty_data_home(tiny, tmp_path, monkeypatch):
         # set trained 1 epoch can diverge or be stopped; that is not what is tested here).
         assert message.startswith("done") and "cannot" not in message, message
     con = sqlite3.connect(home / "mnist-tui" / "sweeps.sqlite")
-    assert con.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1
+    assert con.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1, message
     con.close()
 
 

@@ -289,3 +289,16 @@ def test_a_changed_search_space_is_refused_naming_the_flag(tiny_dir, tmp_path, c
 
     assert optuna.load_study(study_name="s", storage=storage).trials == []
     assert not (tmp_path / "h.sqlite").exists()
+
+
+def test_a_worker_that_fails_before_its_first_trial_is_an_error_not_done(tiny_dir, tmp_path):
+    """Before: the one worker died (its data could not be read) and the sweep ended "done" with
+    no trial run, and nothing said why (found in CI: the Sweep tab said "done", 0 trials)."""
+    for f in tiny_dir.iterdir():  # the worker reads the data itself (no shared copy here)
+        f.unlink()
+    plan = sw.Sweep(trials=1, workers=1, epochs=1, val_split=100, data_dir=str(tiny_dir),
+                    space=sw.Space(hidden=(8,), batch_size=(32,)),
+                    db_path=str(tmp_path / "h.sqlite"),
+                    storage=f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(sw.SweepError, match=r"^the sweep stopped: worker 0: \w+"):
+        sw.run(plan)

@@ -270,7 +270,9 @@ async def test_2000_random_keys_leave_the_app_alive_and_q_quits(tiny, tmp_path):
             await _send(app, rng.choice(keys))
             if i % 20 == 19:
                 await asyncio.sleep(0.02)  # bursts of 20, as over a slow link
-                assert app.is_running, f"died after key {i}"
+                assert app.is_running, (f"died after key {i}: return code {app.return_code}, "
+                                        f"detached {app.detached}, "
+                                        f"error {getattr(app, '_exception', None)!r}")
                 # Then let the app take the burst in, as a person waits to see the screen: on a
                 # slow machine, 2,000 keys queued at once took over five minutes to drain.
                 deadline = time.monotonic() + 10
