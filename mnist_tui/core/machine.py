@@ -21,6 +21,7 @@ class Usage:
     threads: int
     load1: float  # the machine's 1-minute load average
     free_mb: float  # the machine's available memory
+    samples_per_s: float | None = None  # the run's training speed, where the caller knows it
 
     def line(self) -> str:
         """One line of at most 31 characters (the Train tab's left column at 80x24)."""

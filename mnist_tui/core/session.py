@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .config import LIVE_FIELDS, TrainConfig
@@ -124,6 +125,8 @@ class RunSession:
         if self.recorder is not None and self.recorder.store is not None \
                 and not isinstance(event, Started):
             usage = self.usage() if isinstance(event, EpochEnd) else None
+            if usage is not None and self.history.progress is not None:  # the epoch's speed
+                usage = replace(usage, samples_per_s=self.history.progress.samples_per_second)
             if not self.recorder.record(event, self.history.offset, usage) \
                     and self.recorder.error:
                 self.record_lost_at = event

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from ...core import checkpoint, data, resources, store, train
 from ...core import config as cfg
@@ -128,6 +128,7 @@ def _train(args: argparse.Namespace) -> int:
     warn_history()
     served = LocalRun(config, recorder.run_id, model)  # `mnist-tui attach` watches and steers it
     code = 0
+    rate = None  # samples/s of the epoch going
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
     caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
@@ -149,13 +150,17 @@ def _train(args: argparse.Namespace) -> int:
                 if isinstance(ev, ev_.LiveChanged):  # an attached dashboard changed lr or momentum
                     recorder.record(ev)
                 if isinstance(ev, ev_.BatchProgress):
+                    rate = ev.samples_per_second  # the last of an epoch: that epoch's speed
                     progress.update(task, completed=ev.epoch - 1 + ev.batch / ev.n_batches,
                                     description=f"epoch {ev.epoch}/{ev.epochs}",
                                     note=f"loss {ev.running_loss:.4f}  "
                                     f"{ev.samples_per_second:,.0f} samples/s")
                 elif isinstance(ev, ev_.EpochEnd):
                     history.add(ev)
-                    if not recorder.record(ev, usage=served.sampler.sample()):
+                    usage = served.sampler.sample()
+                    if usage is not None and rate is not None:  # the epoch's training speed
+                        usage = replace(usage, samples_per_s=rate)
+                    if not recorder.record(ev, usage=usage):
                         warn_history()
                     if args.json:
                         emit({"event": "epoch", **history.epoch_row(ev)})

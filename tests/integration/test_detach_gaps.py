@@ -1,0 +1,91 @@
+"""Gaps a fresh user found in issue 24: what `runs show` tells of a run's cost to the machine,
+what `mnist-tui train` says when `runs stop` ended it, sockets that outlive a `kill -9`, two
+histories with the same run id, and the CLI's race on a hangup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mnist_tui.core import host
+
+DEADLINE = 60.0
+CLI = [sys.executable, "-m", "mnist_tui"]
+
+
+def until(condition, what: str, seconds: float = DEADLINE, poll: float = 0.05):
+    end = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(poll)
+
+
+def db_rows(db: Path, sql: str):
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute(sql).fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def cli(*args: str, timeout: float = DEADLINE) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def train(tiny_dir, *extra: str, epochs: int = 300, **popen) -> subprocess.Popen:
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([*CLI, "train", "--data-dir", str(tiny_dir), "--epochs", str(epochs),
+                             "--batch-size", "2", "--hidden", "64", *extra], **popen)
+
+
+def test_runs_show_prints_what_each_epoch_cost_the_machine(tiny_dir):
+    done = cli("train", "--data-dir", str(tiny_dir), "--epochs", "2", "--hidden", "16")
+    assert done.returncode == 0, done.stderr
+    shown = cli("runs", "show", "1")
+    assert shown.returncode == 0, shown.stderr
+    header = next(line for line in shown.stdout.splitlines() if line.startswith("epoch "))
+    for word in ("cpu %", "rss MB", "threads", "samples/s"):
+        assert word in header, header
+    rows = [line.split() for line in shown.stdout.splitlines()[shown.stdout.splitlines().index(header) + 1:][:2]]
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert all("--" not in r for r in rows), rows  # every figure was recorded
+    as_json = json.loads(cli("runs", "show", "1", "--format", "json").stdout)
+    for key in ("cpu_percent", "rss_mb", "threads", "samples_per_s", "load1", "free_mb"):
+        values = as_json["epochs"][key]
+        assert len(values) == 2 and all(v is not None and v >= 0 for v in values), (key, values)
+    assert all(v > 0 for v in as_json["epochs"]["samples_per_s"])
+    assert all(v > 10 for v in as_json["epochs"]["rss_mb"])
+
+
+def test_train_stopped_by_runs_stop_says_stopped_and_exits_as_a_stop(tiny_dir):
+    for fmt in ("text", "json"):
+        proc = train(tiny_dir, "--format", fmt, stdout=subprocess.PIPE, text=True)
+        try:
+            run_id = until(lambda: host.newest_live(), "the train run to be served")
+            until(lambda: db_rows(Path(os.environ["XDG_DATA_HOME"]) / "mnist-tui" / "runs.sqlite",
+                                  f"SELECT 1 FROM epochs WHERE run_id = {run_id}"), "an epoch")
+            stopped = cli("runs", "stop", str(run_id))
+            assert stopped.returncode == 0, stopped.stderr
+            out, err = proc.communicate(timeout=DEADLINE)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, (fmt, out, err)
+        if fmt == "text":
+            last = out.splitlines()[-1]
+            assert last.startswith("stopped (mnist-tui runs stop, or a viewer): test accuracy "), out
+            assert "done" not in last
+        else:
+            end = json.loads(out.splitlines()[-1])
+            assert end["event"] == "stopped" and end["run_id"] == run_id, end
+            assert end["epochs"] >= 1
