@@ -74,7 +74,7 @@ def test_attach_to_mnist_tui_train_and_steer_it_from_the_command_line(tiny_dir, 
                                   str(run_id), "--json"], capture_output=True, text=True, timeout=30)
         assert '"command": "stop"' in stopped.stdout
         assert viewer.wait(DEADLINE) and viewer.state == "stopped"
-        assert proc.wait(DEADLINE) == 0
+        assert proc.wait(DEADLINE) == 130  # stopped, as a Ctrl-C stops it
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -140,7 +140,7 @@ def test_another_user_can_neither_attach_nor_steer(tiny_dir, tmp_path):
         assert "permission denied" in answer, answer
         assert host.command(run_id, "info")["state"] == "training"
         host.command(run_id, "stop")
-        assert proc.wait(DEADLINE) == 0
+        assert proc.wait(DEADLINE) == 130  # stopped
     finally:
         if proc.poll() is None:
             proc.kill()

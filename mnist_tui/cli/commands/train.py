@@ -180,6 +180,8 @@ def _train(args: argparse.Namespace) -> int:
                     code, outcome = EXIT_DIVERGED, ev
                 elif isinstance(ev, ev_.Finished):
                     final = outcome = ev
+                    if ev.stopped:  # `runs stop`, or an attached dashboard's x: as a Ctrl-C ends
+                        code = EXIT_INTERRUPTED
     except KeyboardInterrupt:
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
@@ -200,12 +202,13 @@ def _train(args: argparse.Namespace) -> int:
     out = sys.stdout  # the bar is gone
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
-            emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
+            emit({"event": "stopped" if final.stopped else "done", "test_acc": final.test_acc, "seconds": final.seconds,
                   "epochs": final.epochs_done, "run_id": recorder.run_id,
                   "config": asdict(config)})
         elif text:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
-            print(f"done: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
+            how = "stopped (mnist-tui runs stop, or a viewer)" if final.stopped else "done"
+            print(f"{how}: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
                   f"{final.seconds:.1f}s of training", file=out)
         if config.val_split and final.epochs_done:
             cal = calibrate_run(model, config, ds)
