@@ -149,7 +149,7 @@ class RunSession:
         from .host import Host, HostError
 
         try:
-            self.host = Host(self, self.db_run_id, pid)
+            self.host = Host(self, self.db_run_id, pid, self.db_path)
         except (HostError, OSError) as e:  # the run goes on, unseen from elsewhere
             self.serve_error = str(e)
 

@@ -89,3 +89,75 @@ def test_train_stopped_by_runs_stop_says_stopped_and_exits_as_a_stop(tiny_dir):
             end = json.loads(out.splitlines()[-1])
             assert end["event"] == "stopped" and end["run_id"] == run_id, end
             assert end["epochs"] >= 1
+
+
+def sockets() -> list[str]:
+    where = Path(os.environ["XDG_RUNTIME_DIR"]) / "mnist-tui"
+    return sorted(p.name for p in where.glob("*.sock")) if where.exists() else []
+
+
+def test_kill_9_of_a_train_host_leaves_no_socket_within_5_s(tiny_dir):
+    proc = train(tiny_dir)
+    try:
+        until(lambda: host.newest_live(), "the train run to be served")
+        assert len(sockets()) == 1
+        proc.kill()  # SIGKILL: the host cannot clean up after itself
+        proc.wait(DEADLINE)
+        end = time.monotonic() + 5.0  # no lister runs meanwhile: nothing sweeps it but its helper
+        while sockets() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert sockets() == [], "the killed host's socket is still there after 5 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_kill_9_of_a_race_host_leaves_no_socket_within_5_s(tiny_dir):
+    proc = subprocess.Popen([*CLI, "race", "lr", "0.1,0.01", "--data-dir", str(tiny_dir),
+                             "--epochs", "300", "--batch-size", "2", "--hidden", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        until(lambda: len(host.live_runs()) == 2, "both racers to be served")
+        assert len(sockets()) == 2
+        proc.kill()
+        proc.wait(DEADLINE)
+        end = time.monotonic() + 5.0
+        while sockets() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert sockets() == [], "the killed race's sockets are still there after 5 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_two_histories_each_with_a_run_1_are_served_apart(tiny_dir, tmp_path):
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    pa = train(tiny_dir, "--db", str(a))
+    until(lambda: db_rows(a, "SELECT 1 FROM epochs"), "history a's first epoch")
+    pb = train(tiny_dir, "--db", str(b))
+    try:
+        until(lambda: db_rows(b, "SELECT 1 FROM epochs"), "history b's first epoch")
+        until(lambda: len(sockets()) == 2, "two sockets, one per history")
+        for db, proc in ((a, pa), (b, pb)):
+            listed = cli("runs", "list", "--db", str(db))
+            assert f"[live: pid {proc.pid} on" in listed.stdout, (db.name, listed)
+            as_json = json.loads(cli("runs", "list", "--db", str(db), "--json").stdout)
+            assert as_json[0]["id"] == 1 and as_json[0]["live"]["pid"] == proc.pid
+        from mnist_tui.core.remote import RemoteSession
+
+        viewer = RemoteSession(1, db_path=a)
+        assert viewer.info["pid"] == pa.pid
+        viewer.close()
+        stopped = cli("runs", "stop", "1", "--db", str(b))
+        assert stopped.returncode == 0, stopped.stderr
+        assert pb.wait(DEADLINE) == 130
+        assert pa.poll() is None  # history a's run 1 trains on
+        assert host.command(1, "info", db_path=a)["pid"] == pa.pid
+        assert cli("runs", "stop", "1", "--db", str(a)).returncode == 0
+        assert pa.wait(DEADLINE) == 130
+    finally:
+        for p in (pa, pb):
+            if p.poll() is None:
+                p.kill()
+    assert db_rows(a, "SELECT status FROM runs") == [("stopped",)]
+    assert db_rows(b, "SELECT status FROM runs") == [("stopped",)]

@@ -30,17 +30,18 @@ def run(args: argparse.Namespace) -> int:
             host.folder(create=False)
         except host.HostError as e:
             return fail(str(e), EXIT_DATA)
-    wanted = args.run if args.run is not None else host.newest_live()
+    db = getattr(args, "db", None)
+    wanted = args.run if args.run is not None else host.newest_live(db)
     if wanted is None:
         return fail("no run is going (see 'mnist-tui runs list')", EXIT_DATA)
     try:
-        remote = RemoteSession(wanted)
+        remote = RemoteSession(wanted, db_path=db)
     except host.HostError as e:
         return fail(str(e), EXIT_DATA)
     ds = load_data(getattr(args, "data_dir", None), remote.config.dataset)
     from ...ui.app import make_app  # Textual is imported only when the dashboard opens
 
-    app = make_app(dataset=ds, config=remote.config, db_path=getattr(args, "db", None),
+    app = make_app(dataset=ds, config=remote.config, db_path=db,
                    attach=remote)
     del ds
     try:

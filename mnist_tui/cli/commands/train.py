@@ -126,7 +126,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
-    served = LocalRun(config, recorder.run_id, model)  # `mnist-tui attach` watches and steers it
+    served = LocalRun(config, recorder.run_id, model, db_path=args.db)  # `mnist-tui attach` watches and steers it
     code = 0
     rate = None  # samples/s of the epoch going
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)

@@ -62,7 +62,7 @@ class HistoryViews:
         from ...core.remote import RemoteSession
 
         try:
-            remote = RemoteSession(run["id"])
+            remote = RemoteSession(run["id"], db_path=self.db_path)
         except host.HostError as e:
             self.notify(str(e), severity="error")
             return
