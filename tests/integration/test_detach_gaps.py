@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -68,12 +67,13 @@ def test_runs_show_prints_what_each_epoch_cost_the_machine(tiny_dir):
 
 
 def test_train_stopped_by_runs_stop_says_stopped_and_exits_as_a_stop(tiny_dir):
+    db = Path(os.environ["XDG_DATA_HOME"]) / "mnist-tui" / "runs.sqlite"
     for fmt in ("text", "json"):
         proc = train(tiny_dir, "--format", fmt, stdout=subprocess.PIPE, text=True)
         try:
             run_id = until(lambda: host.newest_live(), "the train run to be served")
-            until(lambda: db_rows(Path(os.environ["XDG_DATA_HOME"]) / "mnist-tui" / "runs.sqlite",
-                                  f"SELECT 1 FROM epochs WHERE run_id = {run_id}"), "an epoch")
+            until(lambda rid=run_id: db_rows(db, f"SELECT 1 FROM epochs WHERE run_id = {rid}"),
+                  "an epoch")
             stopped = cli("runs", "stop", str(run_id))
             assert stopped.returncode == 0, stopped.stderr
             out, err = proc.communicate(timeout=DEADLINE)

@@ -126,7 +126,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
-    served = LocalRun(config, recorder.run_id, model, db_path=args.db)  # `mnist-tui attach` watches and steers it
+    # `mnist-tui attach` watches and steers it
+    served = LocalRun(config, recorder.run_id, model, db_path=args.db)
     code = 0
     rate = None  # samples/s of the epoch going
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
@@ -202,7 +203,8 @@ def _train(args: argparse.Namespace) -> int:
     out = sys.stdout  # the bar is gone
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
-            emit({"event": "stopped" if final.stopped else "done", "test_acc": final.test_acc, "seconds": final.seconds,
+            emit({"event": "stopped" if final.stopped else "done", "test_acc": final.test_acc,
+                  "seconds": final.seconds,
                   "epochs": final.epochs_done, "run_id": recorder.run_id,
                   "config": asdict(config)})
         elif text:
