@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import signal
@@ -19,6 +20,7 @@ from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.local_run import LocalRun
 from ...core.model import Perceptron
 from ...core.recording import status_of
+from ...core.session import checkpoint_path
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args, flag
 from ..output import (
     EXIT_DATA,
@@ -27,6 +29,7 @@ from ..output import (
     EXIT_USAGE,
     OUTPUT_ERRORS,
     Progress,
+    detach_on_hangup,
     fail,
     interrupt_on_signals,
     load_data,
@@ -132,7 +135,8 @@ def _train(args: argparse.Namespace) -> int:
     rate = None  # samples/s of the epoch going
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
-    caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
+    caught = interrupt_on_signals()  # SIGTERM ends the run as Ctrl-C does
+    hung = detach_on_hangup()  # a hangup leaves it training, detached, to its end
     progress = Progress()  # on stderr, with an ETA; nothing when stderr is not a terminal
     task = progress.add(f"epoch 1/{config.epochs}", config.epochs)
     try:
@@ -230,6 +234,11 @@ def _train(args: argparse.Namespace) -> int:
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    if hung and not args.save and code != EXIT_DIVERGED and len(history) and recorder.run_id:
+        path = checkpoint_path(recorder.run_id)  # a detached run keeps its weights unasked
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        args.save = str(path)
     if args.save and code != EXIT_DIVERGED and len(history):
         try:
             saved = str(checkpoint.save(args.save, model, config, history.epoch_columns()))
