@@ -33,6 +33,12 @@ class Usage:
         return f"{self.cpu_percent:.0f}% {self.rss_mb:.0f}M"
 
 
+def machine_line() -> str:
+    """The machine now, for a status line: 'load 1.23 · 3.4G free'."""
+    free = psutil.virtual_memory().available / 2**30
+    return f"load {os.getloadavg()[0]:.2f} · {free:.1f}G free"
+
+
 class Sampler:
     """Samples one process (a run's child, or this process for `mnist-tui train`); a sample
     at most every MIN_INTERVAL seconds, the last one kept. Never raises: a process that is
