@@ -47,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app.run(mouse=not args.no_mouse)
     finally:
-        remote.close()
-    return app.return_code or 0
+        remote.close()  # the run attached to goes on: a viewer takes nothing with it
+    from .app import outlive_if_detached
+
+    return outlive_if_detached(app)  # runs this dashboard started itself train on after D

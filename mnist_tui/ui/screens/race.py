@@ -17,10 +17,10 @@ from textual.widgets import DataTable, Footer, Static
 from ...core.config import TrainConfig
 from ...core.engine import Engine
 from ...core.history import best_of
+from ...core.machine import machine_line
 from ...core.race import label
 from ...core.render import ema
 from ...core.session import Race, RunSession
-from ...core.machine import machine_line
 from ..widgets.metric_chart import MetricChart
 from ..widgets.status_bar import StatusBar, leave_words
 
