@@ -82,8 +82,8 @@ class StatusBar(Widget):
 
     def build(self, width: int | None = None) -> Text:
         """The state and progress on the left, what q and D do on the right: its short form
-        always (the rest gives way: the bar, the elapsed time, then the note), the long one
-        where everything fits (always, without a width)."""
+        always (the rest gives way: the note is cut to a glimpse, then the bar and the
+        elapsed time go), the long one where everything fits (always, without a width)."""
         long, short = self.keys
         t = self._left(bar_width=10, elapsed=True)
         if width is None:
@@ -92,11 +92,14 @@ class StatusBar(Widget):
             return self._with_keys(t, long, width)
         if not short:
             return t
+        room = width - 2 - len(short)
         for bar_width, elapsed in ((10, True), (0, True), (0, False)):
-            t = self._left(bar_width, elapsed)
-            if t.cell_len + 2 + len(short) <= width:
-                break
-        t.truncate(max(0, width - 2 - len(short)), overflow="ellipsis")
+            t = self._left(bar_width, elapsed, note=False)
+            if t.cell_len + (min(len(self.note), 12) + 2 if self.note else 0) <= room:
+                break  # a glimpse of the note fits too (cut with an ellipsis below)
+        if self.note:
+            t.append(f"  {self.note}", style="italic")
+        t.truncate(max(0, room), overflow="ellipsis")
         return self._with_keys(t, short, width)
 
     @staticmethod
@@ -105,7 +108,7 @@ class StatusBar(Widget):
         left.append(keys, style="bold")
         return left
 
-    def _left(self, bar_width: int, elapsed: bool) -> Text:
+    def _left(self, bar_width: int, elapsed: bool, note: bool = True) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f" {self.state.upper()} ", style=STATE_STYLE.get(self.state, "bold") + " reverse")
         if self.epochs:
@@ -119,6 +122,6 @@ class StatusBar(Widget):
             t.append(f"  {format_duration(self.elapsed)}")
         if self.eta is not None and self.state == "training":
             t.append(f"  ETA {format_duration(self.eta)}")
-        if self.note:
+        if self.note and note:
             t.append(f"  {self.note}", style="italic")
         return t
