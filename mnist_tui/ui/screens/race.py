@@ -32,7 +32,7 @@ def race_keys(app) -> tuple[str, str]:
     short, q, d = leave_words(app)
     if short.startswith("q: stop run"):
         short = "q: stop racers · D: detach"
-        q, d = "quit, stopping the racers", "detach: the racers train on"
+        q, d = "quit, stopping the racers", "detach, the racers train on"
     return (f"q/D: {q}" if q == d else f"q: {q} · D: {d}"), short
 
 
@@ -88,8 +88,9 @@ class RaceScreen(Screen):
 
     def _help(self) -> str:
         what = f"racing {self.field}" if self.field else "racing the runs picked"
-        return (f"{what}: same seed and data order, a process and a BLAS thread each, a run "
-                "in the history each. p/x: all · ␣/d: the selected · Esc: back once over")
+        return (f"{what}: same seed and data order; each racer is a process of its own (one "
+                "BLAS thread) and a run in the history. p/x: all · ␣/d: the selected · Esc: "
+                "back once over")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

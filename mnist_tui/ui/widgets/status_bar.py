@@ -29,7 +29,7 @@ def leave_words(app) -> tuple[str, str, str]:
     runs = "the run" if own == 1 else f"the {own} runs"
     if own:
         q = f"quit, stopping {runs}" + (" and the sweep" if sweep else "") + " (recorded)"
-        d = f"detach: {runs} train{'s' * (own == 1)} on in this process (mnist-tui attach " \
+        d = f"detach, {runs} train{'s' * (own == 1)} on in this process (mnist-tui attach " \
             "follows one)" + ("; the sweep stops" if sweep else "")
         short = f"q: stop run{'s' * (own > 1)} · D: detach"
     elif sweep:
