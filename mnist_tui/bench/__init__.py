@@ -69,6 +69,15 @@ def _attach(p: BenchParams, say) -> dict:
         say(f"  the viewer's receive delay (host's reader thread to the viewer process), over "
             f"{d['reports']} progress reports: median {d['median']:.2f} ms, p95 {d['p95']:.2f} "
             f"ms, max {d['max']:.1f} ms")
+    dash = r["dashboard"]
+    for what, key in (("status bar", "status_delay_ms"), ("charts", "chart_delay_ms")):
+        d = dash[key]
+        if d["reports"]:
+            say(f"  batch to an attached dashboard's {what} (host's reader thread to the screen "
+                f"updated), over {d['reports']} reports: median {d['median']:.1f} ms, p95 "
+                f"{d['p95']:.1f} ms, max {d['max']:.1f} ms")
+    say(f"  with that dashboard attached: {dash['epoch_seconds']:.3f} s/epoch "
+        f"x{dash['epoch_seconds'] / e['not served']:.3f}")
     say("  a detached run's processes (D pressed mid-run), resident and unique memory:")
     for name, m in r["detached_memory_mb"].items():
         say(f"    {name:<40} pid {m['pid']:<7} rss {m['rss_mb']:6.1f} MB  uss {m['uss_mb']:6.1f} MB")

@@ -6,6 +6,10 @@
 - The viewer's receive delay: for each progress report, the time from the host's reader
   thread taking it to the viewer process receiving it (CLOCK_MONOTONIC is one clock for every
   process on Linux), median and 95th percentile.
+- The batch-to-screen delay in an attached dashboard: one more run, watched by a real dashboard
+  (headless, in another process, as `mnist-tui attach` opens it): for each progress report,
+  the time from the host's reader thread taking it to the dashboard's status bar showing it
+  (every report) and to its charts drawing it (at most CHART_FPS times a second).
 - The memory of a detached run: the real program in a pseudo-terminal, D pressed mid-run, then
   the resident (RSS) and unique (USS) memory of each of its processes, from psutil.
 
@@ -56,7 +60,68 @@ def _viewer(run_id: int, db: str, conn) -> None:
     conn.send(("seen", seen))
 
 
-def _one_run(engine: Engine, config: TrainConfig, db: str, mode: str) -> tuple[list, list]:
+def _dashboard_viewer(run_id: int, db: str, conn, p: BenchParams) -> None:
+    """A viewer process with the dashboard attached (headless, 100x30): when its status bar
+    and its charts took each progress report (epoch, batch), by CLOCK_MONOTONIC."""
+    import asyncio
+
+    from ..core.remote import RemoteSession
+    from ..ui.app import make_app
+    from .speed import load
+
+    status: dict[tuple[int, int], float] = {}
+    charts: dict[tuple[int, int], float] = {}
+
+    async def watch() -> None:
+        remote = RemoteSession(run_id, db_path=db)
+        app = make_app(load(p), config=remote.config, db_path=db, attach=remote)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.main
+            train = screen.query_one("TrainPane")  # the tab shown: its charts are redrawn
+            show_progress, show_train = screen._show_progress, train.show
+
+            def progress_shown() -> None:
+                show_progress()
+                pr = screen.history.progress
+                if pr is not None:
+                    status.setdefault((pr.epoch, pr.batch), time.monotonic())
+
+            def drawn(history) -> None:
+                show_train(history)
+                pr = history.progress
+                if pr is not None:
+                    charts.setdefault((pr.epoch, pr.batch), time.monotonic())
+
+            screen._show_progress, train.show = progress_shown, drawn
+            await pilot.pause()
+            conn.send(("attached", os.getpid()))
+            while remote.going:
+                await asyncio.sleep(0.05)
+        remote.close()
+
+    try:
+        asyncio.run(watch())
+    except host.HostError as e:
+        conn.send(("error", str(e)))
+        return
+    conn.send(("seen", (status, charts)))
+
+
+def _drawn_delays(taken: dict, drawn: dict) -> list[float]:
+    """Each report's delay to the first draw at or after it (a draw shows every report before
+    it): reports in (epoch, batch) order, draws likewise."""
+    draws = sorted(drawn.items())
+    out, i = [], 0
+    for key, t in sorted(taken.items()):
+        while i < len(draws) and draws[i][0] < key:
+            i += 1
+        if i < len(draws):
+            out.append(draws[i][1] - t)
+    return out
+
+
+def _one_run(engine: Engine, config: TrainConfig, db: str, mode: str,
+             p: BenchParams | None = None) -> tuple[list, list]:
     """One run in `mode`: (its epoch seconds after the first, the viewer's receive delays)."""
     taken: dict[tuple[int, int], float] = {}
 
@@ -67,20 +132,27 @@ def _one_run(engine: Engine, config: TrainConfig, db: str, mode: str) -> tuple[l
     session = RunSession(engine, config, db_path=db, on_event=took,
                          serve=mode != "not served").start()
     viewer = conn = None
-    if mode == "served, 1 viewer":
+    if mode in ("served, 1 viewer", "served, 1 dashboard"):
         end = time.monotonic() + 60
         while session.host is None and session.going and time.monotonic() < end:
             time.sleep(0.01)
         if session.host is None:
             session.end()
             raise RuntimeError(f"the run was not served: {session.serve_error or session.error}")
+        if mode == "served, 1 dashboard":
+            session.pause()  # a dashboard takes seconds to open: the run waits for it
         ctx = multiprocessing.get_context("spawn")
         conn, child = ctx.Pipe()
-        viewer = ctx.Process(target=_viewer, args=(session.db_run_id, db, child), daemon=True)
+        target, args = ((_viewer, (session.db_run_id, db, child)) if mode == "served, 1 viewer"
+                        else (_dashboard_viewer, (session.db_run_id, db, child,
+                                                  p.with_(progress=None))))
+        viewer = ctx.Process(target=target, args=args, daemon=True)
         viewer.start()
-        if not conn.poll(60) or conn.recv()[0] != "attached":
+        if not conn.poll(120) or conn.recv()[0] != "attached":
             session.end()
             raise RuntimeError("the viewer could not attach")
+        if mode == "served, 1 dashboard":
+            session.resume()
     if not session.wait(3600):
         session.end()
         raise RuntimeError("the run did not end within an hour")
@@ -88,7 +160,12 @@ def _one_run(engine: Engine, config: TrainConfig, db: str, mode: str) -> tuple[l
     if viewer is not None:
         if conn.poll(60):
             kind, seen = conn.recv()
-            delays = [seen[k] - taken[k] for k in seen.keys() & taken.keys()]
+            if mode == "served, 1 viewer":
+                delays = [seen[k] - taken[k] for k in seen.keys() & taken.keys()]
+            else:  # (the status bar's delays, the charts')
+                status, charts = seen
+                delays = ([status[k] - taken[k] for k in status.keys() & taken.keys()],
+                          _drawn_delays(taken, charts))
         viewer.join(10)
         if viewer.is_alive():
             viewer.kill()
@@ -182,7 +259,10 @@ def attach_costs(p: BenchParams, say) -> dict:
                 seconds[mode].append(statistics.median(epoch_s))
                 delays += d
                 say(f"  round {r + 1}  {mode:<18} {statistics.median(epoch_s):.3f} s/epoch")
-        p.step("the memory of a detached run", total, total + 1)
+        p.step("a run watched by a dashboard", total, total + 2)
+        dash_s, (status, charts) = _one_run(engine, config, db, "served, 1 dashboard", p)
+        say(f"  a dashboard attached       {statistics.median(dash_s):.3f} s/epoch")
+        p.step("the memory of a detached run", total + 1, total + 2)
         memory = _detached_memory(config, p.data_dir, tmp)
     med = {m: statistics.median(v) for m, v in seconds.items()}
     delays.sort()
@@ -196,4 +276,15 @@ def attach_costs(p: BenchParams, say) -> dict:
                 "median": 1000 * statistics.median(delays) if delays else None,
                 "p95": 1000 * delays[max(0, math.ceil(0.95 * len(delays)) - 1)] if delays else None,
                 "max": 1000 * delays[-1] if delays else None},
+            "dashboard": {"epoch_seconds": statistics.median(dash_s),
+                          "status_delay_ms": _spread(status), "chart_delay_ms": _spread(charts)},
             "detached_memory_mb": memory}
+
+
+def _spread(delays: list[float]) -> dict:
+    """Median, 95th percentile and max of `delays` (seconds), in ms."""
+    d = sorted(delays)
+    if not d:
+        return {"reports": 0, "median": None, "p95": None, "max": None}
+    return {"reports": len(d), "median": 1000 * statistics.median(d),
+            "p95": 1000 * d[max(0, math.ceil(0.95 * len(d)) - 1)], "max": 1000 * d[-1]}

@@ -122,3 +122,13 @@ def test_the_fast_recipe_fills_the_fields_not_given():
     assert config_from_args(parse(["train"])) == TrainConfig()
     target = command.params(parse(["bench", "--target", "0.98", "--recipe", "fast"]))
     assert target.train_config() == fast
+
+
+def test_a_report_is_drawn_by_the_first_draw_at_or_after_it():
+    """bench --attach's chart delay: a draw shows every report up to its own (epoch, batch)."""
+    from mnist_tui.bench.attach import _drawn_delays
+
+    taken = {(1, 10): 0.0, (1, 20): 1.0, (1, 30): 2.0, (2, 5): 3.0}
+    drawn = {(1, 20): 1.5, (2, 5): 3.25}
+    assert _drawn_delays(taken, drawn) == [1.5, 0.5, 1.25, 0.25]
+    assert _drawn_delays(taken, {}) == []  # nothing drawn: no delay, not a zero
