@@ -135,14 +135,17 @@ def _augment(p: BenchParams, say) -> dict:
 
 
 def _profile(p: BenchParams, say) -> dict:
-    from .profile import PROFILE_SHAPES, profile_table, step_profile
+    from .profile import PROFILE_SHAPES, profile_table, step_profile, update_costs, update_table
 
     rows = [step_profile(n, b, data_dir=p.data_dir, samples=p.samples, rounds=p.rounds, cpu=p.cpu)
             for n, b in PROFILE_SHAPES]
     for line in profile_table(rows):
         say(line)
+    updates = update_costs()
+    for line in update_table(updates):
+        say(line)
     say(load_line())
-    return {"shapes": rows, "load": load_line()}
+    return {"shapes": rows, "updates": updates, "load": load_line()}
 
 
 def _vs_torch(p: BenchParams, say) -> dict:
