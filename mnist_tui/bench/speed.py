@@ -278,7 +278,6 @@ def augment_costs(p: BenchParams, say: Say = quiet) -> dict:
             for key, v in seconds.items()}
 
 
-
 def _augment_cpu(config: TrainConfig, ds: data.Dataset, use_loader: bool) -> tuple[float, float]:
     """CPU seconds of one run's training (its epochs' training parts, one BLAS thread): the
     trainer's thread, and its loader process's whole life (0 without one)."""

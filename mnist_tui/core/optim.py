@@ -91,7 +91,7 @@ class Optimizer:
         self.tmp = np.empty(block, dtype=theta.dtype)
         self.views = [(theta[s], self.tmp[: s.stop - s.start], *(b[s] for b in self.buffers))
                       for s in self.blocks]
-        self._flush_every: dict[float, int] = {}
+        self._decay, self._flush_every = math.nan, FLUSH_EVERY_MAX  # flush_every(decay), cached
 
     def step(self, grad: np.ndarray, lr: float, momentum: float) -> None:
         """One update of θ by the gradient `grad` (flat, θ's layout), block by block."""
@@ -109,11 +109,10 @@ class Optimizer:
         raise NotImplementedError
 
     def _flush(self, decay: float) -> None:
-        every = self._flush_every.get(decay)
-        if every is None:
-            every = self._flush_every[decay] = flush_every(decay)
-        if self.t % every == 0:
-            for s, (_, tmp, *buffers) in zip(self.blocks, self.views, strict=True):
+        if decay != self._decay:
+            self._decay, self._flush_every = decay, flush_every(decay)
+        if self.t % self._flush_every == 0:
+            for _, tmp, *buffers in self.views:
                 for buf in buffers:
                     np.copyto(buf, 0, where=np.less(np.abs(buf, out=tmp), FLUSH_BELOW))
 
@@ -197,7 +196,7 @@ class Adam(Optimizer):
         m *= b1
         m += g  # M ← β1 M + g
         v *= b2
-        v += np.square(g, out=tmp)  # V ← β2 V + g²  (square: the same numbers as g·g, in half the time)
+        v += np.square(g, out=tmp)  # V ← β2 V + g²  (np.square: g·g's numbers, in half the time)
         np.sqrt(v, out=tmp)
         tmp += e
         np.divide(m, tmp, out=tmp)
