@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .events import EpochEnd, LiveChanged
 from .history import EPOCH_KEYS
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -117,6 +117,7 @@ MIGRATIONS = {
         ALTER TABLE epochs ADD COLUMN load1 REAL;
         ALTER TABLE epochs ADD COLUMN free_mb REAL;
     """,
+    11: "ALTER TABLE epochs ADD COLUMN samples_per_s REAL;",  # the epoch's training speed
 }
 MARKS = ("label looks wrong", "model is wrong")  # what a person says of a suspect sample
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
@@ -124,6 +125,8 @@ RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 MAX_JSON_DEPTH = 20
 EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc", "ece")  # val: NULL for a run without a split
+# What an epoch cost the machine (core/machine.py): NULL where it was not sampled.
+USAGE_COLUMNS = ("cpu_percent", "rss_mb", "threads", "samples_per_s", "load1", "free_mb")
 
 
 class StoreError(Exception):
@@ -329,10 +332,9 @@ class Store:
 
     def set_usage(self, run_id: int, usage, epoch: int) -> None:
         """What the run cost the machine at this epoch's end (a core.machine.Usage)."""
-        self._write("UPDATE epochs SET cpu_percent = ?, rss_mb = ?, threads = ?, load1 = ?, "
-                    "free_mb = ? WHERE run_id = ? AND epoch = ?",
-                    (usage.cpu_percent, usage.rss_mb, usage.threads, usage.load1, usage.free_mb,
-                     run_id, epoch))
+        self._write(f"UPDATE epochs SET {' = ?, '.join(USAGE_COLUMNS)} = ? "
+                    "WHERE run_id = ? AND epoch = ?",
+                    (*(getattr(usage, k) for k in USAGE_COLUMNS), run_id, epoch))
 
     def add_predictions(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
         """Every test sample's predicted class at this epoch, one byte each (10 kB for MNIST),
@@ -495,7 +497,8 @@ class Store:
         run = clean_run(dict(zip(RUN_COLUMNS, row, strict=True)))
         epochs = []
         if "epochs" in self.tables:
-            names = ", ".join(c if c in self.epoch_columns else f"NULL AS {c}" for c in EPOCH_COLUMNS)
+            names = ", ".join(c if c in self.epoch_columns else f"NULL AS {c}"
+                              for c in EPOCH_COLUMNS + USAGE_COLUMNS)
             epochs = self._write(f"SELECT {names} FROM epochs WHERE run_id = ? ORDER BY epoch",
                                  (run_id,)).fetchall()
         changes = []
@@ -503,8 +506,9 @@ class Store:
             changes = self._write("SELECT epoch, batch, name, value FROM live_changes "
                                   "WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
         bad = run["damaged"]
-        run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k == "epoch") for e in epochs]
-                         for i, k in enumerate(EPOCH_COLUMNS)}
+        run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k in ("epoch", "threads"))
+                             for e in epochs]
+                         for i, k in enumerate(EPOCH_COLUMNS + USAGE_COLUMNS)}
         stored = self.predictions(run_id) if forgetting else None
         if stored is not None:
             from .forgetting import analyse

@@ -70,6 +70,10 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    help="back-to-back rounds; medians are reported (default: 3)")
     add_format_flag(b, words="text (a table) for people; json (one object) for programs",
                     json_alias=True)
+    b.add_argument("--attach", action="store_true",
+                   help="instead: what serving a run to viewers costs: epoch seconds not "
+                   "served, served, and with a viewer attached (--rounds back to back, medians), "
+                   "the viewer's receive delay, and the memory of a detached run (default: off)")
     b.add_argument("--history", action="store_true",
                    help="instead: the dashboard and the CLI on a history of --runs runs (20 "
                    "epochs each, with predictions), built in SQL in --history-dir: the Runs "

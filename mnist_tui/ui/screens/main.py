@@ -46,7 +46,7 @@ from ..panes import (
 )
 from ..widgets.guarded_tabs import FocusGuardedTabs
 from ..widgets.hyper_form import HyperForm
-from ..widgets.status_bar import StatusBar
+from ..widgets.status_bar import StatusBar, leave_line
 from ..widgets.steady_footer import SteadyFooter
 from .checkpoint_keys import CheckpointKeys
 from .dataset_switch import DatasetSwitch
@@ -64,7 +64,8 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
     # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
     # description names the command, the tooltip says what it does.
     BINDINGS = [
-        Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("q", "app.quit", "Quit",
+                tooltip="Quit: this process's runs stop, recorded (a run attached to goes on)"),
         Binding("D", "app.detach", "Detach",
                 tooltip="Quit and leave the runs training (mnist-tui attach follows one)"),
         Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
@@ -162,8 +163,8 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: form · ?: every key · q: quit, stopping runs · "
-                                 "D: detach, runs go on")
+            self.status.set(note="s: start · f: form · ?: every key")
+        self.show_leave_keys()
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -179,6 +180,7 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
     def watch_run_state(self, state: RunState) -> None:
         self.pane(TrainPane).set_running(state.going, paused=state is RunState.PAUSED)
         self.status.set(state=state.value)
+        self.show_leave_keys()
         if state in (RunState.TRAINING, RunState.PAUSED):
             self.status.set(eta=None if state is RunState.PAUSED else self.status.eta)
 
@@ -195,8 +197,16 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
         if active in TABS:
             self.query_one(f"#{active}").show(history)
 
+    def show_leave_keys(self) -> None:
+        """What q and D do now, at the status bar's right end (also once a second: a sweep or
+        a race may have started or ended meanwhile)."""
+        keys = leave_line(self.app)
+        if keys != self.status.keys:
+            self.status.set(keys=keys)
+
     def _show_usage(self) -> None:
         """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
+        self.show_leave_keys()
         going = self.session is not None and self.session.going and self.query(TrainPane)
         if going or (self.query(TrainPane) and self.session is not None):
             self.pane(TrainPane).set_usage(self.session.usage() if going else None)
