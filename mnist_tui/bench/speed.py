@@ -302,6 +302,8 @@ def augment_cpu_costs(p: BenchParams, say: Say = quiet) -> dict:
     (what an epoch takes when each has a core of its own: they work at the same time) against
     the plain epoch's, one BLAS thread everywhere. The loader's seconds include its start
     (one per run: more epochs, `--epochs`, spread it)."""
+    import scipy.ndimage  # noqa: F401  (once, before any clock: a run's start imports it, no epoch)
+
     ds = load(p)
     hidden, batch = AUGMENT_SHAPE
     kinds = [("none", False), ("affine", True), ("affine", False), ("elastic", True),
