@@ -162,6 +162,14 @@ def _augment(p: BenchParams, say) -> dict:
 
     r = augment_costs(p, say)
     n, b = AUGMENT_SHAPE
+    if p.cpu:
+        say(f"784-{n}-10, batch {b}, one BLAS thread: CPU seconds of an epoch's training, the "
+            f"trainer's + the loader's, medians of {p.rounds} rounds; the larger of the two (the "
+            f"epoch when each has a core) and its ratio to the plain epoch's; {load_line()}")
+        for kind, row in r.items():
+            say(f"  {kind:<22} {row['trainer_seconds']:.3f} + {row['loader_seconds']:.3f} s  "
+                f"x{row['vs_plain']:.2f}")
+        return r
     say(f"784-{n}-10, batch {b}: training seconds of an epoch, medians of {p.rounds} rounds, and "
         f"the ratio to the plain epoch of the same round (library's BLAS threads; one thread); "
         f"{load_line()}")
@@ -172,14 +180,17 @@ def _augment(p: BenchParams, say) -> dict:
 
 
 def _profile(p: BenchParams, say) -> dict:
-    from .profile import PROFILE_SHAPES, profile_table, step_profile
+    from .profile import PROFILE_SHAPES, profile_table, step_profile, update_costs, update_table
 
     rows = [step_profile(n, b, data_dir=p.data_dir, samples=p.samples, rounds=p.rounds, cpu=p.cpu)
             for n, b in PROFILE_SHAPES]
     for line in profile_table(rows):
         say(line)
+    updates = update_costs()
+    for line in update_table(updates):
+        say(line)
     say(load_line())
-    return {"shapes": rows, "load": load_line()}
+    return {"shapes": rows, "updates": updates, "load": load_line()}
 
 
 def _vs_torch(p: BenchParams, say) -> dict:

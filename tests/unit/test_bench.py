@@ -75,12 +75,27 @@ def test_profile_splits_the_step_and_its_replica_matches_the_model(tiny_dir, cap
     from mnist_tui.bench import profile
 
     monkeypatch.setattr(profile, "PROFILE_SHAPES", ((8, 32),))
+    monkeypatch.setattr(profile, "UPDATE_HIDDEN", (8,))
     assert bench.main(bench.BenchParams(profile=True, samples=300, rounds=1,
                                         data_dir=str(tiny_dir), json=True)) == 0
     (row,) = json.loads(capsys.readouterr().out)["shapes"]
     assert set(row["parts_us"]) == set(profile.PARTS)
     assert all(v >= 0 for v in row["parts_us"].values())
     assert row["parts_us"]["matmul"] > 0 and row["step_us"] > 0
+
+
+def test_profile_times_every_update_rule_alone():
+    from mnist_tui.bench import profile
+    from mnist_tui.core.optim import OPTIMIZERS
+
+    rows = profile.update_costs(hidden_sizes=(8, 16), steps=2, repeats=1)
+    assert [r["hidden"] for r in rows] == [8, 16]
+    assert rows[0]["params"] == 784 * 8 + 8 + 8 * 10 + 10
+    for r in rows:
+        assert set(r["update_us"]) == set(OPTIMIZERS) and all(v > 0 for v in r["update_us"].values())
+        assert r["vs_momentum"]["momentum"] == 1.0
+    lines = profile.update_table(rows)
+    assert len(lines) == 4 and "adamw" in lines[1]
 
 
 def test_vs_torch_says_how_to_get_torch_when_it_is_missing(tiny_dir, capsys, monkeypatch):

@@ -48,9 +48,9 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    "batch in 16,64,128,512, one epoch of 12,000 samples each (--samples to "
                    "change), training time only (default: off)")
     b.add_argument("--cpu", action="store_true",
-                   help="with --grid, --vs-torch, --profile or --target: one thread, timed by the training "
-                   "thread's CPU clock, which a busy machine disturbs least (default: off, the "
-                   "wall clock)")
+                   help="with --grid, --vs-torch, --profile, --augment-cost or --target: one "
+                   "thread, timed by the training thread's CPU clock, which a busy machine "
+                   "disturbs least (default: off, the wall clock)")
     b.add_argument("--profile", action="store_true",
                    help="where one training step's time goes at n=128/batch 64 and n=800/batch "
                    "128: matmuls, elementwise work, the update, Python, in us and %% (default: off)")
