@@ -321,11 +321,14 @@ def leave_the_terminal() -> None:
 
 
 def deaf_to_the_terminal() -> None:
-    """From now on a hangup is ignored, and a UI's terminal handlers are gone (Textual's
-    SIGCONT handler, left behind by its driver, resumed its terminal mode and raised when
-    bash sent SIGHUP then SIGCONT to its jobs as its window closed). Main thread only."""
+    """From now on a hangup and Ctrl-C are ignored (the terminal is not the shell's again
+    until the runs end: Ctrl-C, to get the prompt back, stopped the run just detached), and a
+    UI's terminal handlers are gone (Textual's SIGCONT handler, left behind by its driver,
+    resumed its terminal mode and raised when bash sent SIGHUP then SIGCONT to its jobs as its
+    window closed). SIGTERM still stops the runs. Main thread only."""
     import signal
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGCONT, signal.SIGTSTP, signal.SIGWINCH, signal.SIGTTOU, signal.SIGTTIN):
         signal.signal(sig, signal.SIG_DFL)

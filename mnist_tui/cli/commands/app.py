@@ -81,8 +81,9 @@ def outlive_if_detached(app) -> int:
                 print(f"mnist-tui: detached: run{'s' * many} {', '.join(map(str, runs))} "
                       f"train{'' if many else 's'} on in process {os.getpid()} and save"
                       f"{'' if many else 's'} a checkpoint at the end; 'mnist-tui attach' "
-                      f"watches, 'mnist-tui runs stop ID' stops; closing this terminal does not "
-                      f"stop {'them' if many else 'it'}", file=sys.stderr, flush=True)
+                      f"watches, 'mnist-tui runs stop ID' stops; neither Ctrl-C nor closing "
+                      f"this terminal stops {'them' if many else 'it'} (Ctrl-Z, then 'bg', "
+                      f"gives the terminal back)", file=sys.stderr, flush=True)
             except OSError:
                 pass
         return app.outlive(app.return_code or 0)
