@@ -31,6 +31,7 @@ from ..output import (
     interrupt_on_signals,
     load_data,
     plural,
+    signal_handlers_kept,
     to_json,
 )
 
@@ -48,13 +49,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.getsignal(sig) for sig in watched}
-    try:
+    with signal_handlers_kept(signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         return _train(args)
-    finally:  # a caller (a test, a script) gets its own handlers back
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def race_line(history: RunHistory, config: cfg.TrainConfig, db_path, run_id) -> str:
