@@ -16,6 +16,7 @@ STORAGE_ENV = "MNIST_TUI_STORAGE"  # the storage URL, kept out of the command li
 
 
 def default_storage(db_path: str | os.PathLike | None = None) -> str:
+    """sweeps.sqlite beside the run history `db_path` (None: the default one), as a URL."""
     from ..store import default_path
 
     history = Path(db_path) if db_path else default_path()
