@@ -302,3 +302,31 @@ def test_a_worker_that_fails_before_its_first_trial_is_an_error_not_done(tiny_di
                     storage=f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(sw.SweepError, match=r"^the sweep stopped: worker 0: \w+"):
         sw.run(plan)
+
+
+def test_the_workers_write_where_the_sweep_was_started_not_where_the_fork_server_was(
+        tiny, tmp_path, monkeypatch):
+    """The workers come from the fork server, started earlier with another XDG_DATA_HOME (in CI:
+    by an earlier test; for a user: by the dashboard before a setting changed). Before, the
+    trials went to the fork server's sweeps.sqlite and this one held none, the sweep "done"."""
+    from multiprocessing import forkserver
+
+    from mnist_tui.core.engine import Engine
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "before"))
+    forkserver.ensure_running()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "now"))
+    engine = Engine(tiny)
+    try:
+        plan = sw.Sweep(trials=1, workers=1, epochs=1, val_split=100,
+                        space=sw.Space(hidden=(8,), batch_size=(32,), lr=(0.01, 0.05)))
+        study = sw.run(plan, shared=engine.shared)
+    finally:
+        engine.close()
+    assert len(study.trials) == 1
+    con = sqlite3.connect(tmp_path / "now" / "mnist-tui" / "sweeps.sqlite")
+    try:
+        assert con.execute("SELECT count(*) FROM trials").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert not (tmp_path / "before" / "mnist-tui" / "sweeps.sqlite").exists()

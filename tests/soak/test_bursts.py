@@ -160,6 +160,11 @@ def test_every_pair_of_tab_keys_in_one_write_leaves_the_real_app_idle(tiny_dir, 
             time.sleep(0.1)
         assert b"DONE" in drain.out, "the run did not finish"
         time.sleep(1.0)
+        # Idle, it writes nothing: the usage line was set (to nothing) every second, and each
+        # update laid the screen out and repainted it (a busy 0.1 s in ten, bytes over SSH).
+        written = len(drain.out)
+        time.sleep(2.0)
+        assert len(drain.out) == written, f"an idle dashboard wrote {len(drain.out) - written} bytes"
         settle = {}  # pair -> seconds until a 0.2 s window of under 5% CPU ended
         for a, b in itertools.product(KEYS, KEYS):
             t0 = time.monotonic()
@@ -175,9 +180,7 @@ def test_every_pair_of_tab_keys_in_one_write_leaves_the_real_app_idle(tiny_dir, 
               f"{times[-1]:.2f} s ({max(settle, key=settle.get)}); load {os.getloadavg()[0]:.1f}")
         busy = {k: round(v, 2) for k, v in settle.items() if v >= IDLE_LIMIT}
         assert not busy, f"still busy {IDLE_LIMIT} s after these pairs: {busy}"
-        # The issue asks 1 s; measured here at load 1-2 many pairs settle in 1.0-1.2 s (the
-        # tab's redraw): 1.5 s is asserted, the figures above say how far from 1 s it is.
-        slow = {k: round(v, 2) for k, v in settle.items() if v > 1.5}
+        slow = {k: round(v, 2) for k, v in settle.items() if v > 1.0}
         # Idle within 1 s, on a machine that has a core for it. Under a load of 8 on 2 cores
         # (seven engineers' tests) a tab switch itself took 0.8 s (median): a figure, printed.
         if os.getloadavg()[0] < (os.cpu_count() or 1):

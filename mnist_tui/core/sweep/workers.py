@@ -143,7 +143,8 @@ def _stop_study(study, trial) -> None:
         study.stop()
 
 
-def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None) -> None:
+def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None,
+           environ: dict | None = None) -> None:
     """One worker process: join the study and run trials until it holds `trials` of them.
 
     Running and waiting (to be retried) trials count too, so workers stop as the last ones
@@ -151,7 +152,13 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None) -
     SIGTERM, SIGINT, or `alive` (the parent's pipe) closing stop it, its trial recorded.
     An error that ends it is sent, as one line of UTF-8, on `errors` (a pipe's write end), so
     that the sweep says why rather than ending "done" with nothing run.
+    `environ` is the parent's environment when it started us: a worker comes from the fork
+    server, whose environment is the one it started with, not the parent's now (its
+    XDG_DATA_HOME and XDG_RUNTIME_DIR decide where trials and their runs are written).
     """
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     try:
         _work(sweep, index, shared, alive)
     except Exception as e:
@@ -227,7 +234,8 @@ def run(sweep: Sweep, on_update: Callable[[list[TrialRow]], None] | None = None,
     stop = stop or threading.Event()
     alive_r, alive_w = CONTEXT.Pipe(duplex=False)
     errors_r, errors_w = CONTEXT.Pipe(duplex=False)
-    procs = [CONTEXT.Process(target=worker, args=(sweep, i, shared, alive_r, errors_w),
+    procs = [CONTEXT.Process(target=worker,
+                             args=(sweep, i, shared, alive_r, errors_w, dict(os.environ)),
                              name=f"mnist-tui-sweep-{i}", daemon=True)
              for i in range(sweep.workers)]
     try:

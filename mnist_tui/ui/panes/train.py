@@ -90,8 +90,13 @@ class TrainPane(Pane):
         self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
 
     def set_usage(self, usage) -> None:
-        """What the run costs the machine (a core.machine.Usage), or nothing."""
-        self.query_one("#usage", Static).update("" if usage is None else usage.line())
+        """What the run costs the machine (a core.machine.Usage), or nothing. Called once a
+        second: the line is only touched when it changes (an update lays the screen out again,
+        and an idle dashboard repainted every second)."""
+        line = "" if usage is None else usage.line()
+        if line != getattr(self, "_usage_line", None):
+            self._usage_line = line
+            self.query_one("#usage", Static).update(line)
 
     def step_smoothing(self, step: int) -> float:
         """Move the loss smoothing one step along SMOOTHINGS; returns the new value."""
