@@ -6,6 +6,7 @@
     profile.py   one training step split into matmuls, elementwise work, the update and Python
     torch_peer.py  the same network in PyTorch, if installed
     with_ui.py   what the dashboard costs: the app in Pilot, the real program in a pty
+    attach.py    what serving a run to viewers costs, and the memory of a detached run
     history.py   the dashboard and the CLI on a history of 10,000 runs
 
 `main(params)` runs the mode asked for and prints a table (or one JSON object with `json`).
@@ -33,6 +34,8 @@ def main(params: BenchParams | Mapping) -> int:
 
         run(runs=p.runs, directory=p.history_dir)
         return 0
+    if p.attach:
+        return _emit(p, _attach(p, say))
     if p.optimizers and p.grid:
         return _emit(p, _grid(p, say))
     if p.optimizers:
@@ -48,6 +51,40 @@ def main(params: BenchParams | Mapping) -> int:
     if p.vs_torch and not p.with_ui:
         return _emit(p, _vs_torch(p, say))
     return _emit(p, _table(p, say))
+
+
+def _attach(p: BenchParams, say) -> dict:
+    from .attach import attach_costs
+
+    r = attach_costs(p, say)
+    r["load"] = load_line()
+    e = r["epoch_seconds"]
+    say(f"serving a run to viewers: {r['network']}, batch {r['batch_size']}, {r['samples']} "
+        f"samples, {r['epochs_per_run']} epochs a run (the first not timed), medians of "
+        f"{r['rounds']} rounds back to back; {r['load']}")
+    for mode, s in e.items():
+        say(f"  {mode:<18} {s:.3f} s/epoch  x{s / e['not served']:.3f}")
+    d = r["receive_delay_ms"]
+    if d["reports"]:
+        say(f"  the viewer's receive delay (host's reader thread to the viewer process), over "
+            f"{d['reports']} progress reports: median {d['median']:.2f} ms, p95 {d['p95']:.2f} "
+            f"ms, max {d['max']:.1f} ms")
+    dash = r["dashboard"]
+    for what, key in (("status bar", "status_delay_ms"), ("charts", "chart_delay_ms")):
+        d = dash[key]
+        if d["reports"]:
+            say(f"  batch to an attached dashboard's {what} (host's reader thread to the screen "
+                f"updated), over {d['reports']} reports: median {d['median']:.1f} ms, p95 "
+                f"{d['p95']:.1f} ms, max {d['max']:.1f} ms")
+    say(f"  with that dashboard attached: {dash['epoch_seconds']:.3f} s/epoch "
+        f"x{dash['epoch_seconds'] / e['not served']:.3f}")
+    say("  a detached run's processes (D pressed mid-run), resident and unique memory:")
+    for name, m in r["detached_memory_mb"].items():
+        say(f"    {name:<40} pid {m['pid']:<7} rss {m['rss_mb']:6.1f} MB  uss {m['uss_mb']:6.1f} MB")
+    total = r["detached_memory_mb"].values()
+    say(f"    {'all of them':<40} {'':<11} rss {sum(m['rss_mb'] for m in total):6.1f} MB  uss "
+        f"{sum(m['uss_mb'] for m in total):6.1f} MB")
+    return r
 
 
 def _say(line: str) -> None:
@@ -125,6 +162,14 @@ def _augment(p: BenchParams, say) -> dict:
 
     r = augment_costs(p, say)
     n, b = AUGMENT_SHAPE
+    if p.cpu:
+        say(f"784-{n}-10, batch {b}, one BLAS thread: CPU seconds of an epoch's training, the "
+            f"trainer's + the loader's, medians of {p.rounds} rounds; the larger of the two (the "
+            f"epoch when each has a core) and its ratio to the plain epoch's; {load_line()}")
+        for kind, row in r.items():
+            say(f"  {kind:<22} {row['trainer_seconds']:.3f} + {row['loader_seconds']:.3f} s  "
+                f"x{row['vs_plain']:.2f}")
+        return r
     say(f"784-{n}-10, batch {b}: training seconds of an epoch, medians of {p.rounds} rounds, and "
         f"the ratio to the plain epoch of the same round (library's BLAS threads; one thread); "
         f"{load_line()}")
@@ -135,14 +180,17 @@ def _augment(p: BenchParams, say) -> dict:
 
 
 def _profile(p: BenchParams, say) -> dict:
-    from .profile import PROFILE_SHAPES, profile_table, step_profile
+    from .profile import PROFILE_SHAPES, profile_table, step_profile, update_costs, update_table
 
     rows = [step_profile(n, b, data_dir=p.data_dir, samples=p.samples, rounds=p.rounds, cpu=p.cpu)
             for n, b in PROFILE_SHAPES]
     for line in profile_table(rows):
         say(line)
+    updates = update_costs()
+    for line in update_table(updates):
+        say(line)
     say(load_line())
-    return {"shapes": rows, "load": load_line()}
+    return {"shapes": rows, "updates": updates, "load": load_line()}
 
 
 def _vs_torch(p: BenchParams, say) -> dict:

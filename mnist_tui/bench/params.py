@@ -38,6 +38,7 @@ class BenchParams:
     with_ui: bool = False
     vs_torch: bool = False
     history: bool = False  # the dashboard and the CLI on a history of `runs` runs (history.py)
+    attach: bool = False  # what serving a run to viewers costs (attach.py)
     runs: int = 10_000
     history_dir: str | None = None
     # the run --target trains (every training flag); None: TrainConfig's defaults with the

@@ -170,6 +170,50 @@ def step_profile(hidden: int, batch: int, data_dir: str | None = None,
             "samples": ds.n_train, "rounds": rounds}
 
 
+UPDATE_HIDDEN = (32, 128, 256, 800, 1024)  # the grid's hidden sizes (params.GRID_HIDDEN)
+
+
+def update_costs(hidden_sizes: tuple[int, ...] | None = None, steps: int = 100,
+                 repeats: int = 5) -> list[dict]:
+    """The update alone: microseconds of one `step` of each rule over a 784-n-10 network's
+    parameters (a random gradient; one thread's CPU time, the median of `repeats` runs of
+    `steps` steps). It is the same at every batch size, while the rest of the step shrinks with
+    the batch: at batch 16 it is what sets an optimizer's epoch against momentum's."""
+    from ..core.model import param_shapes
+    from ..core.optim import OPTIMIZERS
+
+    rows = []
+    for n in hidden_sizes or UPDATE_HIDDEN:
+        size = sum(int(np.prod(s)) for s in param_shapes(n).values())
+        rng = np.random.default_rng(0)
+        grad = (rng.standard_normal(size) * 1e-3).astype(np.float32)
+        us = {}
+        for name in OPTIMIZERS:
+            theta = (rng.standard_normal(size) * 0.05).astype(np.float32)
+            rule = make(name, theta, [theta[: 784 * n]])
+            times = []
+            for _ in range(repeats):
+                t0 = time.thread_time()
+                for _ in range(steps):
+                    rule.step(grad, 1e-3, 0.9)
+                times.append((time.thread_time() - t0) / steps * 1e6)
+            us[name] = statistics.median(times)
+        rows.append({"hidden": n, "params": size, "update_us": us,
+                     "vs_momentum": {k: v / us["momentum"] for k, v in us.items()}})
+    return rows
+
+
+def update_table(rows: list[dict]) -> list[str]:
+    """The update costs as lines of text: one row per hidden size."""
+    names = list(rows[0]["update_us"]) if rows else []
+    lines = ["the update alone, us a step (one thread's CPU time), and x momentum's:",
+             f"{'n':>6} {'params':>8}  " + "  ".join(f"{o:>16}" for o in names)]
+    for r in rows:
+        lines.append(f"{r['hidden']:>6} {r['params']:>8}  " + "  ".join(
+            f"{r['update_us'][o]:>8.1f} (x{r['vs_momentum'][o]:.2f})" for o in names))
+    return lines
+
+
 def profile_table(rows: list[dict]) -> list[str]:
     """The profile as lines of text: one block per shape."""
     lines = []

@@ -253,6 +253,8 @@ def augment_costs(p: BenchParams, say: Say = quiet) -> dict:
     back; per kind the median and the median ratio to the plain epoch of the same round. An
     augmented run trains on one BLAS thread (resources.blas_threads), so the plain epoch is
     timed both ways: with the library's threads (what a plain run gets) and with one."""
+    if p.cpu:
+        return augment_cpu_costs(p, say)
     ds = load(p)
     hidden, batch = AUGMENT_SHAPE
     kinds = [("none", False, None), ("none", False, 1), ("affine", True, None),
@@ -275,3 +277,55 @@ def augment_costs(p: BenchParams, say: Say = quiet) -> dict:
                   "all": v}
             for key, v in seconds.items()}
 
+
+def _augment_cpu(config: TrainConfig, ds: data.Dataset, use_loader: bool) -> tuple[float, float]:
+    """CPU seconds of one run's training (its epochs' training parts, one BLAS thread): the
+    trainer's thread, and its loader process's whole life (0 without one)."""
+    import resource
+
+    def children() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children only: the loader is
+        return r.ru_utime + r.ru_stime  # reaped when train() ends
+
+    before, trainer, mark = children(), 0.0, time.thread_time()
+    for ev in train.train(config, ds, loader=use_loader, threads=1):
+        if isinstance(ev, events.BatchProgress) and ev.batch == ev.n_batches:
+            trainer += time.thread_time() - mark  # the epoch's last batch, before evaluation
+        elif isinstance(ev, events.EpochEnd):
+            mark = time.thread_time()
+    return trainer / config.epochs, (children() - before) / config.epochs
+
+
+def augment_cpu_costs(p: BenchParams, say: Say = quiet) -> dict:
+    """`augment_costs` by CPU clocks, which a busy machine disturbs least: per kind the
+    trainer's CPU seconds of an epoch's training and the loader's, and the larger of the two
+    (what an epoch takes when each has a core of its own: they work at the same time) against
+    the plain epoch's, one BLAS thread everywhere. The loader's seconds include its start
+    (one per run: more epochs, `--epochs`, spread it)."""
+    import scipy.ndimage  # noqa: F401  (once, before any clock: a run's start imports it, no epoch)
+
+    ds = load(p)
+    hidden, batch = AUGMENT_SHAPE
+    kinds = [("none", False), ("affine", True), ("affine", False), ("elastic", True),
+             ("elastic", False)]
+    rows: dict[str, dict[str, list[float]]] = {}
+    for r in range(p.rounds):
+        for kind, use_loader in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+            config = TrainConfig(hidden=hidden, batch_size=batch, epochs=p.epochs or 1, augment=kind)
+            key = "none" if kind == "none" else f"{kind} ({'loader' if use_loader else 'in-process'})"
+            trainer, loader = _augment_cpu(config, ds, use_loader and kind != "none")
+            row = rows.setdefault(key, {"trainer": [], "loader": [], "bound": []})
+            row["trainer"].append(trainer)
+            row["loader"].append(loader)
+            row["bound"].append(max(trainer, loader))
+        say(f"  round {r + 1}/{p.rounds}: " + "  ".join(
+            f"{k} {v['trainer'][-1]:.2f}+{v['loader'][-1]:.2f}s" for k, v in rows.items()))
+    plain = rows["none"]["bound"]
+    out = {}
+    for key, v in rows.items():
+        ratio = statistics.median(a / b for a, b in zip(v["bound"], plain, strict=True))
+        out[key] = {"epoch_seconds": statistics.median(v["bound"]), "vs_plain": ratio,
+                    "vs_plain_1_thread": ratio, "trainer_seconds": statistics.median(v["trainer"]),
+                    "loader_seconds": statistics.median(v["loader"]), "all": v["bound"],
+                    "clock": "CPU time, 1 BLAS thread"}
+    return out

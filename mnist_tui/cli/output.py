@@ -104,6 +104,23 @@ def interrupt_on_signals() -> list[int]:
     return caught
 
 
+def detach_on_hangup() -> list[int]:
+    """A hangup (the terminal is gone: an SSH connection dropped) leaves the runs going,
+    detached, as the dashboard's: from then on stdin, stdout and stderr are /dev/null and
+    further hangups are ignored; the command trains on and ends by itself. Ctrl-C and SIGTERM
+    still stop. Returns a list that receives SIGHUP once it came."""
+    hung: list[int] = []
+
+    def hangup(sig, frame):
+        from ..core.session import leave_the_terminal
+
+        leave_the_terminal()
+        hung.append(sig)
+
+    signal.signal(signal.SIGHUP, hangup)
+    return hung
+
+
 # --- consoles that are not UTF-8 (issue 21) ---------------------------------------------------
 
 ASCII = {  # what each character the commands print becomes where the console cannot show it

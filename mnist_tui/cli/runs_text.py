@@ -67,6 +67,11 @@ def trial_words(run: dict) -> str:
     return f"  [study {run['study']}{trial}{host}]"
 
 
+# The per-epoch machine figures (schema 10-11, core/machine.py) as `runs show` heads them.
+MACHINE = {"cpu_percent": ("cpu %", "5.0f"), "rss_mb": ("rss MB", "6.0f"),
+           "threads": ("threads", "7"), "samples_per_s": ("samples/s", "9,.0f")}
+
+
 def show_run(run: dict) -> str:
     """A run for people: config, dates, best and last accuracy, epochs, the matrix as a grid."""
     c, e = run["config"], run["epochs"]
@@ -111,6 +116,10 @@ def show_run(run: dict) -> str:
     if any(v is not None for v in e.get("ece", [])):
         header += "     ECE"
         specs.append(("ece", "6.2%"))
+    if any(v is not None for k in MACHINE for v in e.get(k, ())):  # what it cost the machine
+        for k, (title, spec) in MACHINE.items():
+            header += f"  {title:>{len(format(0, spec.replace(',', '')))}}"
+            specs.append((k, spec))
     lines.append(header)
     for i in range(len(e["epoch"])):
         lines.append("  ".join(number(e[k][i], spec) for k, spec in specs))

@@ -4,9 +4,17 @@ it while it trains, whoever started it: a dashboard, a detached dashboard, `mnis
 racer or a sweep trial.
 
 The transport is the standard library's `multiprocessing.connection` over AF_UNIX, never a
-network port. Where: `$XDG_RUNTIME_DIR/mnist-tui/run-<id>.sock` (else `/tmp/mnist-tui-<uid>/`),
-the folder 0700 and owned by us, each socket 0600, and an authkey file (32 random bytes, 0600)
-beside them. Another user cannot enter the folder nor read the key: "permission denied".
+network port. Where: `$XDG_RUNTIME_DIR/mnist-tui/run-<key>-<id>.sock` (else
+`/tmp/mnist-tui-<uid>/`), the folder 0700 and owned by us, each socket 0600, and an authkey file
+(32 random bytes, 0600) beside them. Another user cannot enter the folder nor read the key:
+"permission denied". `<key>` is a short hash of the history's path (`history_key`): two
+histories each have a run 3, and each is served and found apart.
+
+A socket is gone when its host is, even after `kill -9`: the host closes it at its run's end,
+and a janitor (`sh`, a few hundred kB, in its own session so a hangup or Ctrl-C of the
+terminal does not reach it) waits on a pipe from the host; the host says "done" on it once the
+socket is removed, and if the host dies first (any way, SIGKILL too) the kernel closes the pipe
+and the janitor removes the socket at once, then exits.
 
 Protocol. Both ends first prove they hold the authkey (the stdlib's HMAC challenge, both ways),
 before anything is decoded. Then Connection.send/recv carry plain tuples and the same event
@@ -28,8 +36,10 @@ The folder and its authkey are host_folder.py's; each viewer's queue and thread,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import asdict, replace
@@ -50,8 +60,36 @@ COMMANDS = ("pause", "resume", "stop", "live", "weights", "revive", "info")
 # --- where ---------------------------------------------------------------------------------------
 
 
-def socket_path(run_id: int, where: Path | None = None) -> Path:
-    return (where or folder()) / f"run-{run_id}.sock"
+def history_key(db_path=None) -> str:
+    """8 hex digits naming a history (its resolved path): a run's socket names both."""
+    from .store import default_path
+
+    path = Path(os.path.expanduser(os.fspath(db_path))) if db_path else default_path()
+    return hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]
+
+
+def socket_path(run_id: int, where: Path | None = None, db_path=None) -> Path:
+    return (where or folder()) / f"run-{history_key(db_path)}-{run_id}.sock"
+
+
+# The janitor: removes the socket ($0) unless the host said "done" (it removed it itself).
+JANITOR = 'read -r said; [ "$said" = done ] || rm -f -- "$0"'
+
+
+def _janitor(path: Path) -> tuple[subprocess.Popen | None, int | None]:
+    """Start the socket's janitor; (its process, the pipe's end we hold). Never raises: without
+    one, a killed host's socket waits for the next lister to sweep it."""
+    r, w = os.pipe()  # both non-inheritable: no other child of ours holds the write end
+    try:
+        proc = subprocess.Popen(["/bin/sh", "-c", JANITOR, str(path)], stdin=r,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError:
+        os.close(w)
+        return None, None
+    finally:
+        os.close(r)
+    return proc, w
 
 
 # --- the host ------------------------------------------------------------------------------------
@@ -62,11 +100,11 @@ class Host:
     pause/resume/stop/set_live/request_weights/revive, `state`, `config`, `history`, `label`.
     Call `publish(event)` with every event after the history took it (the reader thread)."""
 
-    def __init__(self, target, run_id: int, child_pid: int | None = None) -> None:
+    def __init__(self, target, run_id: int, child_pid: int | None = None, db_path=None) -> None:
         self.target, self.run_id, self.child_pid = target, run_id, child_pid
         self.where = folder()
         self.key = authkey(self.where)
-        self.path = socket_path(run_id, self.where)
+        self.path = socket_path(run_id, self.where, db_path)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a stale socket of a run id the history reused
         old = os.umask(0o177)
@@ -75,6 +113,7 @@ class Host:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        self.janitor, self._janitor_pipe = _janitor(self.path)
         self.lock = threading.Lock()
         self.log: list[Event] = []  # what a new viewer is sent first
         self.viewers: list[Viewer] = []
@@ -155,7 +194,20 @@ class Host:
         self.thread.join(2.0)
         with contextlib.suppress(OSError):
             self.listener.close()
+        self._dismiss_janitor()
         self.done.set()
+
+    def _dismiss_janitor(self) -> None:
+        """The socket is gone: the janitor leaves it be, and ends."""
+        if self._janitor_pipe is None:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self._janitor_pipe, b"done\n")
+        with contextlib.suppress(OSError):
+            os.close(self._janitor_pipe)
+        self._janitor_pipe = None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.janitor.wait(2.0)  # reaped: no zombie while a detached host lives on
 
     def _accept(self) -> None:
         while not self.closed:
@@ -245,10 +297,11 @@ class Host:
 # --- clients -------------------------------------------------------------------------------------
 
 
-def connect(run_id: int, kind: str = "control") -> tuple[Connection, dict]:
-    """Connect to run `run_id`'s host; (connection, its hello). Raises HostError."""
+def connect(run_id: int, kind: str = "control", db_path=None) -> tuple[Connection, dict]:
+    """Connect to the host of run `run_id` of history `db_path` (None: the default one);
+    (connection, its hello). Raises HostError."""
     where = folder(create=False)
-    path = socket_path(run_id, where)
+    path = socket_path(run_id, where, db_path)
     try:
         key = (where / "authkey").read_bytes()
     except PermissionError as e:
@@ -276,9 +329,9 @@ def connect(run_id: int, kind: str = "control") -> tuple[Connection, dict]:
     return conn, hello[1]
 
 
-def command(run_id: int, *cmd) -> dict:
+def command(run_id: int, *cmd, db_path=None) -> dict:
     """Send one command (e.g. "stop") to run `run_id`'s host; its info after. Raises HostError."""
-    conn, info = connect(run_id)
+    conn, info = connect(run_id, db_path=db_path)
     try:
         if cmd and cmd[0] != "info":
             conn.send(tuple(cmd))
@@ -290,24 +343,25 @@ def command(run_id: int, *cmd) -> dict:
         conn.close()
 
 
-def live_runs() -> dict[int, dict]:
-    """Every run going on this machine for this user: run id -> its host's info. Stale
-    sockets (the host died) are removed."""
+def live_runs(db_path=None) -> dict[int, dict]:
+    """Every run of history `db_path` (None: the default one) going on this machine for this
+    user: run id -> its host's info. Stale sockets (the host died) are removed."""
     try:
         where = folder(create=False)
     except HostError:
         return {}
     found = {}
-    for path in sorted(where.glob("run-*.sock")):
+    prefix = f"run-{history_key(db_path)}-"
+    for path in sorted(where.glob(f"{prefix}*.sock")):
         try:
-            run_id = int(path.stem.removeprefix("run-"))
-            found[run_id] = command(run_id, "info")
+            run_id = int(path.stem.removeprefix(prefix))
+            found[run_id] = command(run_id, "info", db_path=db_path)
         except (ValueError, HostError):
             continue
     return found
 
 
-def newest_live() -> int | None:
-    runs = live_runs()
+def newest_live(db_path=None) -> int | None:
+    runs = live_runs(db_path)
     return max(runs, key=lambda i: (runs[i]["started_at"], i)) if runs else None
 

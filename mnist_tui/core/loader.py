@@ -7,7 +7,7 @@ trainer trains: the same seeded stream ([seed, 2]) in the same order, so the bat
 bit-identical to `InProcessBatches` (a test holds them equal).
 
 The loader is a fork of the trainer (it inherits the images without a copy) writing into
-`SLOTS` batch buffers of one anonymous shared mapping (double buffering): it fills a free slot,
+`SLOTS` batch buffers of one anonymous shared mapping (multiple buffering): it fills a free slot,
 says which over a pipe, and waits for a slot to come back. Nothing outlives its use:
 
 - the mapping has no name, so no block is ever left in /dev/shm, whoever dies how;
@@ -33,7 +33,10 @@ import numpy as np
 
 from .augment import distort
 
-SLOTS = 2  # batch buffers: the trainer trains on one while the loader fills the other
+# Batch buffers: the trainer trains on one while the loader fills the others. Two were enough on
+# an idle machine, but on a busy one each hand-off waited for the other process to be scheduled
+# again; with four, the loader runs ahead by three batches whenever it has a core.
+SLOTS = 4
 JOIN_SECONDS = 2.0  # how long close() waits for the loader to exit before SIGKILL
 
 
@@ -54,6 +57,10 @@ class InProcessBatches:
         self.X = np.empty((m, images.shape[1]), dtype=dtype)
         self.raw = np.empty((m, images.shape[1]), dtype=images.dtype)
         self.perm = np.empty(0, dtype=np.int64)
+        if kind != "none":
+            # augment.py imports scipy.ndimage at its first batch: 0.16 s of CPU inside the
+            # first epoch. Imported here, once per run and before the fork (a loader inherits it).
+            import scipy.ndimage  # noqa: F401
 
     def epoch(self, perm: np.ndarray) -> None:
         """The order of this epoch's samples: batch b is perm[b*m : (b+1)*m]."""

@@ -14,7 +14,8 @@ class LocalRun:
     """A run trained in this process (`mnist-tui train`), served like a session: pass its
     `stop`, `pause`, `live` and `snapshot` to train(), and `take(event)` each event it yields."""
 
-    def __init__(self, config, run_id: int | None, model, label: str = "") -> None:
+    def __init__(self, config, run_id: int | None, model, label: str = "",
+                 db_path=None) -> None:
         from .history import RunHistory
         from .train import Live
 
@@ -32,7 +33,7 @@ class LocalRun:
         self.serve_error: str | None = None
         if run_id is not None:
             try:
-                self.host = Host(self, run_id, os.getpid())
+                self.host = Host(self, run_id, os.getpid(), db_path)
             except (HostError, OSError) as e:
                 self.serve_error = str(e)
 

@@ -21,6 +21,7 @@ class Usage:
     threads: int
     load1: float  # the machine's 1-minute load average
     free_mb: float  # the machine's available memory
+    samples_per_s: float | None = None  # the run's training speed, where the caller knows it
 
     def line(self) -> str:
         """One line of at most 31 characters (the Train tab's left column at 80x24)."""
@@ -30,6 +31,12 @@ class Usage:
     def short(self) -> str:
         """For a leaderboard cell: CPU and memory."""
         return f"{self.cpu_percent:.0f}% {self.rss_mb:.0f}M"
+
+
+def machine_line() -> str:
+    """The machine now, for a status line: 'load 1.23 · 3.4G free'."""
+    free = psutil.virtual_memory().available / 2**30
+    return f"load {os.getloadavg()[0]:.2f} · {free:.1f}G free"
 
 
 class Sampler:

@@ -80,14 +80,18 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.beta1, self.beta2 = betas
         self.t = 0
-        self.tmp = np.empty_like(theta)
         # state that decays geometrically (b, or m and v)
         self.buffers: list[np.ndarray] = [np.zeros_like(theta) for _ in range(self.n_buffers)]
         size = theta.size
         if not block or size <= 4 * block:  # a few blocks cost more calls than cache they save
             block = max(size, 1)
         self.blocks = [slice(i, min(i + block, size)) for i in range(0, size, block)]
-        self.views = [(theta[s], self.tmp[s], *(b[s] for b in self.buffers)) for s in self.blocks]
+        # One block's scratch, reused by every block: it stays in the cache, where a whole
+        # vector's temporary went to memory and back with every block.
+        self.tmp = np.empty(block, dtype=theta.dtype)
+        self.views = [(theta[s], self.tmp[: s.stop - s.start], *(b[s] for b in self.buffers))
+                      for s in self.blocks]
+        self._decay, self._flush_every = math.nan, FLUSH_EVERY_MAX  # flush_every(decay), cached
 
     def step(self, grad: np.ndarray, lr: float, momentum: float) -> None:
         """One update of θ by the gradient `grad` (flat, θ's layout), block by block."""
@@ -105,9 +109,12 @@ class Optimizer:
         raise NotImplementedError
 
     def _flush(self, decay: float) -> None:
-        if self.t % flush_every(decay) == 0:
-            for buf in self.buffers:
-                np.copyto(buf, 0, where=np.less(np.abs(buf, out=self.tmp), FLUSH_BELOW))
+        if decay != self._decay:
+            self._decay, self._flush_every = decay, flush_every(decay)
+        if self.t % self._flush_every == 0:
+            for _, tmp, *buffers in self.views:
+                for buf in buffers:
+                    np.copyto(buf, 0, where=np.less(np.abs(buf, out=tmp), FLUSH_BELOW))
 
 
 class SGD(Optimizer):
@@ -189,7 +196,7 @@ class Adam(Optimizer):
         m *= b1
         m += g  # M ← β1 M + g
         v *= b2
-        v += np.multiply(g, g, out=tmp)  # V ← β2 V + g²
+        v += np.square(g, out=tmp)  # V ← β2 V + g²  (np.square: g·g's numbers, in half the time)
         np.sqrt(v, out=tmp)
         tmp += e
         np.divide(m, tmp, out=tmp)

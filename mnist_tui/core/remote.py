@@ -31,9 +31,11 @@ class RemoteSession:
     model = None
 
     def __init__(self, run_id: int,
-                 on_event: Callable[[RemoteSession, Event | Started], None] | None = None) -> None:
+                 on_event: Callable[[RemoteSession, Event | Started], None] | None = None,
+                 db_path=None) -> None:
+        """Run `run_id` of history `db_path` (None: the default history)."""
         self.run_id, self.on_event = run_id, on_event
-        self.conn, self.info = connect(run_id, "view")
+        self.conn, self.info = connect(run_id, "view", db_path)
         self.config = from_dict(self.info["config"])
         self.label = self.info.get("label") or f"run {run_id}"
         self.history = RunHistory(self.info["epochs_before"] if self.info["offset"] else None)

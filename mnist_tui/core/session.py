@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .config import LIVE_FIELDS, TrainConfig
@@ -124,6 +125,8 @@ class RunSession:
         if self.recorder is not None and self.recorder.store is not None \
                 and not isinstance(event, Started):
             usage = self.usage() if isinstance(event, EpochEnd) else None
+            if usage is not None and self.history.progress is not None:  # the epoch's speed
+                usage = replace(usage, samples_per_s=self.history.progress.samples_per_second)
             if not self.recorder.record(event, self.history.offset, usage) \
                     and self.recorder.error:
                 self.record_lost_at = event
@@ -146,7 +149,7 @@ class RunSession:
         from .host import Host, HostError
 
         try:
-            self.host = Host(self, self.db_run_id, pid)
+            self.host = Host(self, self.db_run_id, pid, self.db_path)
         except (HostError, OSError) as e:  # the run goes on, unseen from elsewhere
             self.serve_error = str(e)
 
@@ -154,12 +157,12 @@ class RunSession:
         """Keep the run's last weights as `<data folder>/checkpoints/run-<id>.npz` (temp, then
         renamed) and name it in the history (`runs show`): what a detached run leaves."""
         from .checkpoint import save
-        from .store import Store, StoreError, default_path
+        from .store import Store, StoreError
 
         w = self.history.weights
         if w is None or self.db_run_id is None or not len(self.history):
             return None
-        path = default_path().parent / "checkpoints" / f"run-{self.db_run_id}.npz"
+        path = checkpoint_path(self.db_run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path = save(path, Perceptron.from_params(w.W1, w.b1, w.W2, w.b2), self.config,
                     self.history.epoch_columns())
@@ -273,15 +276,10 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
     its checkpoint is saved (`RunSession.save_checkpoint`); then the engine is freed. SIGTERM
     (or Ctrl-C in the terminal a key detach left) stops the runs (their checkpoints are still
     saved). The paths saved, in order."""
-    import os
     import signal
 
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+    leave_the_terminal()
     if threading.current_thread() is threading.main_thread():
-        deaf_to_the_terminal()
         for sig in (signal.SIGTERM, signal.SIGINT):  # an explicit end: the runs stop
             signal.signal(sig, lambda *_: [s.stop() for s in sessions])
     saved = []
@@ -300,6 +298,26 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
     if engine is not None:
         engine.close()
     return saved
+
+
+def checkpoint_path(run_id: int) -> Path:
+    """Where a detached run's weights are kept: `<data folder>/checkpoints/run-<id>.npz`."""
+    from .store import default_path
+
+    return default_path().parent / "checkpoints" / f"run-{run_id}.npz"
+
+
+def leave_the_terminal() -> None:
+    """The terminal is gone: stdin, stdout and stderr point at /dev/null (a write would raise
+    EIO), and (in the main thread) hangups and the terminal's signals are ignored from now on."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    if threading.current_thread() is threading.main_thread():
+        deaf_to_the_terminal()
 
 
 def deaf_to_the_terminal() -> None:

@@ -82,6 +82,11 @@ class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
         shown[key] = now + (self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def clear_notifications(self) -> None:
+        """Textual's, and the record `notify` keeps of what shows."""
+        self._toasts_shown = {}
+        super().clear_notifications()
+
     def get_system_commands(self, screen):
         """Without Quit: q quits, and a stray Enter in the palette must not end a run."""
         return (c for c in super().get_system_commands(screen) if c.title != "Quit")

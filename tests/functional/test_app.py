@@ -207,7 +207,9 @@ async def test_quit_during_training_ends_cleanly_and_fast(tiny):
         t0 = time.perf_counter()
         await pilot.press("q")
     assert app.main.run_over(1.0)
-    assert time.perf_counter() - t0 < 1.0
+    # A hang guard, not a speed figure (it took 1.25 s at a load of 8 on 2 cores): quitting
+    # must not wait out the run's epoch (LONG: many seconds), only a stop at its next batch.
+    assert time.perf_counter() - t0 < 4.0
     assert app.main.handle.process.exitcode is not None  # the run's process is gone
     # The app's helper threads (asyncio's executor, the fork server's warm-up) end with it;
     # a run's reader thread left over would be a leak.
@@ -507,6 +509,9 @@ async def test_the_same_message_is_not_stacked_and_toasts_are_capped(tiny):
         # slow machine took the 30 keys), and it was shown
         assert all(len(shown) <= 2 and len(set(shown)) <= 1 for shown in seen)
         assert max(len(shown) for shown in seen) >= 1
+        # The cap counts what shows: cleared, the ten below start from none (on a loaded
+        # machine the toast of `s` could expire between the two counts, leaving 3 of 4).
+        app.clear_notifications()
         for i in range(10):
             app.notify(f"message {i}", timeout=120)  # none expires on a slow machine
         await pilot.pause()

@@ -44,7 +44,7 @@ async def test_an_attached_dashboard_shows_the_run_move_and_steers_it(tiny, tmp_
         hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
                             progress_interval=0.05).start()
         until(lambda: hosted.host, "the run to be served", 30)
-        app = make_app(tiny, db_path=db, attach=RemoteSession(hosted.db_run_id))
+        app = make_app(tiny, db_path=db, attach=RemoteSession(hosted.db_run_id, db_path=db))
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: len(app.main.history) >= 2, 30)
             seen = len(app.main.history.batch_losses()[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from mnist_tui import bench
 from mnist_tui.bench import speed
 
@@ -13,3 +15,20 @@ def test_augment_compares_the_loader_with_the_training_thread(tiny_dir, capsys, 
     out = capsys.readouterr().out
     for kind in ("none", "affine (loader)", "affine (in-process)", "elastic (loader)"):
         assert kind in out
+
+
+def test_augment_by_cpu_clocks_counts_the_trainer_and_the_loader(tiny_dir, capsys, monkeypatch):
+    monkeypatch.setattr(speed, "AUGMENT_SHAPE", (8, 64))
+    assert bench.main(bench.BenchParams(augment_cost=True, cpu=True, rounds=1, samples=300,
+                                        data_dir=str(tiny_dir), json=True)) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r) == {"none", "affine (loader)", "affine (in-process)", "elastic (loader)",
+                      "elastic (in-process)"}
+    for key, row in r.items():
+        assert row["trainer_seconds"] > 0
+        if key.endswith("(loader)"):  # the loader process's CPU is counted, and bounds the epoch
+            assert row["loader_seconds"] > 0
+            assert row["epoch_seconds"] == max(row["trainer_seconds"], row["loader_seconds"])
+        else:
+            assert row["loader_seconds"] == 0
+    assert r["none"]["vs_plain"] == 1.0

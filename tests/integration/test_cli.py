@@ -219,7 +219,7 @@ def _runs(db) -> list[tuple]:
         return con.execute("SELECT status, checkpoint FROM runs").fetchall()
 
 
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])  # SIGHUP detaches: soak/test_cli_hangup.py
 def test_a_signal_during_train_save_keeps_the_weights_and_records_stopped(tiny_dir, tmp_path, sig):
     import signal
     import subprocess

@@ -56,32 +56,33 @@ def test_attach_to_mnist_tui_train_and_steer_it_from_the_command_line(tiny_dir, 
     db = tmp_path / "h.sqlite"
     proc = train_process(tiny_dir, db)
     try:
-        run_id = until(lambda: host.newest_live(), "the train run to be served")
-        viewer = RemoteSession(run_id).start()
+        run_id = until(lambda: host.newest_live(db), "the train run to be served")
+        viewer = RemoteSession(run_id, db_path=db).start()
         until(lambda: len(viewer.history) >= 2, "epochs to reach the viewer")
         assert viewer.history.weights is not None  # the weights tab has something to show
         listed = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "list", "--db",
                                  str(db)], capture_output=True, text=True, timeout=30).stdout
         assert f"[live: pid {proc.pid} on" in listed and "1 viewer]" in listed
         paused = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "pause",
-                                 str(run_id)], capture_output=True, text=True, timeout=30)
+                                 str(run_id), "--db", str(db)], capture_output=True, text=True, timeout=30)
         assert paused.stdout == f"run {run_id}: paused\n", paused
         until(lambda: viewer.state == "paused", "the viewer to hear of the pause")
         viewer.set_live("lr", 0.01)
         viewer.resume()
         until(lambda: viewer.history.live_changes, "the live lr to take effect")
         stopped = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "stop",
-                                  str(run_id), "--json"], capture_output=True, text=True, timeout=30)
+                                  str(run_id), "--json", "--db", str(db)], capture_output=True, text=True, timeout=30)
         assert '"command": "stop"' in stopped.stdout
         assert viewer.wait(DEADLINE) and viewer.state == "stopped"
-        assert proc.wait(DEADLINE) == 0
+        assert proc.wait(DEADLINE) == 130  # stopped, as a Ctrl-C stops it
     finally:
         if proc.poll() is None:
             proc.kill()
     assert db_rows(db, "SELECT status FROM runs") == [("stopped",)]
     assert db_rows(db, "SELECT name, value FROM live_changes") == [("lr", 0.01)]
     assert db_rows(db, "SELECT count(*) FROM epochs WHERE rss_mb IS NULL") == [(0,)]
-    gone = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "stop", str(run_id)],
+    gone = subprocess.run([sys.executable, "-m", "mnist_tui", "runs", "stop", str(run_id),
+                           "--db", str(db)],
                           capture_output=True, text=True, timeout=30)
     assert gone.returncode != 0 and gone.stderr.count("\n") == 1 and "not going" in gone.stderr
 
@@ -93,14 +94,14 @@ def test_attach_to_a_racer(tiny_dir, tmp_path):
                              "--hidden", "64", "--db", str(db)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        live = until(lambda: len(host.live_runs()) == 2 and host.live_runs(), "both racers")
-        viewer = RemoteSession(min(live)).start()
+        live = until(lambda: len(host.live_runs(db)) == 2 and host.live_runs(db), "both racers")
+        viewer = RemoteSession(min(live), db_path=db).start()
         until(lambda: len(viewer.history) >= 1, "a racer's epoch")
         viewer.stop()
         assert viewer.wait(DEADLINE) and viewer.state == "stopped"
         other = max(live)
-        assert host.command(other, "info")["state"] == "training"  # only that racer stopped
-        host.command(other, "stop")
+        assert host.command(other, "info", db_path=db)["state"] == "training"  # only that racer stopped
+        host.command(other, "stop", db_path=db)
         assert proc.wait(DEADLINE) == 0
     finally:
         if proc.poll() is None:
@@ -108,11 +109,11 @@ def test_attach_to_a_racer(tiny_dir, tmp_path):
     assert sorted(db_rows(db, "SELECT status FROM runs")) == [("stopped",), ("stopped",)]
 
 
-def _as_nobody(run_id: int, conn) -> None:
+def _as_nobody(run_id: int, db, conn) -> None:
     os.setgid(65534)
     os.setuid(65534)
     try:
-        host.command(run_id, "stop")
+        host.command(run_id, "stop", db_path=db)
         conn.send("steered")
     except host.HostError as e:
         conn.send(str(e))
@@ -129,32 +130,37 @@ def test_another_user_can_neither_attach_nor_steer(tiny_dir, tmp_path):
     tmp_path.chmod(0o755)  # so the other user reaches our runtime folder, and is refused there
     proc = train_process(tiny_dir, db)
     try:
-        run_id = until(lambda: host.newest_live(), "the train run to be served")
+        run_id = until(lambda: host.newest_live(db), "the train run to be served")
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        p = ctx.Process(target=_as_nobody, args=(run_id, child))
+        p = ctx.Process(target=_as_nobody, args=(run_id, db, child))
         p.start()
         assert parent.poll(DEADLINE)
         answer = parent.recv()
         p.join(DEADLINE)
         assert "permission denied" in answer, answer
-        assert host.command(run_id, "info")["state"] == "training"
-        host.command(run_id, "stop")
-        assert proc.wait(DEADLINE) == 0
+        assert host.command(run_id, "info", db_path=db)["state"] == "training"
+        host.command(run_id, "stop", db_path=db)
+        assert proc.wait(DEADLINE) == 130  # stopped
     finally:
         if proc.poll() is None:
             proc.kill()
 
 
-def test_a_socket_whose_host_was_killed_is_swept(tiny_dir, tmp_path, _runtime_dir):
+def test_a_socket_whose_host_died_is_swept_by_a_lister(tmp_path, _runtime_dir):
+    """A socket left behind (its host and its janitor both killed): the next lister removes
+    it. (A host killed alone leaves none: its janitor removes it, test_detach_gaps.py.)"""
+    import socket
+
     db = tmp_path / "h.sqlite"
-    proc = train_process(tiny_dir, db)
-    run_id = until(lambda: host.newest_live(), "the train run to be served")
-    proc.kill()
-    proc.wait(DEADLINE)
-    assert (_runtime_dir / "mnist-tui" / f"run-{run_id}.sock").exists()
-    assert host.live_runs() == {}
-    assert not (_runtime_dir / "mnist-tui" / f"run-{run_id}.sock").exists()
+    where = host.folder()
+    host.authkey(where)
+    stale = host.socket_path(5, where, db)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(stale))  # bound, never listening: a connect is refused, as a dead host's
+    assert stale.exists()
+    assert host.live_runs(db) == {}
+    assert not stale.exists()
 
 
 HOST_THEN_EXIT = """
@@ -209,8 +215,8 @@ def test_attach_to_a_sweep_trial_and_stop_it(tiny_dir, tmp_path):
                              "--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}",
                              "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        run_id = until(lambda: host.newest_live(), "the trial to be served")
-        viewer = RemoteSession(run_id).start()
+        run_id = until(lambda: host.newest_live(db), "the trial to be served")
+        viewer = RemoteSession(run_id, db_path=db).start()
         until(lambda: len(viewer.history) >= 1, "a trial's epoch")
         viewer.stop()
         assert viewer.wait(DEADLINE) and viewer.state == "stopped"

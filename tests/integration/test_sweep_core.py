@@ -210,7 +210,8 @@ async def test_stopping_a_sweep_in_its_tab_records_its_trials_as_stopped(tiny, t
         await pilot.press("9")
         pane = app.query_one(SweepPane)
         for key, value in (("hidden", "8,16"), ("batch", "16,32"), ("val", "100"),
-                           ("trials", "4"), ("workers", "1"), ("epochs", "500"), ("study", "t")):
+                           ("trials", "4"), ("workers", "1"), ("epochs", "500"), ("study", "t"),
+                           ("lr", "0.01:0.05")):  # a narrow lr: no trial diverges before Stop
             app.query_one(f"#sw-{key}", Input).value = value
         app.query_one("#sweep-start", Button).press()
         await wait_for(pilot, lambda: any(r.state == "running" and r.epochs >= 1

@@ -53,9 +53,10 @@ def runs(history) -> list[tuple]:
 
 def test_two_machines_starting_at_once_on_a_new_database_never_crash_and_draw_distinct_trials(
         pg_server, data_dir, tmp_path):
-    """Ten times, a new database, two sweep commands started together: before, 3 in 4 crashed on
-    `pg_type_typname_nsp_index`, and the two drew the same trials with the same seeds."""
-    for round_ in range(10):
+    """Four times, a new database, two sweep commands started together: before, 3 in 4 crashed
+    on `pg_type_typname_nsp_index` (four rounds miss that with a chance of 0.25**4, 0.4%), and
+    the two drew the same trials with the same seeds."""
+    for round_ in range(4):
         url = pg_server.create_database(f"twice_{round_}")
         argv = sweep_argv(data_dir, tmp_path / f"h{round_}.sqlite", "--trials", "4",
                           "--epochs", "1", "--json")

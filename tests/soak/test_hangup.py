@@ -105,13 +105,13 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
         os.kill(pid, signal.SIGHUP)  # the SSH connection dropped
     os.close(fd)  # and the terminal is gone for good
     run_id = db_rows(db, "SELECT id FROM runs")[0][0]
-    viewer = RemoteSession(run_id).start()  # a second dashboard's session, attached mid-run
+    viewer = RemoteSession(run_id, db_path=db).start()  # a second dashboard's session, attached mid-run
     seen = len(viewer.history)
     until(lambda: len(viewer.history) > seen + 1, "the viewer to see epochs move")
     os.kill(pid, signal.SIGHUP)  # as bash does to its jobs when its terminal closes: again,
     os.kill(pid, signal.SIGCONT)  # then SIGCONT (Textual's handler for it once ended the host)
     viewer.pause()
-    until(lambda: host.command(run_id, "info")["state"] == "paused", "the host to pause")
+    until(lambda: host.command(run_id, "info", db_path=db)["state"] == "paused", "the host to pause")
     n = len(viewer.history)
     time.sleep(1.0)
     assert len(viewer.history) <= n + 1  # paused: at most the epoch under way ends

@@ -75,12 +75,27 @@ def test_profile_splits_the_step_and_its_replica_matches_the_model(tiny_dir, cap
     from mnist_tui.bench import profile
 
     monkeypatch.setattr(profile, "PROFILE_SHAPES", ((8, 32),))
+    monkeypatch.setattr(profile, "UPDATE_HIDDEN", (8,))
     assert bench.main(bench.BenchParams(profile=True, samples=300, rounds=1,
                                         data_dir=str(tiny_dir), json=True)) == 0
     (row,) = json.loads(capsys.readouterr().out)["shapes"]
     assert set(row["parts_us"]) == set(profile.PARTS)
     assert all(v >= 0 for v in row["parts_us"].values())
     assert row["parts_us"]["matmul"] > 0 and row["step_us"] > 0
+
+
+def test_profile_times_every_update_rule_alone():
+    from mnist_tui.bench import profile
+    from mnist_tui.core.optim import OPTIMIZERS
+
+    rows = profile.update_costs(hidden_sizes=(8, 16), steps=2, repeats=1)
+    assert [r["hidden"] for r in rows] == [8, 16]
+    assert rows[0]["params"] == 784 * 8 + 8 + 8 * 10 + 10
+    for r in rows:
+        assert set(r["update_us"]) == set(OPTIMIZERS) and all(v > 0 for v in r["update_us"].values())
+        assert r["vs_momentum"]["momentum"] == 1.0
+    lines = profile.update_table(rows)
+    assert len(lines) == 4 and "adamw" in lines[1]
 
 
 def test_vs_torch_says_how_to_get_torch_when_it_is_missing(tiny_dir, capsys, monkeypatch):
@@ -122,3 +137,13 @@ def test_the_fast_recipe_fills_the_fields_not_given():
     assert config_from_args(parse(["train"])) == TrainConfig()
     target = command.params(parse(["bench", "--target", "0.98", "--recipe", "fast"]))
     assert target.train_config() == fast
+
+
+def test_a_report_is_drawn_by_the_first_draw_at_or_after_it():
+    """bench --attach's chart delay: a draw shows every report up to its own (epoch, batch)."""
+    from mnist_tui.bench.attach import _drawn_delays
+
+    taken = {(1, 10): 0.0, (1, 20): 1.0, (1, 30): 2.0, (2, 5): 3.0}
+    drawn = {(1, 20): 1.5, (2, 5): 3.25}
+    assert _drawn_delays(taken, drawn) == [1.5, 0.5, 1.25, 0.25]
+    assert _drawn_delays(taken, {}) == []  # nothing drawn: no delay, not a zero

@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
                    load_path=args.load, db_path=args.db, parent_pid=parent_pid)
     del ds  # the app holds the dataset in shared memory now: free the first copy
     app.run(mouse=not args.no_mouse)
+    return outlive_if_detached(app)
+
+
+def outlive_if_detached(app) -> int:
+    """After the UI ended: if it detached (D, a hangup), say so and host the runs to their end
+    (also for `attach`, whose dashboard may have started runs of its own); the exit code."""
     if app.detached:  # the runs go on without a terminal; this process hosts them to the end
         from ...core.session import deaf_to_the_terminal
 

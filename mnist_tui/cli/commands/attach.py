@@ -30,21 +30,24 @@ def run(args: argparse.Namespace) -> int:
             host.folder(create=False)
         except host.HostError as e:
             return fail(str(e), EXIT_DATA)
-    wanted = args.run if args.run is not None else host.newest_live()
+    db = getattr(args, "db", None)
+    wanted = args.run if args.run is not None else host.newest_live(db)
     if wanted is None:
         return fail("no run is going (see 'mnist-tui runs list')", EXIT_DATA)
     try:
-        remote = RemoteSession(wanted)
+        remote = RemoteSession(wanted, db_path=db)
     except host.HostError as e:
         return fail(str(e), EXIT_DATA)
     ds = load_data(getattr(args, "data_dir", None), remote.config.dataset)
     from ...ui.app import make_app  # Textual is imported only when the dashboard opens
 
-    app = make_app(dataset=ds, config=remote.config, db_path=getattr(args, "db", None),
+    app = make_app(dataset=ds, config=remote.config, db_path=db,
                    attach=remote)
     del ds
     try:
         app.run(mouse=not args.no_mouse)
     finally:
-        remote.close()
-    return app.return_code or 0
+        remote.close()  # the run attached to goes on: a viewer takes nothing with it
+    from .app import outlive_if_detached
+
+    return outlive_if_detached(app)  # runs this dashboard started itself train on after D

@@ -48,9 +48,9 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    "batch in 16,64,128,512, one epoch of 12,000 samples each (--samples to "
                    "change), training time only (default: off)")
     b.add_argument("--cpu", action="store_true",
-                   help="with --grid, --vs-torch, --profile or --target: one thread, timed by the training "
-                   "thread's CPU clock, which a busy machine disturbs least (default: off, the "
-                   "wall clock)")
+                   help="with --grid, --vs-torch, --profile, --augment-cost or --target: one "
+                   "thread, timed by the training thread's CPU clock, which a busy machine "
+                   "disturbs least (default: off, the wall clock)")
     b.add_argument("--profile", action="store_true",
                    help="where one training step's time goes at n=128/batch 64 and n=800/batch "
                    "128: matmuls, elementwise work, the update, Python, in us and %% (default: off)")
@@ -70,6 +70,10 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
                    help="back-to-back rounds; medians are reported (default: 3)")
     add_format_flag(b, words="text (a table) for people; json (one object) for programs",
                     json_alias=True)
+    b.add_argument("--attach", action="store_true",
+                   help="instead: what serving a run to viewers costs: epoch seconds not "
+                   "served, served, and with a viewer attached (--rounds back to back, medians), "
+                   "the viewer's receive delay, and the memory of a detached run (default: off)")
     b.add_argument("--history", action="store_true",
                    help="instead: the dashboard and the CLI on a history of --runs runs (20 "
                    "epochs each, with predictions), built in SQL in --history-dir: the Runs "

@@ -17,6 +17,7 @@ from ..output import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     Progress,
+    detach_on_hangup,
     fail,
     interrupt_on_signals,
     load_data,
@@ -68,7 +69,8 @@ def _race(args: argparse.Namespace) -> int:
         print(f"racing {field} on {data.INFO[ds.name].title}: " + ", ".join(names) +
               f" ({plural(base.epochs, 'epoch')}" + ("" if field == "seed" else f", seed {base.seed}")
               + ", one process each)", flush=True)
-    caught = interrupt_on_signals()
+    caught = interrupt_on_signals()  # SIGTERM stops the racers as Ctrl-C does
+    hung = detach_on_hangup()  # a hangup leaves them racing, detached, to their end
     code = 0
     progress = Progress()  # a line per racer on stderr, with an ETA
     tasks = {name: progress.add(name, base.epochs) for name in names}
@@ -101,6 +103,12 @@ def _race(args: argparse.Namespace) -> int:
             race.stop_all()
             race.wait(5)  # each records how it ended (stopped)
             code = 128 + caught[0] if caught else EXIT_INTERRUPTED
+        if hung:  # detached: each racer's weights are kept, as a detached dashboard's
+            for s in race:
+                try:
+                    s.save_checkpoint()
+                except Exception:  # noqa: BLE001 - a full disk: the run is recorded all the same
+                    pass
     ranked = sorted(race, key=lambda s: -(s.history.best() or (-1,))[0])
     if args.json:
         print(to_json({"event": "done", "field": field, "racers": [

@@ -40,6 +40,7 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         rv.add_argument("id", type=run_id, help="run id, from 'runs list' (a live one)")
         rv.add_argument("--json", action="store_true",
                         help="its state after, as JSON (default: a line of text)")
+        add_db_flag(rv)  # run ids are per history: its run 3 is not another's
     rs = rsub.add_parser("show", help="a run's config, summary, epochs and confusion matrix")
     rs.add_argument("id", type=run_id, help="run id, from 'runs list'")
     rs.add_argument("--format", choices=("text", "json"), default="text",
@@ -72,7 +73,7 @@ STEER = {"stop": "stop", "pause": "pause", "resume": "resume"}  # sent to the ru
 def steer(args: argparse.Namespace) -> int:
     """`runs stop|pause|resume ID`: one command to the run's host (core/host.py)."""
     try:
-        info = host.command(args.id, args.runs_command)
+        info = host.command(args.id, args.runs_command, db_path=args.db)
     except host.HostError as e:
         return fail(str(e), EXIT_DATA)
     state = "stopping" if args.runs_command == "stop" and info["state"] == "training" \
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     # Reading only: opened read-only, so listing never creates, migrates or changes the file.
     with store.Store(args.db, readonly=True) as db:
         if args.runs_command == "list":
-            live = host.live_runs()  # runs going on this machine: marked live
+            live = host.live_runs(args.db)  # this history's runs going on this machine: live
             if args.format != "text":
                 runs = db.runs(limit=args.limit, offset=args.offset)
                 sys.stdout.write(runs_table(runs, args.format, live))

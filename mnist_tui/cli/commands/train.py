@@ -6,12 +6,13 @@ Its words for people (the heading, the epoch lines, what it says after the run) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import signal
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from ...core import checkpoint, data, resources, store, train
 from ...core import config as cfg
@@ -21,6 +22,7 @@ from ...core.history import RunHistory
 from ...core.local_run import LocalRun
 from ...core.model import Perceptron
 from ...core.recording import status_of
+from ...core.session import checkpoint_path
 from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
 from ..output import (
     EXIT_DATA,
@@ -29,6 +31,7 @@ from ..output import (
     EXIT_USAGE,
     OUTPUT_ERRORS,
     Progress,
+    detach_on_hangup,
     fail,
     interrupt_on_signals,
     load_data,
@@ -98,11 +101,14 @@ def _train(args: argparse.Namespace) -> int:
             print(f"mnist-tui: warning: not recording this run: {recorder.error}", file=sys.stderr)
 
     warn_history()
-    served = LocalRun(config, recorder.run_id, model)  # `mnist-tui attach` watches and steers it
+    # `mnist-tui attach` watches and steers it
+    served = LocalRun(config, recorder.run_id, model, db_path=args.db)
     code = 0
+    rate = None  # samples/s of the epoch going
     final = outcome = None  # the Finished event; the last event (Finished or Diverged)
     pipe_closed = False
-    caught = interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does
+    caught = interrupt_on_signals()  # SIGTERM ends the run as Ctrl-C does
+    hung = detach_on_hangup()  # a hangup leaves it training, detached, to its end
     progress = Progress()  # on stderr, with an ETA; nothing when stderr is not a terminal
     task = progress.add(f"epoch 1/{config.epochs}", config.epochs)
     try:
@@ -117,13 +123,17 @@ def _train(args: argparse.Namespace) -> int:
                 if isinstance(ev, ev_.LiveChanged):  # an attached dashboard changed lr or momentum
                     recorder.record(ev)
                 if isinstance(ev, ev_.BatchProgress):
+                    rate = ev.samples_per_second  # the last of an epoch: that epoch's speed
                     progress.update(task, completed=ev.epoch - 1 + ev.batch / ev.n_batches,
                                     description=f"epoch {ev.epoch}/{ev.epochs}",
                                     note=f"loss {ev.running_loss:.4f}  "
                                     f"{ev.samples_per_second:,.0f} samples/s")
                 elif isinstance(ev, ev_.EpochEnd):
                     history.add(ev)
-                    if not recorder.record(ev, usage=served.sampler.sample()):
+                    usage = served.sampler.sample()
+                    if usage is not None and rate is not None:  # the epoch's training speed
+                        usage = replace(usage, samples_per_s=rate)
+                    if not recorder.record(ev, usage=usage):
                         warn_history()
                     if args.json:
                         emit({"event": "epoch", **history.epoch_row(ev)})
@@ -139,6 +149,8 @@ def _train(args: argparse.Namespace) -> int:
                     code, outcome = EXIT_DIVERGED, ev
                 elif isinstance(ev, ev_.Finished):
                     final = outcome = ev
+                    if ev.stopped:  # `runs stop`, or an attached dashboard's x: as a Ctrl-C ends
+                        code = EXIT_INTERRUPTED
     except KeyboardInterrupt:
         name = signal.Signals(caught[0]).name if caught else "Ctrl-C"
         print(f"mnist-tui: interrupted ({name})", file=sys.stderr)
@@ -159,12 +171,14 @@ def _train(args: argparse.Namespace) -> int:
     out = sys.stdout  # the bar is gone
     if final is not None and not pipe_closed and code != EXIT_DATA:
         if args.json:
-            emit({"event": "done", "test_acc": final.test_acc, "seconds": final.seconds,
+            emit({"event": "stopped" if final.stopped else "done", "test_acc": final.test_acc,
+                  "seconds": final.seconds,
                   "epochs": final.epochs_done, "run_id": recorder.run_id,
                   "config": asdict(config)})
         elif text:
             acc = "n/a" if final.test_acc is None else f"{final.test_acc:.2%}"
-            print(f"done: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
+            how = "stopped (mnist-tui runs stop, or a viewer)" if final.stopped else "done"
+            print(f"{how}: test accuracy {acc} after {plural(final.epochs_done, 'epoch')}, "
                   f"{final.seconds:.1f}s of training", file=out)
         if config.val_split and final.epochs_done:
             cal = calibrate_run(model, config, ds)
@@ -184,6 +198,11 @@ def _train(args: argparse.Namespace) -> int:
     # A signal during the save must not leave half a file: the save finishes, then we go.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    if hung and not args.save and code != EXIT_DIVERGED and len(history) and recorder.run_id:
+        path = checkpoint_path(recorder.run_id)  # a detached run keeps its weights unasked
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        args.save = str(path)
     if args.save and code != EXIT_DIVERGED and len(history):
         try:
             saved = str(checkpoint.save(args.save, model, config, history.epoch_columns()))

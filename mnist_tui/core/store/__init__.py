@@ -25,12 +25,12 @@ from __future__ import annotations
 from .connection import Connection, StoreError, default_path, make_folder
 from .queries import Queries
 from .rows import CONTROL, MAX_JSON_DEPTH, clean_run, clean_text, path_value, show_path
-from .schema import EPOCH_COLUMNS, MARKS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
+from .schema import EPOCH_COLUMNS, MARKS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION, USAGE_COLUMNS
 from .writes import Writes
 
 __all__ = ["CONTROL", "EPOCH_COLUMNS", "MARKS", "MAX_JSON_DEPTH", "MIGRATIONS", "RUN_COLUMNS",
            "SCHEMA_VERSION", "Store", "StoreError", "clean_run", "clean_text", "default_path",
-           "make_folder", "path_value", "show_path"]
+           "make_folder", "path_value", "show_path", "USAGE_COLUMNS"]
 
 
 class Store(Queries, Writes, Connection):

@@ -10,7 +10,7 @@ import sqlite3
 import numpy as np
 
 from .rows import _number, clean_run, clean_text
-from .schema import EPOCH_COLUMNS, RUN_COLUMNS
+from .schema import EPOCH_COLUMNS, RUN_COLUMNS, USAGE_COLUMNS
 
 
 class Queries:
@@ -128,7 +128,8 @@ class Queries:
         run = clean_run(dict(zip(RUN_COLUMNS, row, strict=True)))
         epochs = []
         if "epochs" in self.tables:
-            names = ", ".join(c if c in self.epoch_columns else f"NULL AS {c}" for c in EPOCH_COLUMNS)
+            names = ", ".join(c if c in self.epoch_columns else f"NULL AS {c}"
+                              for c in EPOCH_COLUMNS + USAGE_COLUMNS)
             epochs = self._write(f"SELECT {names} FROM epochs WHERE run_id = ? ORDER BY epoch",
                                  (run_id,)).fetchall()
         changes = []
@@ -136,8 +137,9 @@ class Queries:
             changes = self._write("SELECT epoch, batch, name, value FROM live_changes "
                                   "WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
         bad = run["damaged"]
-        run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k == "epoch") for e in epochs]
-                         for i, k in enumerate(EPOCH_COLUMNS)}
+        run["epochs"] = {k: [_number(e[i], bad, f"epoch {k}", whole=k in ("epoch", "threads"))
+                             for e in epochs]
+                         for i, k in enumerate(EPOCH_COLUMNS + USAGE_COLUMNS)}
         stored = self.predictions(run_id) if forgetting else None
         if stored is not None:
             from ..forgetting import analyse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..history import EPOCH_KEYS
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 MIGRATIONS = {
     1: """
         CREATE TABLE runs (
@@ -88,8 +88,11 @@ MIGRATIONS = {
         ALTER TABLE epochs ADD COLUMN load1 REAL;
         ALTER TABLE epochs ADD COLUMN free_mb REAL;
     """,
+    11: "ALTER TABLE epochs ADD COLUMN samples_per_s REAL;",  # the epoch's training speed
 }
 MARKS = ("label looks wrong", "model is wrong")  # what a person says of a suspect sample
 RUN_COLUMNS = ("id", "started_at", "finished_at", "config", "status", "best_test_acc",
                "seconds", "checkpoint", "confusion", "pid", "host", "study", "trial")
 EPOCH_COLUMNS = (*EPOCH_KEYS, "val_loss", "val_acc", "ece")  # val: NULL for a run without a split
+# What an epoch cost the machine (core/machine.py): NULL where it was not sampled.
+USAGE_COLUMNS = ("cpu_percent", "rss_mb", "threads", "samples_per_s", "load1", "free_mb")

@@ -15,7 +15,7 @@ from ..config import TrainConfig
 from ..events import EpochEnd, LiveChanged
 from .connection import StoreError, _alive
 from .rows import path_value
-from .schema import EPOCH_COLUMNS, MARKS
+from .schema import EPOCH_COLUMNS, MARKS, USAGE_COLUMNS
 
 
 class Writes:
@@ -41,10 +41,9 @@ class Writes:
 
     def set_usage(self, run_id: int, usage, epoch: int) -> None:
         """What the run cost the machine at this epoch's end (a core.machine.Usage)."""
-        self._write("UPDATE epochs SET cpu_percent = ?, rss_mb = ?, threads = ?, load1 = ?, "
-                    "free_mb = ? WHERE run_id = ? AND epoch = ?",
-                    (usage.cpu_percent, usage.rss_mb, usage.threads, usage.load1, usage.free_mb,
-                     run_id, epoch))
+        self._write(f"UPDATE epochs SET {' = ?, '.join(USAGE_COLUMNS)} = ? "
+                    "WHERE run_id = ? AND epoch = ?",
+                    (*(getattr(usage, k) for k in USAGE_COLUMNS), run_id, epoch))
 
     def add_predictions(self, run_id: int, ev: EpochEnd, epoch: int | None = None) -> None:
         """Every test sample's predicted class at this epoch, one byte each (10 kB for MNIST),

@@ -56,7 +56,8 @@ def objective(sweep: Sweep, dataset, trial) -> float:
                         labels=dataset.test_labels)
     trial.set_user_attr("run_id", recorder.run_id)
     model = Perceptron(config.hidden, seed=config.seed)  # as train() makes it: served below
-    served = LocalRun(config, recorder.run_id, model, label=f"{sweep.study} #{trial.number}")
+    served = LocalRun(config, recorder.run_id, model, label=f"{sweep.study} #{trial.number}",
+                      db_path=sweep.db_path)
     best, status = 0.0, "done"
     try:
         for ev in train.train(config, dataset, model=model, threads=1,

@@ -1,11 +1,13 @@
 """What the main screen draws from the run's history: the shown pane on a timer (the others
-catch up when shown), the status bar's progress, the run's cost to the machine."""
+catch up when shown), the status bar's progress and what q and D do now, the run's cost to the
+machine."""
 
 from __future__ import annotations
 
 from textual.widgets import TabbedContent
 
 from ..panes import PANES, TABS, TrainPane
+from ..widgets.status_bar import leave_line
 
 CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
 
@@ -24,8 +26,16 @@ class Drawing:
         if active in TABS:
             self.query_one(f"#{active}").show(history)
 
+    def show_leave_keys(self) -> None:
+        """What q and D do now, at the status bar's right end (also once a second: a sweep or
+        a race may have started or ended meanwhile)."""
+        keys = leave_line(self.app)
+        if keys != self.status.keys:
+            self.status.set(keys=keys)
+
     def _show_usage(self) -> None:
         """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
+        self.show_leave_keys()
         going = self.session is not None and self.session.going and self.query(TrainPane)
         if going or (self.query(TrainPane) and self.session is not None):
             self.pane(TrainPane).set_usage(self.session.usage() if going else None)

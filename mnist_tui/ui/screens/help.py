@@ -28,6 +28,11 @@ def key_groups(app) -> list[tuple[str, list[tuple[str, str]]]]:
             start = pane.query_one(pane.FOCUS) if pane.FOCUS else pane
     groups: dict[str, list[tuple[str, str]]] = {}
     taken: set[str] = set()
+    from ..widgets.status_bar import leave_words
+
+    _, q, d = leave_words(app)  # what q and D do now (they differ idle, running, attached)
+    q, d = q[:1].upper() + q[1:], d[:1].upper() + d[1:]
+    now = {"quit": q, "app.quit": q, "detach": d, "app.detach": d}
     node = start
     while node is not None:
         if node is app:
@@ -54,7 +59,7 @@ def key_groups(app) -> list[tuple[str, list[tuple[str, str]]]]:
                     moves.append(app.get_key_display(b))
                     continue
                 by_action.setdefault(b.action, []).append(app.get_key_display(b))
-                described[b.action] = b.tooltip or b.description
+                described[b.action] = now.get(b.action) or b.tooltip or b.description
         for action, keys in by_action.items():
             rows.append(("/".join(dict.fromkeys(keys)), described[action]))
         if moves:

@@ -32,9 +32,10 @@ class HistoryViews:
         self.run_state = RunState(remote.state) if remote.state in RunState._value2member_map_ \
             else RunState.TRAINING
         self.status.set(epochs=remote.history.planned, note=f"attached to run {remote.run_id} "
-                        f"({remote.info['host']}, pid {remote.info['pid']}): q leaves it going")
+                        f"({remote.info['host']}, pid {remote.info['pid']})")
         self.show_all()
         remote.start()
+        self.show_leave_keys()  # q and D leave it going
 
     def _reload_runs(self) -> None:
         """The Runs tab reads its page again, in a worker (the history may hold 10,000 runs)."""
@@ -44,6 +45,8 @@ class HistoryViews:
         """Back from a race (or any screen): the Runs tab lists what it added."""
         if self.query(TabbedContent) and self.query_one(TabbedContent).active == "runs":
             self._reload_runs()
+        if self.query("#status"):
+            self.show_leave_keys()
 
     def on_data_table_row_selected(self, event) -> None:
         """Enter on a live run in the Runs tab: follow it here (core/remote.py)."""
@@ -62,7 +65,7 @@ class HistoryViews:
         from ...core.remote import RemoteSession
 
         try:
-            remote = RemoteSession(run["id"])
+            remote = RemoteSession(run["id"], db_path=self.db_path)
         except host.HostError as e:
             self.notify(str(e), severity="error")
             return

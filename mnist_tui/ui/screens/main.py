@@ -67,7 +67,8 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
     # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
     # description names the command, the tooltip says what it does.
     BINDINGS = [
-        Binding("q", "app.quit", "Quit", tooltip="Quit (any run is stopped and recorded)"),
+        Binding("q", "app.quit", "Quit",
+                tooltip="Quit: this process's runs stop, recorded (a run attached to goes on)"),
         Binding("D", "app.detach", "Detach",
                 tooltip="Quit and leave the runs training (mnist-tui attach follows one)"),
         Binding("s", "start", "Start", tooltip="Start a fresh run with the form's values"),
@@ -165,8 +166,8 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
         else:
-            self.status.set(note="s: start · f: form · ?: every key · q: quit, stopping runs · "
-                                 "D: detach, runs go on")
+            self.status.set(note="s: start · f: form · ?: every key")
+        self.show_leave_keys()
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -182,6 +183,7 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
     def watch_run_state(self, state: RunState) -> None:
         self.pane(TrainPane).set_running(state.going, paused=state is RunState.PAUSED)
         self.status.set(state=state.value)
+        self.show_leave_keys()
         if state in (RunState.TRAINING, RunState.PAUSED):
             self.status.set(eta=None if state is RunState.PAUSED else self.status.eta)
 

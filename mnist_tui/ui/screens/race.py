@@ -17,12 +17,23 @@ from textual.widgets import DataTable, Footer, Static
 from ...core.config import TrainConfig
 from ...core.engine import Engine
 from ...core.history import best_of
+from ...core.machine import machine_line
 from ...core.race import label
 from ...core.render import ema
 from ...core.session import Race, RunSession
 from ..widgets.metric_chart import MetricChart
+from ..widgets.status_bar import StatusBar, leave_words
 
 COLORS = ("cyan", "magenta", "yellow", "green")
+
+
+def race_keys(app) -> tuple[str, str]:
+    """What q and D do on the race screen: (long, short) forms, in racers' words."""
+    short, q, d = leave_words(app)
+    if short.startswith("q: stop run"):
+        short = "q: stop racers · D: detach"
+        q, d = "quit, stopping the racers", "detach, the racers train on"
+    return (f"q/D: {q}" if q == d else f"q: {q} · D: {d}"), short
 
 
 class RaceScreen(Screen):
@@ -38,9 +49,10 @@ class RaceScreen(Screen):
         Binding("escape", "leave", "Back"),
     ]
     DEFAULT_CSS = """
-    RaceScreen #race-left { width: 56; }
+    RaceScreen #race-left { width: 66; }
     RaceScreen #leaderboard { height: auto; max-height: 8; }
     RaceScreen #race-help { height: auto; color: $text-muted; padding: 1 0 0 0; }
+    RaceScreen #race-status { height: 1; background: $panel; }
     RaceScreen #race-charts { width: 1fr; }
     RaceScreen MetricChart { height: 1fr; }
     RaceScreen.-narrow Horizontal { layout: vertical; }
@@ -71,27 +83,37 @@ class RaceScreen(Screen):
             with Vertical(id="race-charts"):
                 yield MetricChart("test accuracy", "% right", id="race-acc")
                 yield MetricChart("batch loss (EMA 0.9)", "NLL (log)", log_y=True, id="race-loss")
+        yield StatusBar(id="race-status")  # the machine's load and memory; what q and D do
         yield Footer()
 
     def _help(self) -> str:
         what = f"racing {self.field}" if self.field else "racing the runs picked"
-        return (f"{what}: same seed, same data order, one process and one BLAS thread each; "
-                "each racer is a run in the history. p/x: all · ␣/d: the selected one · "
-                "Esc: back once the race is over")
+        return (f"{what}: same seed and data order; each racer is a process of its own (one "
+                "BLAS thread) and a run in the history. p/x: all · ␣/d: the selected · Esc: "
+                "back once over")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.cell_padding = 0
-        for name, width in (("", 2), ("racer", 14), ("ep", 4), ("acc", 8), ("best", 8),
-                            ("/s", 8), ("cpu mem", 10), ("state", 8)):
+        # Each racer's process: its speed, CPU, resident memory and threads (psutil).
+        for name, width in (("", 2), ("racer", 12), ("ep", 4), ("acc", 8), ("best", 8),
+                            ("/s", 8), ("cpu", 5), ("rss", 6), ("thr", 4), ("state", 8)):
             table.add_column(name, width=width, key=name or "mark")
         for i, r in enumerate(self.racers):
             table.add_row(Text("●", style=f"bold {self.racer_colors[id(r)]}"), r.label, "", "", "", "",
-                          "", r.state, key=str(i))
+                          "", "", "", r.state, key=str(i))
             r.start()  # a racer whose process cannot start fails; the rest go on
             if r.error:
                 self.notify(f"{r.label}: {r.error}", severity="error")
         self.set_interval(0.5, self.redraw)
+        self.set_interval(1.0, self.show_status)
+        self.show_status()
+
+    def show_status(self) -> None:
+        """The machine's load and free memory, and what q and D do now, once a second."""
+        status = self.query_one("#race-status", StatusBar)
+        status.set(state=("racing" if not self.over else "over"), note=machine_line(),
+                   keys=race_keys(self.app))
 
     @property
     def over(self) -> bool:
@@ -119,7 +141,9 @@ class RaceScreen(Screen):
             table.update_cell(str(i), "/s", f"{p.samples_per_second:7,.0f}" if p else "")
             usage = r.usage() if r.going else None  # its process's CPU and memory (psutil)
             if usage is not None:
-                table.update_cell(str(i), "cpu mem", usage.short())
+                table.update_cell(str(i), "cpu", f"{usage.cpu_percent:.0f}%")
+                table.update_cell(str(i), "rss", f"{usage.rss_mb:.0f}M")
+                table.update_cell(str(i), "thr", str(usage.threads))
             table.update_cell(str(i), "state", state)
             acc.set_series(r.label, cols["epoch"], [100 * a for a in accs], color=self.racer_colors[id(r)])
             xs, ys = h.batch_losses()

@@ -217,7 +217,7 @@ class RunsView(Vertical):
                 total = db.count_runs()
                 offset = max(0, min(offset, total - PAGE))
                 runs = db.runs(limit=PAGE, offset=offset)
-            live = host.live_runs()  # runs going anywhere on this machine: Enter follows one
+            live = host.live_runs(db_path)  # this history's runs going: Enter follows one
             for r in runs:
                 if r["id"] in live:
                     r["status"] = "live"
