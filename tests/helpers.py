@@ -159,10 +159,13 @@ def readline_within(stream, seconds: float = 30):
     return stream.readline()
 
 
-# Every module of mnist_tui/core: the import-hygiene tests (unit: the list is whole;
-# integration: none imports Textual or Rich) read this one list.
+# Every module of mnist_tui/core, and each module of its packages as "package.module": the
+# import-hygiene tests (unit: the list is whole; integration: none imports Textual or Rich) read
+# this one list.
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
-                "engine", "events", "files", "forgetting", "history", "host", "idx", "insight",
-                "loader", "local_run", "machine", "metrics", "model", "optim", "race", "recording",
-                "remote", "render", "resources", "session", "shared", "store", "suspects", "sweep",
-                "train")
+                "engine", "events", "files", "forgetting", "history", "host", "host_folder",
+                "host_viewer", "idx", "insight", "loader", "local_run", "machine", "metrics",
+                "model", "optim", "race", "recording", "remote", "render", "resources", "session",
+                "shared", "store", "store.connection", "store.queries", "store.rows",
+                "store.schema", "store.writes", "suspects", "sweep", "sweep.plan",
+                "sweep.results", "sweep.storage", "sweep.workers", "train")

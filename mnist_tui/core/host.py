@@ -29,6 +29,8 @@ sends commands: `("pause",)`, `("resume",)`, `("stop",)`, `("live", name, value)
 `("weights",)`, `("revive", unit)`, `("info",)`; a control client gets `("ok", info)` after
 each. A client that leaves (EOF) takes nothing with it. A socket whose host died refuses
 connections: every lister removes it.
+
+The folder and its authkey are host_folder.py's; each viewer's queue and thread, host_viewer.py's.
 """
 
 from __future__ import annotations
@@ -48,60 +50,14 @@ from pathlib import Path
 import numpy as np
 
 from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished, Weights
+from .host_folder import HostError, authkey, folder
+from .host_viewer import Viewer
 
-KEY_BYTES = 32
 DRAIN = 10.0  # seconds a closing host gives each viewer to take what it has queued
 COMMANDS = ("pause", "resume", "stop", "live", "weights", "revive", "info")
 
 
-class HostError(Exception):
-    """A run cannot be reached (one line for the user)."""
-
-
 # --- where ---------------------------------------------------------------------------------------
-
-
-def folder(env: dict[str, str] | None = None, create: bool = True) -> Path:
-    """The sockets' folder, made 0700 if needed; refuses one that is not ours or is open to
-    others (someone could have made it first in /tmp)."""
-    env = os.environ if env is None else env
-    runtime = env.get("XDG_RUNTIME_DIR")
-    path = Path(runtime) / "mnist-tui" if runtime else Path(f"/tmp/mnist-tui-{os.getuid()}")
-    if create:
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700, parents=True)
-    try:
-        st = path.stat()
-    except PermissionError as e:
-        raise HostError(f"{path}: permission denied") from e
-    except FileNotFoundError as e:
-        raise HostError(f"no run is going ({path} does not exist)") from e
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise HostError(f"{path}: permission denied (not ours, or open to others)")
-    return path
-
-
-def authkey(where: Path) -> bytes:
-    """The shared secret, made once (exclusively, 0600) and read after."""
-    key_path = where / "authkey"
-    try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process is writing it right now
-            try:
-                key = key_path.read_bytes()
-            except PermissionError as e:
-                raise HostError(f"{key_path}: permission denied") from e
-            if len(key) == KEY_BYTES:
-                return key
-            time.sleep(0.01)
-        raise HostError(f"{key_path} is damaged: remove it") from None
-    key = os.urandom(KEY_BYTES)
-    try:
-        os.write(fd, key)
-    finally:
-        os.close(fd)
-    return key
 
 
 def history_key(db_path=None) -> str:
@@ -160,7 +116,7 @@ class Host:
         self.janitor, self._janitor_pipe = _janitor(self.path)
         self.lock = threading.Lock()
         self.log: list[Event] = []  # what a new viewer is sent first
-        self.viewers: list[_Viewer] = []
+        self.viewers: list[Viewer] = []
         self.closed = False
         self.done = threading.Event()  # set once closed
         self.started_at = time.time()
@@ -273,7 +229,7 @@ class Host:
             return
         viewer = None
         if kind == "view":
-            viewer = _Viewer(conn)
+            viewer = Viewer(conn)
             with self.lock:
                 if self.closed:
                     conn.close()
@@ -336,50 +292,6 @@ class Host:
             tell = getattr(t, "on_event", None)  # the host's own view (a dashboard) hears it too
             if tell is not None:
                 tell(t, ("state", t.state))
-
-
-class _Viewer:
-    """One viewer's connection: messages queue here and a thread sends them, progress merged,
-    so a slow viewer never holds the run up."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.items: list = []
-        self.cond = threading.Condition()
-        self.closed = False
-        self.thread = threading.Thread(target=self._send_all, daemon=True, name="viewer-out")
-        self.thread.start()
-
-    def put(self, message) -> None:
-        with self.cond:
-            last = self.items[-1] if self.items else None
-            ev = message[1] if message[0] == "event" else None
-            if isinstance(ev, BatchProgress) and last and last[0] == "event" \
-                    and isinstance(last[1], BatchProgress):
-                self.items[-1] = ("event", replace(ev, losses=last[1].losses + ev.losses))
-            else:
-                self.items.append(message)
-            self.cond.notify()
-
-    def close(self) -> None:
-        with self.cond:
-            self.closed = True
-            self.cond.notify()
-
-    def _send_all(self) -> None:
-        while True:
-            with self.cond:
-                while not self.items and not self.closed:
-                    self.cond.wait()
-                if not self.items:
-                    break
-                message = self.items.pop(0)
-            try:
-                self.conn.send(message)
-            except (OSError, ValueError):
-                break
-        with contextlib.suppress(OSError):
-            self.conn.close()
 
 
 # --- clients -------------------------------------------------------------------------------------

@@ -22,6 +22,25 @@ def test_train_prints_a_line_per_epoch(tiny_dir, capsys):
     assert out.count("epoch ") == 2 and "test loss" in out and "done: test accuracy" in out
 
 
+def test_train_gives_its_caller_its_signal_handlers_back(tiny_dir, tmp_path):
+    """A script or test calling main() keeps its own handlers: train sets SIG_IGN around its
+    save and turns SIGTERM and SIGHUP into Ctrl-C while it runs."""
+    import signal
+
+    def mine(sig, frame):
+        pass
+
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.signal(sig, mine) for sig in watched}
+    try:
+        assert main(["train", *QUICK, "--data-dir", str(tiny_dir), "--db",
+                     str(tmp_path / "h.sqlite"), "--save", str(tmp_path / "ck.npz")]) == 0
+        assert [signal.getsignal(sig) for sig in watched] == [mine] * 3
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def test_train_json_lines_and_save(tiny_dir, tmp_path, capsys):
     save = tmp_path / "ck.npz"
     assert main(["train", *QUICK, "--data-dir", str(tiny_dir), "--json", "--save", str(save)]) == 0

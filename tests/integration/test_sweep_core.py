@@ -85,7 +85,7 @@ def test_a_running_trial_that_never_beat_its_heart_is_failed_and_retried(tmp_pat
     such a trial, and a resumed sweep waited for it for ever."""
     import optuna
 
-    monkeypatch.setattr(sw, "GRACE", 1)
+    monkeypatch.setattr(sw.storage, "GRACE", 1)  # the module that reads it
     plan = sw.Sweep(storage=f"sqlite:///{tmp_path / 's.db'}", db_path=str(tmp_path / "h.sqlite"))
     study, _ = sw.open_study(plan)
     orphan = study.ask()  # RUNNING, no heartbeat: its process "died" here

@@ -8,5 +8,7 @@ import mnist_tui.core
 
 
 def test_the_list_names_every_core_module():
-    found = {m.name for m in pkgutil.iter_modules(mnist_tui.core.__path__)}
+    prefix = "mnist_tui.core."
+    found = {m.name.removeprefix(prefix)
+             for m in pkgutil.walk_packages(mnist_tui.core.__path__, prefix)}
     assert found == set(CORE_MODULES), "add the new core module to CORE_MODULES"

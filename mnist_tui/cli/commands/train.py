@@ -1,4 +1,7 @@
-"""`mnist-tui train`: train headless, printing a line per epoch (or JSON lines)."""
+"""`mnist-tui train`: train headless, printing a line per epoch (or JSON lines).
+
+Its words for people (the heading, the epoch lines, what it says after the run) are in
+../train_text.py."""
 
 from __future__ import annotations
 
@@ -16,12 +19,11 @@ from ...core import config as cfg
 from ...core import events as ev_
 from ...core.calibration import calibrate
 from ...core.history import RunHistory
-from ...core.insight import GHOST_TARGETS, fastest_to_target, time_to_target
 from ...core.local_run import LocalRun
 from ...core.model import Perceptron
 from ...core.recording import status_of
 from ...core.session import checkpoint_path
-from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args, flag
+from ..options import add_config_flags, add_db_flag, add_format_flag, config_from_args
 from ..output import (
     EXIT_DATA,
     EXIT_DIVERGED,
@@ -34,8 +36,10 @@ from ..output import (
     interrupt_on_signals,
     load_data,
     plural,
+    signal_handlers_kept,
     to_json,
 )
+from ..train_text import calibration_words, epoch_line, heading, race_line
 
 
 def add_arguments(t: argparse.ArgumentParser) -> None:
@@ -51,34 +55,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.getsignal(sig) for sig in watched}
-    try:
+    with signal_handlers_kept(signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         return _train(args)
-    finally:  # a caller (a test, a script) gets its own handlers back
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-
-
-def race_line(history: RunHistory, config: cfg.TrainConfig, db_path, run_id) -> str:
-    """This run's time to the dataset's target against the history's fastest on this machine
-    (the dashboard's ghost), or "" if neither reached it."""
-    target = GHOST_TARGETS.get(config.dataset, 0.9)
-    mine = time_to_target(history["test_acc"], history["seconds"], target)
-    try:
-        with store.Store(db_path, readonly=True) as db:
-            ghost = fastest_to_target(db, config.dataset, target, exclude=run_id)
-    except store.StoreError:
-        ghost = None
-    words = []
-    if mine:
-        words.append(f"time to {target:.0%}: {mine[1]:.1f}s over {mine[0]} epoch"
-                     + "s" * (mine[0] != 1))
-    if ghost:
-        words.append(f"the fastest before on this machine: run {ghost.run_id}, "
-                     f"{ghost.reached_seconds:.1f}s over {ghost.reached_epoch} epoch"
-                     + "s" * (ghost.reached_epoch != 1))
-    return "; ".join(words)
 
 
 def calibrate_run(model: Perceptron, config: cfg.TrainConfig, ds: data.Dataset):
@@ -86,12 +64,6 @@ def calibrate_run(model: Perceptron, config: cfg.TrainConfig, ds: data.Dataset):
     _, val_idx, _ = train.split_indices(ds.n_train, config.val_split, config.seed)
     return calibrate(model, ds.train_images[val_idx], ds.train_labels[val_idx],
                      ds.test_images, ds.test_labels)
-
-
-def calibration_words(cal) -> str:
-    return (f"calibration: temperature {cal.temperature:.3f} fitted on the {cal.val_samples} "
-            f"validation samples; ECE on validation {cal.val_ece_before:.2%} -> "
-            f"{cal.val_ece_after:.2%}, on test {cal.before.ece:.2%} -> {cal.after.ece:.2%}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -141,11 +113,7 @@ def _train(args: argparse.Namespace) -> int:
     task = progress.add(f"epoch 1/{config.epochs}", config.epochs)
     try:
         if text:
-            held = f" ({config.val_split} held out for validation)" if config.val_split else ""
-            print(f"training 784-{config.hidden}-10 on {data.INFO[ds.name].title}, "
-                  f"{ds.n_train - config.val_split} samples{held}, testing on "
-                  f"{ds.n_test}: " + " ".join(f"{flag(k)[2:]}={v}" for k, v in asdict(config).items()),
-                  file=out, flush=True)
+            print(heading(config, ds), file=out, flush=True)
         with progress:
             out = sys.stdout  # above the bar when stdout is its terminal (rich's proxy)
             for ev in train.train(config, ds, model=model, stop=served.stop_event,
@@ -172,11 +140,7 @@ def _train(args: argparse.Namespace) -> int:
                     elif not text:
                         emit_row(history.epoch_row(ev))
                     else:
-                        print(f"epoch {ev.epoch:>{len(str(ev.epochs))}}/{ev.epochs}  "
-                              f"train loss {ev.train_loss:.4f} acc {ev.train_acc:.2%}  "
-                              f"test loss {ev.test_loss:.4f} acc {ev.test_acc:.2%}  "
-                              + (f"val acc {ev.val_acc:.2%}  " if ev.val_acc is not None else "")
-                              + f"lr {ev.lr:.4g}  {ev.seconds:.2f}s", file=out, flush=True)
+                        print(epoch_line(ev), file=out, flush=True)
                 elif isinstance(ev, ev_.Diverged):
                     if args.json:
                         emit({"event": "diverged", "epoch": ev.epoch, "batch": ev.batch,

@@ -4,9 +4,11 @@ A run is a core.session.RunSession (its process, history and record; or a Remote
 another process hosts). Its reader thread takes each event into the history and the database
 and posts a RunEvent; this screen turns the events into the run state, and a timer redraws the
 shown pane from the history a few times a second. This module composes, routes keys and
-messages, and starts runs; what reads or writes files lives beside it, each in its own mixin
-and always in a worker: checkpoint_keys (w, l), history_views (the Runs tab's database,
-following a live run), dataset_switch, race_start, view_keys (moves between views).
+messages, and starts runs; the rest lives beside it, each in its own mixin: drawing (the
+timer's redraw, the status bar's progress), run_keys (pause, stop, live edits, the form's
+events), view_keys (tabs, the form's focus, moves between views), race_start; and what reads or
+writes files, always in a worker: checkpoint_keys (w, l), history_views (the Runs tab's
+database, following a live run), dataset_switch.
 """
 
 from __future__ import annotations
@@ -46,19 +48,20 @@ from ..panes import (
 )
 from ..widgets.guarded_tabs import FocusGuardedTabs
 from ..widgets.hyper_form import HyperForm
-from ..widgets.status_bar import StatusBar, leave_line
+from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
 from .checkpoint_keys import CheckpointKeys
 from .dataset_switch import DatasetSwitch
+from .drawing import CHART_FPS, Drawing
 from .history_views import HistoryViews, find_ghost
 from .race_start import RaceStart
+from .run_keys import RunKeys
 from .run_state import RunState
 from .view_keys import ViewKeys
 
-CHART_FPS = 2  # redraws of the shown pane per second at most: cheap over SSH and beside training
 
-
-class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKeys, Screen):
+class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKeys,
+                 Screen):
     """Tabs for watching a run, keys for steering it."""
 
     # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
@@ -184,50 +187,6 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
         if state in (RunState.TRAINING, RunState.PAUSED):
             self.status.set(eta=None if state is RunState.PAUSED else self.status.eta)
 
-    # --- drawing ------------------------------------------------------------------------------
-
-    def redraw(self) -> None:
-        """Redraw the pane on screen if the run moved on. The others catch up when shown, so
-        a fast run (an epoch every tick) costs the UI one pane, not eight."""
-        history = self.history
-        if history.version == self._drawn_version:
-            return
-        self._drawn_version = history.version
-        active = self.query_one(TabbedContent).active
-        if active in TABS:
-            self.query_one(f"#{active}").show(history)
-
-    def show_leave_keys(self) -> None:
-        """What q and D do now, at the status bar's right end (also once a second: a sweep or
-        a race may have started or ended meanwhile)."""
-        keys = leave_line(self.app)
-        if keys != self.status.keys:
-            self.status.set(keys=keys)
-
-    def _show_usage(self) -> None:
-        """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
-        self.show_leave_keys()
-        going = self.session is not None and self.session.going and self.query(TrainPane)
-        if going or (self.query(TrainPane) and self.session is not None):
-            self.pane(TrainPane).set_usage(self.session.usage() if going else None)
-
-    def _show_progress(self) -> None:
-        """The status bar, from the latest progress report and epoch."""
-        h, p, e = self.history, self.history.progress, self.history.last_epoch
-        if p is not None:
-            done = (p.epoch - 1 + p.batch / p.n_batches) / p.epochs
-            self.status.set(epoch=h.offset + p.epoch, fraction=p.batch / p.n_batches,
-                            rate=p.samples_per_second, elapsed=p.elapsed,
-                            eta=p.elapsed * (1 - done) / done if done > 0 else None,
-                            **({"note": ""} if self.status.note == "starting…" else {}))
-        if e is not None and (p is None or (p.epoch, p.batch) == (e.epoch, p.n_batches)):
-            self.status.set(note=f"test acc {e.test_acc:.2%}  loss {e.test_loss:.3f}")
-
-    def show_all(self) -> None:
-        with self.app.batch_update():
-            for kind in PANES:
-                self.pane(kind).show(self.history)
-
     # --- running ------------------------------------------------------------------------------
 
     def action_start(self) -> None:
@@ -328,91 +287,7 @@ class MainScreen(CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKey
         self.status.set(note=note, eta=None)
         self.show_all()
 
-    def action_pause(self) -> None:
-        if self.run_state is RunState.TRAINING and self.handle:
-            self.session.pause()
-            self.run_state = RunState.PAUSED
-            self.session.request_weights()  # every view then shows the network where it paused
-        elif self.run_state is RunState.PAUSED and self.handle:
-            self.session.resume()
-            self.run_state = RunState.TRAINING
-        else:
-            self.status.set(note=f"nothing to pause: no run is going ({self.run_state.value}); "
-                                 "s starts one")
-
-    def action_stop(self) -> None:
-        if self.run_state.going and self.handle:
-            self.session.stop()
-            self.status.set(note="stopping…")
-        else:
-            self.status.set(note=f"nothing to stop: no run is going ({self.run_state.value})")
-
     def run_over(self, timeout: float | None = None) -> bool:
         """Wait until the run's process and its reader have ended; True if they have (or no
         run was ever started)."""
         return self.handle is None or self.handle.join(timeout)
-
-    def freeze_timings(self, epoch_seconds: float, rate: float, elapsed: float) -> None:
-        """Show fixed timings instead of measured ones (for screenshots that must not vary)."""
-        with self.history.lock:
-            self.history.epochs["seconds"] = [epoch_seconds] * len(self.history.epochs["seconds"])
-        self.status.set(rate=rate, elapsed=elapsed)
-        self.show_all()
-
-    def on_hyper_form_submitted(self) -> None:
-        self.action_start()
-
-    def on_hyper_form_live_edited(self, event: HyperForm.LiveEdited) -> None:
-        if not self.run_state.going or self.session is None:
-            return
-        self.session.set_live(event.name, event.value)
-        self.status.set(note=f"{event.name} → {event.value:g} from the next batch")
-
-    def on_hyper_form_validity(self, event: HyperForm.Validity) -> None:
-        if event.n_errors == 0 and self.status.note.startswith("fix "):
-            self.status.set(note="")  # the form is valid again: the old advice is stale
-        if event.n_errors == 0 and not self.run_state.going:
-            config, _ = self.form.read()  # idle: the Network tab shows the run to come
-            if config is not None:
-                self.pane(NetworkPane).set_shape(config.batch_size, config.hidden)
-
-    # --- keys -----------------------------------------------------------------------------------
-
-    def action_edit_form(self) -> None:
-        """Go to the Train tab with the cursor in the form's first field."""
-        self.action_show_tab("train")
-        self.form.focus_first()
-
-    def action_leave_form(self) -> None:
-        """Leave a field for the shown tab's content, so the tab's keys (and the footer's)
-        work again; never for nowhere."""
-        self.focus_tab_content()
-
-    def focus_tab_content(self) -> None:
-        tabbed = self.query_one(TabbedContent)
-        if tabbed.active:
-            self.query_one(f"#{tabbed.active}").focus_content()
-        else:
-            self.set_focus(None)
-
-    def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
-        self._opened(tab)
-
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """A tab opened by a click (a key's tab is opened by action_show_tab). The message
-        comes late: a tab that is no longer the active one, or that a key opened already, is
-        left alone, so no stale message can take the focus or the tab back."""
-        tab = event.pane.id
-        if tab == self.query_one(TabbedContent).active and tab != self._tab_opened:
-            self._opened(tab)
-
-    def _opened(self, tab: str) -> None:
-        """Draw the tab and focus its content, now: a deferred focus would land after the
-        next key of a burst, in a pane no longer shown, and activate that pane again."""
-        self._tab_opened = tab
-        if tab == "runs":
-            self._reload_runs()
-        pane = self.query_one(f"#{tab}")
-        pane.show(self.history)
-        pane.focus_content()

@@ -1,8 +1,11 @@
-"""The main screen's keys that move between views: the ghost and the loss smoothing on the
-Train tab, a hidden unit opened from Weights, a sample taken from Mistakes to Draw, the
-suspects, and a matrix cell opening its samples."""
+"""The main screen's keys that move between views: a tab shown (by its key or a click) and
+focused, the form entered and left, the ghost and the loss smoothing on the Train tab, a hidden
+unit opened from Weights, a sample taken from Mistakes to Draw, the suspects, and a matrix cell
+opening its samples."""
 
 from __future__ import annotations
+
+from textual.widgets import TabbedContent
 
 from ..panes import DrawPane, MistakesPane, TrainPane
 from ..widgets.confusion_table import ConfusionTable
@@ -51,3 +54,44 @@ class ViewKeys:
     def on_confusion_table_cell_chosen(self, event: ConfusionTable.CellChosen) -> None:
         self.pane(MistakesPane).set_filter(event.true_class, event.pred_class)
         self.action_show_tab("mistakes")
+
+    # --- tabs and the form ------------------------------------------------------------------
+
+    def action_edit_form(self) -> None:
+        """Go to the Train tab with the cursor in the form's first field."""
+        self.action_show_tab("train")
+        self.form.focus_first()
+
+    def action_leave_form(self) -> None:
+        """Leave a field for the shown tab's content, so the tab's keys (and the footer's)
+        work again; never for nowhere."""
+        self.focus_tab_content()
+
+    def focus_tab_content(self) -> None:
+        tabbed = self.query_one(TabbedContent)
+        if tabbed.active:
+            self.query_one(f"#{tabbed.active}").focus_content()
+        else:
+            self.set_focus(None)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._opened(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """A tab opened by a click (a key's tab is opened by action_show_tab). The message
+        comes late: a tab that is no longer the active one, or that a key opened already, is
+        left alone, so no stale message can take the focus or the tab back."""
+        tab = event.pane.id
+        if tab == self.query_one(TabbedContent).active and tab != self._tab_opened:
+            self._opened(tab)
+
+    def _opened(self, tab: str) -> None:
+        """Draw the tab and focus its content, now: a deferred focus would land after the
+        next key of a burst, in a pane no longer shown, and activate that pane again."""
+        self._tab_opened = tab
+        if tab == "runs":
+            self._reload_runs()
+        pane = self.query_one(f"#{tab}")
+        pane.show(self.history)
+        pane.focus_content()
