@@ -91,3 +91,42 @@ async def test_the_runs_tab_marks_a_live_run_and_enter_follows_it(tiny, tmp_path
             await pilot.press("x")  # stops the followed run
             assert hosted.wait(30) and hosted.state == "stopped"
             await pilot.press("q")
+
+
+async def test_s_while_the_dashboard_is_still_attaching_starts_no_run_of_its_own(
+        tiny, tmp_path, monkeypatch):
+    """A fresh user's check: for seconds `mnist-tui attach` showed IDLE before it attached, and
+    `s` then started a second run in the attaching process, training out of sight."""
+    from helpers import wait_for
+
+    from mnist_tui.core.config import TrainConfig
+    from mnist_tui.core.engine import Engine
+    from mnist_tui.core.session import RunSession
+    from mnist_tui.ui.app import make_app
+    from mnist_tui.ui.screens.main import MainScreen
+
+    attached = []
+    monkeypatch.setattr(MainScreen, "attach", lambda self, remote: attached.append(remote))
+    db = tmp_path / "h.sqlite"
+    with Engine(tiny) as engine:
+        hosted = RunSession(engine, TrainConfig(hidden=64, epochs=500, batch_size=2), db_path=db,
+                            progress_interval=0.05).start()
+        until(lambda: hosted.host, "the run to be served", 30)
+        remote = RemoteSession(hosted.db_run_id, db_path=db)
+        app = make_app(tiny, db_path=db, attach=remote)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: attached, 10)  # (held back: still attaching)
+            assert f"attaching to run {hosted.db_run_id}" in app.main.status.note
+            await pilot.press("s")
+            await pilot.pause(0.3)
+            assert app.main.session is None and not app.main.run_state.going
+            assert f"attaching to run {hosted.db_run_id}" in app.main.status.note
+            await pilot.press("q")
+        remote.close()
+        hosted.stop()
+        assert hosted.wait(30)
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1  # the hosted run alone
+    con.close()

@@ -165,9 +165,16 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
             self.pane(WeightsPane).query_one("WeightsGrid").set_weights(self.loaded[0].W1)
             self.pane(DrawPane).set_model(self.loaded[0])
             self.status.set(note=f"loaded {self.load_path}: Start continues from it")
+        elif self.attaching:
+            self.status.set(note=f"attaching to run {self.app.attach_to.run_id}…")
         else:
             self.status.set(note="s: start · f: form · ?: every key")
         self.show_leave_keys()
+
+    @property
+    def attaching(self) -> bool:
+        """`mnist-tui attach` opened us and the run is not shown yet (see `attach`)."""
+        return getattr(self.app, "attach_to", None) is not None and self.session is None
 
     def pane(self, kind: type):
         return self.query_one(kind)
@@ -195,6 +202,8 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
         if self.run_state.going:
             self.notify("A run is going: stop it first (x).", severity="warning")
             return
+        if self.attaching:
+            return  # `s` typed while `mnist-tui attach` connects would start a run of ours
         config, errors = self.form.read()
         if config is None:
             self.status.set(note=f"fix {len(errors)} field(s) first")
