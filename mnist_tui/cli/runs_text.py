@@ -69,7 +69,8 @@ def trial_words(run: dict) -> str:
 
 # The per-epoch machine figures (schema 10-11, core/machine.py) as `runs show` heads them.
 MACHINE = {"cpu_percent": ("cpu %", "5.0f"), "rss_mb": ("rss MB", "6.0f"),
-           "threads": ("threads", "7"), "samples_per_s": ("samples/s", "9,.0f")}
+           "threads": ("threads", "7"), "samples_per_s": ("samples/s", "9,.0f"),
+           "load1": ("load", "5.2f"), "free_mb": ("free MB", "8,.0f")}  # the machine's
 
 
 def show_run(run: dict) -> str:

@@ -53,7 +53,7 @@ def test_runs_show_prints_what_each_epoch_cost_the_machine(tiny_dir):
     shown = cli("runs", "show", "1")
     assert shown.returncode == 0, shown.stderr
     header = next(line for line in shown.stdout.splitlines() if line.startswith("epoch "))
-    for word in ("cpu %", "rss MB", "threads", "samples/s"):
+    for word in ("cpu %", "rss MB", "threads", "samples/s", "load", "free MB"):
         assert word in header, header
     rows = [line.split() for line in shown.stdout.splitlines()[shown.stdout.splitlines().index(header) + 1:][:2]]
     assert [r[0] for r in rows] == ["1", "2"]
