@@ -55,3 +55,20 @@ def test_a_race_may_race_the_seed():
 
     field, configs = parse_race("seed 1,2", TrainConfig())
     assert field == "seed" and [c.seed for c in configs] == [1, 2]
+
+
+def test_the_race_screen_redraws_when_any_racer_changes_even_if_the_sums_agree():
+    """A fresh user's check: one racer's row stayed at epoch 5 of 6 while the race read OVER.
+    The screen compared a sum of versions and state lengths: a racer ending ("training" to
+    "done", -4) and four reports of another (+4) summed to what was drawn, so nothing was."""
+    from types import SimpleNamespace
+
+    from mnist_tui.ui.screens.race import drawn_key
+
+    def racers(*pairs):
+        return [SimpleNamespace(history=SimpleNamespace(version=v), state=s) for v, s in pairs]
+
+    before = drawn_key(racers((10, "training"), (5, "training")))
+    after = drawn_key(racers((14, "training"), (5, "done")))
+    assert after != before
+    assert drawn_key(racers((10, "training"), (5, "training"))) == before  # nothing moved
