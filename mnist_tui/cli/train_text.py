@@ -57,3 +57,16 @@ def calibration_words(cal) -> str:
     return (f"calibration: temperature {cal.temperature:.3f} fitted on the {cal.val_samples} "
             f"validation samples; ECE on validation {cal.val_ece_before:.2%} -> "
             f"{cal.val_ece_after:.2%}, on test {cal.before.ece:.2%} -> {cal.after.ece:.2%}")
+
+
+def said_paused(progress, task, run_id: int | None, state: str) -> None:
+    """A viewer (`mnist-tui runs pause`, an attached dashboard) paused or resumed the run: the
+    progress line says so, or a line on stderr where there is no bar. From the host's thread."""
+    words = (f"paused from elsewhere: 'mnist-tui runs resume {run_id}' goes on"
+             if state == "paused" else "resumed")
+    if progress.bar is not None:
+        progress.update(task, note=words)
+    else:
+        import sys
+
+        print(f"mnist-tui: run {run_id} {words}", file=sys.stderr, flush=True)

@@ -26,6 +26,7 @@ class LocalRun:
         self.history = RunHistory()
         self.history.start_run(config.epochs, continuing=False)
         self.state = "training"
+        self.on_state = None  # called with "paused" or "training" when a viewer steers it
         from .machine import Sampler
 
         self.sampler = Sampler(os.getpid())
@@ -60,11 +61,17 @@ class LocalRun:
         if self.state == "training":
             self.pause_event.set()
             self.state = "paused"
+            self._tell()
 
     def resume(self) -> None:
         if self.state == "paused":
             self.pause_event.clear()
             self.state = "training"
+            self._tell()
+
+    def _tell(self) -> None:
+        if self.on_state is not None:
+            self.on_state(self.state)
 
     def stop(self) -> None:
         self.stop_event.set()

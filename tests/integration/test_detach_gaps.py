@@ -161,3 +161,20 @@ def test_two_histories_each_with_a_run_1_are_served_apart(tiny_dir, tmp_path):
                 p.kill()
     assert db_rows(a, "SELECT status FROM runs") == [("stopped",)]
     assert db_rows(b, "SELECT status FROM runs") == [("stopped",)]
+
+
+def test_train_paused_and_resumed_from_elsewhere_says_so(tiny_dir):
+    """A fresh user's check: `runs pause` froze `mnist-tui train`'s progress with no word of
+    why. Its stderr (here not a terminal: a line; on a terminal, the progress line) says so."""
+    proc = train(tiny_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run_id = until(lambda: host.newest_live(), "the train run to be served")
+        assert cli("runs", "pause", str(run_id)).returncode == 0
+        assert cli("runs", "resume", str(run_id)).returncode == 0
+        assert cli("runs", "stop", str(run_id)).returncode == 0
+        out, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert f"run {run_id} paused from elsewhere: 'mnist-tui runs resume {run_id}' goes on" in err, err
+    assert f"run {run_id} resumed" in err, err

@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from dataclasses import asdict, replace
+from functools import partial
 
 from ...core import checkpoint, data, resources, store, train
 from ...core import config as cfg
@@ -39,7 +40,7 @@ from ..output import (
     signal_handlers_kept,
     to_json,
 )
-from ..train_text import calibration_words, epoch_line, heading, race_line
+from ..train_text import calibration_words, epoch_line, heading, race_line, said_paused
 
 
 def add_arguments(t: argparse.ArgumentParser) -> None:
@@ -111,6 +112,7 @@ def _train(args: argparse.Namespace) -> int:
     hung = detach_on_hangup()  # a hangup leaves it training, detached, to its end
     progress = Progress()  # on stderr, with an ETA; nothing when stderr is not a terminal
     task = progress.add(f"epoch 1/{config.epochs}", config.epochs)
+    served.on_state = partial(said_paused, progress, task, recorder.run_id)
     try:
         if text:
             print(heading(config, ds), file=out, flush=True)
