@@ -130,3 +130,38 @@ async def test_s_while_the_dashboard_is_still_attaching_starts_no_run_of_its_own
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1  # the hosted run alone
     con.close()
+
+
+async def test_an_attached_run_whose_host_is_killed_reads_lost_as_the_history_does(
+        tiny_dir, tmp_path):
+    """A fresh user's check: the viewer said FAILED where `runs list` said lost."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import wait_for
+
+    from mnist_tui.core import host
+    from mnist_tui.ui.app import make_app
+    from mnist_tui.ui.screens.run_state import RunState
+
+    db = tmp_path / "h.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "train", "--data-dir",
+                             str(tiny_dir), "--epochs", "300", "--batch-size", "2", "--hidden",
+                             "64", "--db", str(db)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        run_id = until(lambda: host.newest_live(db), "the train run to be served", 60)
+        from mnist_tui.core.data import load
+
+        app = make_app(load(str(tiny_dir)), db_path=db, attach=RemoteSession(run_id, db_path=db))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.main.run_state.going, 30)
+            os.kill(proc.pid, signal.SIGKILL)
+            await wait_for(pilot, lambda: app.main.run_state is RunState.LOST, 30)
+            assert app.main.status.state == "lost"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)

@@ -266,15 +266,17 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
                 self._save_on_weights = False
                 self._save()
         elif isinstance(ev, (Finished, Diverged, Failed)):
-            state = RunState(status_of(ev))
+            state = (RunState.LOST if getattr(self.session, "gone", False)
+                     else RunState(status_of(ev)))
             note = ev.message if not isinstance(ev, Finished) else (
                 "" if ev.test_acc is None else f"test accuracy {ev.test_acc:.2%}")
             self._end_run(state, note)
             self._runs_moved()
             if state is RunState.DIVERGED:
                 self.notify(ev.message, title="Diverged", severity="error", timeout=10)
-            elif state is RunState.ERROR:
-                self.notify(ev.message, title="Training failed", severity="error", timeout=10)
+            elif state in (RunState.ERROR, RunState.LOST):
+                self.notify(ev.message, title="Training failed" if state is RunState.ERROR
+                            else "Run lost", severity="error", timeout=10)
 
     def _runs_moved(self) -> None:
         """The run's row changed (an epoch, its end): the Runs tab, if shown, reads its page

@@ -14,6 +14,7 @@ class RunState(str, enum.Enum):
     STOPPED = "stopped"
     DIVERGED = "diverged"
     ERROR = "failed"
+    LOST = "lost"  # attached, and the run's host went away (as the history then says)
 
     @property
     def going(self) -> bool:

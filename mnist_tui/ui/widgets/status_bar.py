@@ -10,7 +10,8 @@ from ...core.render import bar, format_duration
 
 STATE_STYLE = {
     "idle": "bold", "training": "bold green", "paused": "bold yellow", "done": "bold cyan",
-    "stopped": "bold yellow", "diverged": "bold red", "error": "bold red",
+    "stopped": "bold yellow", "diverged": "bold red", "error": "bold red", "failed": "bold red",
+    "lost": "bold red",
 }
 
 
