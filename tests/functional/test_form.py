@@ -165,3 +165,18 @@ async def test_a_paste_is_inserted_once_and_a_long_one_is_marked(tiny, tmp_path,
         assert field.value == text  # once, not twice (Input's own handler ran as well)
         if len(text) > 40:
             assert "too long" in app.main.form.errors["lr"]
+
+
+async def test_the_resume_button_shows_its_whole_label_at_80_columns(tiny, tmp_path):
+    """A fresh user's check: paused at 80x24, the button read `Resum` (its width was set by
+    `Pause`, and a label set later does not widen it)."""
+    app = make_app(tiny, config=LONG, save_dir=tmp_path, db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.main.action_start()
+        await wait_for(pilot, lambda: app.main.run_state.value == "training", 60)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.main.run_state.value == "paused", 30)
+        await pilot.pause(0.2)
+        assert "Resume" in app.export_screenshot()
+        app.main.action_stop()
+        await wait_for(pilot, lambda: not app.main.run_state.going, 30)

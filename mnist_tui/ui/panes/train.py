@@ -32,6 +32,7 @@ class TrainPane(Pane):
     TrainPane #buttons { height: 1; }
     TrainPane #usage { height: 1; color: $text-muted; }
     TrainPane #buttons Button { margin: 0 1 0 0; min-width: 6; }
+    TrainPane #pause { width: 8; }  /* "Resume" whole: a label set later does not widen it */
     TrainPane #summary { color: $text-muted; padding: 1 0 0 0; height: auto; }
     TrainPane #charts { width: 1fr; }
     TrainPane MetricChart { height: 1fr; }
