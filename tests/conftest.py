@@ -82,3 +82,21 @@ def big_history(tmp_path_factory):
     from mnist_tui.bench.history import build_history
 
     return build_history(tmp_path_factory.mktemp("big") / "runs.sqlite", runs=10_000, n_test=50)
+
+
+# The longest first: the two processes take them at once, and the many short ones fill in
+# after. Last in collection order (tests/soak), the 100-pair pty test alone made the suite's
+# last two minutes. A stable sort: within each group, the order is the files' own.
+LONGEST = ("tests/soak/test_bursts.py", "tests/soak/test_hardening.py",
+           "tests/integration/test_sweep_postgres.py", "tests/functional/test_runs_scale.py",
+           "tests/integration/test_wheel.py", "tests/functional/test_layout.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> tuple[int, int]:
+        path = item.nodeid.split("::")[0]
+        if path in LONGEST:
+            return 0, LONGEST.index(path)
+        return (1 if item.get_closest_marker("slow") else 2), 0
+
+    items.sort(key=rank)

@@ -103,7 +103,7 @@ async def test_every_pair_of_tab_keys_in_one_burst_ends_on_the_last_tab(tiny, tm
                 f"{a} {b}: on {tabbed.active!r}, focus {app.screen.focused!r}, footer "
                 f"{sorted(footer_keys(app))}, wanted {sorted(shown_keys_of_tab(app, tab))}")
             changes.clear()
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.15)
             assert not changes and tabbed.active == tab, f"{a} {b}: still switching: {changes}"
 
 

@@ -22,9 +22,9 @@ class Drawing:
         if history.version == self._drawn_version:
             return
         self._drawn_version = history.version
-        active = self.query_one(TabbedContent).active
+        active = self._found(TabbedContent).active
         if active in TABS:
-            self.query_one(f"#{active}").show(history)
+            self._found(f"#{active}").show(history)
 
     def show_leave_keys(self) -> None:
         """What q and D do now, at the status bar's right end (also once a second: a sweep or
@@ -36,8 +36,8 @@ class Drawing:
     def _show_usage(self) -> None:
         """The run's cost to the machine, once a second, while it goes (core/machine.py)."""
         self.show_leave_keys()
-        going = self.session is not None and self.session.going and self.query(TrainPane)
-        if going or (self.query(TrainPane) and self.session is not None):
+        if self.session is not None and self.is_attached:
+            going = self.session.going
             self.pane(TrainPane).set_usage(self.session.usage() if going else None)
 
     def _show_progress(self) -> None:

@@ -177,15 +177,24 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
         return getattr(self.app, "attach_to", None) is not None and self.session is None
 
     def pane(self, kind: type):
-        return self.query_one(kind)
+        return self._found(kind)
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
+        return self._found("#status")
 
     @property
     def form(self) -> HyperForm:
-        return self.query_one("#form", HyperForm)
+        return self._found("#form")
+
+    def _found(self, selector):
+        """query_one, kept: these are asked for many times a second (the status bar, the
+        panes), and each query walks the whole screen (hundreds of widgets): it was most of
+        what an idle second and a tab key cost. Raises NoMatches as query_one does."""
+        found = self.__dict__.setdefault("_found_widgets", {}).get(selector)
+        if found is None or not found.is_attached:
+            found = self._found_widgets[selector] = self.query_one(selector)
+        return found
 
     def watch_run_state(self, state: RunState) -> None:
         self.pane(TrainPane).set_running(state.going, paused=state is RunState.PAUSED)

@@ -25,8 +25,7 @@ def leave_words(app) -> tuple[str, str, str]:
     session = getattr(main, "session", None)
     remote = session is not None and getattr(session, "engine", None) is None \
         and getattr(session, "going", False)  # a core.remote.RemoteSession
-    sweep = bool(main is not None and any(getattr(p, "stop_event", None) is not None
-                                          for p in main.query("SweepPane")))
+    sweep = getattr(_sweep_pane(main), "stop_event", None) is not None
     runs = "the run" if own == 1 else f"the {own} runs"
     if own:
         q = f"quit, stopping {runs}" + (" and the sweep" if sweep else "") + " (recorded)"
@@ -43,6 +42,18 @@ def leave_words(app) -> tuple[str, str, str]:
         q = d = "quit (no run is going)"
         short = "q/D: quit"
     return short, q, d
+
+
+def _sweep_pane(main):
+    """The dashboard's Sweep tab, found once: this runs every second, and a query of the whole
+    screen (hundreds of widgets) cost more than everything else an idle second does."""
+    if main is None:
+        return None
+    pane = main.__dict__.get("_sweep_pane_found")
+    if pane is None or not pane.is_attached:
+        pane = next(iter(main.query("SweepPane")), None)
+        main.__dict__["_sweep_pane_found"] = pane
+    return pane
 
 
 def leave_line(app) -> tuple[str, str]:
