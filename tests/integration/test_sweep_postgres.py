@@ -200,8 +200,9 @@ def test_a_signal_to_the_sweep_command_leaves_no_process_within_5_s(pg_url, data
     import psutil
 
     history = tmp_path / "h.sqlite"
+    # A narrow lr: a trial that diverges at once ends before the signal (and another starts).
     p = subprocess.Popen(sweep_argv(data_dir, history, "--trials", "4", "--workers", "2",
-                                    "--epochs", "300"),
+                                    "--epochs", "300", "--lr", "0.01:0.05"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=with_storage(pg_url))
     deadline = time.monotonic() + 120
