@@ -68,7 +68,7 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
     move and pauses it; after the end no process, socket or /dev/shm block is left."""
     db = tmp_path / "h.sqlite"
     marker = uuid.uuid4().hex
-    epochs = 40
+    epochs = 120  # long enough that a viewer attaches well before its end on a loaded machine
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
