@@ -274,14 +274,13 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
     """A detached host's last work: its terminal is gone, so stdin, stdout and stderr point at
     /dev/null (a write would raise EIO); each run trains to its end, recorded as always, and
     its checkpoint is saved (`RunSession.save_checkpoint`); then the engine is freed. SIGTERM
-    (or Ctrl-C in the terminal a key detach left) stops the runs (their checkpoints are still
-    saved). The paths saved, in order."""
+    stops the runs (their checkpoints are still saved); Ctrl-C in the terminal a key detach
+    left does not (it is what a user presses to get the prompt back). The paths saved."""
     import signal
 
     leave_the_terminal()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):  # an explicit end: the runs stop
-            signal.signal(sig, lambda *_: [s.stop() for s in sessions])
+    if threading.current_thread() is threading.main_thread():  # an explicit end: runs stop
+        signal.signal(signal.SIGTERM, lambda *_: [s.stop() for s in sessions])
     saved = []
     for s in sessions:
         # Its last event, or its reader's end: a run never started, or whose process died
