@@ -169,3 +169,18 @@ CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "da
                 "shared", "store", "store.connection", "store.queries", "store.rows",
                 "store.schema", "store.writes", "suspects", "sweep", "sweep.plan",
                 "sweep.results", "sweep.storage", "sweep.workers", "train")
+
+
+def until(condition, what: str, seconds: float = 60.0, poll=None):
+    """Poll `condition` (from a plain thread or test, not an event loop) until it is truthy;
+    its value. Fails naming `what` after `seconds`; `poll` runs between tries (default: a
+    50 ms sleep), e.g. to drain a pty."""
+    import time
+
+    end = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        (poll or (lambda: time.sleep(0.05)))()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mnist_tui.core.remote import RemoteSession
@@ -19,14 +17,7 @@ def _runtime_dir(monkeypatch, tmp_path):
     return rt
 
 
-def until(condition, what: str, seconds: float = DEADLINE, poll=None):
-    end = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        (poll or (lambda: time.sleep(0.05)))()
+from helpers import until  # noqa: E402  (DEADLINE, 60 s, is its default)
 
 
 async def test_an_attached_dashboard_shows_the_run_move_and_steers_it(tiny, tmp_path):

@@ -29,14 +29,7 @@ def _runtime_dir(monkeypatch, tmp_path):
     return rt
 
 
-def until(condition, what: str, seconds: float = DEADLINE, poll=None):
-    end = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        (poll or (lambda: time.sleep(0.05)))()
+from helpers import until  # noqa: E402  (DEADLINE, 60 s, is its default)
 
 
 def db_rows(db: Path, sql: str):
