@@ -116,13 +116,25 @@ def test_a_live_lr_change_applies_to_every_rule():
 # --- the fast path (issue 25): blocks of the vector, NumPy ufuncs, no BLAS thread pool ---------
 
 
-def _steps(name: str, block, size: int = 100_003, steps: int = 70, dtype=np.float32):
-    """θ after `steps` updates of a rule with random gradients (the flush included: 70 > 64)."""
+# The "weights" of the fast-path runs: two parts of θ, each across block boundaries at 4096 floats
+# (AdamW decays them inside the block loop, block by block).
+WEIGHTS = (slice(0, 5000), slice(9000, 20003))
+
+
+def _steps(name: str, block, size: int = 100_003, steps: int = 70, dtype=np.float32,
+           same_grad_array: bool = False):
+    """θ after `steps` updates of a rule with random gradients (the flush included: 70 > 64).
+    `same_grad_array`: the gradient arrives in one array refilled every step, as the trainer's
+    workspace gives it, instead of a new array each step."""
     rng = np.random.default_rng(5)
     theta = rng.standard_normal(size).astype(dtype)
-    rule = optim.make(name, theta, [theta[:1000]], weight_decay=0.01, block=block)
+    rule = optim.make(name, theta, [theta[w] for w in WEIGHTS], weight_decay=0.01, block=block)
+    grad = np.empty(size, dtype)
     for t in range(steps):
         g = (rng.standard_normal(size) * 10.0 ** rng.uniform(-6, 0, size)).astype(dtype)
+        if same_grad_array:
+            grad[:] = g
+            g = grad
         rule.step(g, 0.01 / (1 + t), 0.9 if t % 7 else 0.5)  # a live momentum change now and then
     return theta, rule
 
@@ -154,7 +166,8 @@ def _plain(name: str, size: int = 100_003, steps: int = 70, dtype=np.float32):
             theta = theta - ((b * mu + g) if name == "nesterov" else b) * lr
         else:
             if name == "adamw":
-                theta[:1000] = theta[:1000] * (1 - lr * wd)
+                for w in WEIGHTS:
+                    theta[w] = theta[w] * (1 - lr * wd)
             m, v = m * b1 + g, v * b2 + g * g  # M = m/(1-β1), V = v/(1-β2) (optim.Adam)
             root = math.sqrt((1 - b2**t) / (1 - b2))
             c, e = lr * (1 - b1) * root / (1 - b1**t), optim.EPS * root
@@ -165,17 +178,41 @@ def _plain(name: str, size: int = 100_003, steps: int = 70, dtype=np.float32):
     return theta, [b] if name in ("momentum", "nesterov") else [m, v] if name != "sgd" else []
 
 
+@pytest.mark.parametrize("same_grad_array", [False, True], ids=["new-grad", "refilled-grad"])
 @pytest.mark.parametrize("block", [None, 4096, optim.BLOCK])
 @pytest.mark.parametrize("name", optim.OPTIMIZERS)
-def test_the_fast_update_is_bit_identical_to_the_plain_expressions(name, block):
-    """In-place ufuncs, blocks and one block's scratch reused by every block change how the
-    numbers are computed, never which: float32 results equal the plain expressions' bit for
-    bit (the flush of tiny entries included: 70 steps > 64)."""
-    fast, rule = _steps(name, block=block)
+def test_the_fast_update_is_bit_identical_to_the_plain_expressions(name, block, same_grad_array):
+    """In-place ufuncs, blocks, one block's scratch reused by every block, the step's scalars
+    as 0-d arrays, the gradient's block views kept while the same array comes back, and
+    AdamW's decay inside the block loop change how the numbers are computed, never which:
+    float32 results equal the plain expressions' bit for bit (the flush of tiny entries
+    included: 70 steps > 64)."""
+    fast, rule = _steps(name, block=block, same_grad_array=same_grad_array)
     plain, buffers = _plain(name)
     assert np.array_equal(fast, plain)
     for a, b in zip(rule.buffers, buffers, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_adamw_decays_weights_that_are_not_part_of_theta_too():
+    # weights given as arrays of their own (not views of θ) are decayed as before, in one pass
+    theta, own = np.array([1.0, -2.0]), np.array([3.0])
+    rule = optim.make("adamw", theta, [own], weight_decay=0.1)
+    assert not rule.in_blocks
+    rule.step(np.array([0.5, -1.0]), LR, 0.9)
+    assert own[0] == 3.0 * (1 - LR * 0.1)  # θ ← θ − γλθ
+    want = _adam_by_hand([G1], [1.0, -2.0])[0]  # θ itself: the Adam step only
+    np.testing.assert_allclose(theta, want, rtol=0, atol=1e-15)
+
+
+def test_span_in_finds_views_of_theta_only():
+    theta = np.zeros(100, np.float32)
+    assert optim.span_in(theta, theta[10:30]) == (10, 30)
+    assert optim.span_in(theta, theta[20:80].reshape(6, 10)) == (20, 80)  # a weight matrix
+    assert optim.span_in(theta, theta) == (0, 100)
+    assert optim.span_in(theta, theta[10:30:2]) is None  # not contiguous
+    assert optim.span_in(theta, theta[10:30].copy()) is None  # not θ's memory
+    assert optim.span_in(theta, theta.view(np.int32)[10:30]) is None  # another dtype
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])
