@@ -200,6 +200,9 @@ class Adam(Optimizer):
     V ← β2 V + g² (no scaling of g), and fold every constant into two scalars:
         m̂ / (√v̂ + ε) = c · M / (√V + e),  c = (1−β1) √(1−β2ᵗ) / ((1−β1ᵗ) √(1−β2)),
                                            e = ε √(1−β2ᵗ) / √(1−β2).
+    Ten passes is the fewest for these equations in NumPy ufuncs: a pass scales by one scalar or
+    combines two arrays, so x ← a x + b y takes two unless a or b is 1; folding c into the
+    divisor (M / (√(V/c²) + e/c)) needs V/c², one pass more for the one it saves (issue 25).
     """
 
     name = "adam"
