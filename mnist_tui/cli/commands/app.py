@@ -72,6 +72,9 @@ def outlive_if_detached(app) -> int:
     (also for `attach`, whose dashboard may have started runs of its own); the exit code."""
     if app.detached:  # the runs go on without a terminal; this process hosts them to the end
         from ...core.session import deaf_to_the_terminal
+        from ...ui.compat.input_thread import end_input_thread
+
+        end_input_thread(app)  # else it could read the /dev/null stdin becomes, at 100% CPU
 
         deaf_to_the_terminal()
         runs = [s.db_run_id for s in getattr(app, "_sessions_at_detach", []) if s.db_run_id]

@@ -21,9 +21,10 @@ __all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "Sc
 
 
 def _patched() -> tuple[tuple[str, str], ...]:
-    from . import command_palette, key_order, option_list, screen_stack
+    from . import command_palette, input_thread, key_order, option_list, screen_stack
 
-    return option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED + key_order.PATCHED
+    return (option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED
+            + key_order.PATCHED + input_thread.PATCHED)
 
 
 PATCHED = _patched()
