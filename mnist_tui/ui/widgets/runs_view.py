@@ -245,6 +245,7 @@ class RunsView(Vertical):
             self.total = len(runs)
         table = self.query_one(DataTable)
         row = table.cursor_row if row is None else row
+        scrolled = table.scroll_y
         table.clear()
         for r in runs:
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
@@ -260,7 +261,17 @@ class RunsView(Vertical):
                 key=str(r["id"]),
             )
         if runs:
-            table.move_cursor(row=max(0, min(row, len(runs) - 1)))
+            row = max(0, min(row, len(runs) - 1))
+            table.move_cursor(row=row)
+            # The table scrolls the cursor into view only after its next frame (it sizes its
+            # new rows first): a frame of the page's top, drawn for nothing, was half of what
+            # ctrl+End cost. Scroll now as it would, the old page's size still standing (a
+            # smaller page is clamped and set right after that frame, as before): where it
+            # was if the row shows there (a reload keeps its place), else the row on the
+            # window's last line, below the header.
+            lowest = max(0, row + 2 - table.scrollable_content_region.height)
+            table.scroll_to(y=scrolled if lowest <= scrolled <= row else lowest, animate=False,
+                            immediate=True)
         position = self.query_one("#runs-position", Static)
         position.set_class(self.total <= len(runs), "-hidden")
         if self.total > len(runs):
