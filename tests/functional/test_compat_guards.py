@@ -47,3 +47,38 @@ async def test_the_palette_has_no_quit_and_its_page_keys_are_safe(tiny, tmp_path
         await pilot.press("pagedown", "pageup", "escape")
         await pilot.pause()
         assert app.screen is app.main
+
+
+async def test_a_widget_is_styled_when_it_mounts_not_at_each_class_before(tiny, tmp_path,
+                                                                           monkeypatch):
+    """Textual applied the whole stylesheet to a widget at each class change, mounted or not:
+    each form field, validated in its constructor, was styled twice for nothing before it
+    mounted (compat/styles_unmounted.py). Now never before mounting, and the classes set
+    then still show once it is mounted (a field whose first value is invalid is red)."""
+    from textual.css.stylesheet import Stylesheet
+    from textual.widget import Widget
+
+    from mnist_tui.ui.widgets.capped_input import CappedInput
+
+    unmounted = []
+    apply = Stylesheet.apply
+
+    def recording(sheet, node, *a, **k):
+        if isinstance(node, Widget) and not node.is_attached:
+            unmounted.append(node)
+        return apply(sheet, node, *a, **k)
+
+    monkeypatch.setattr(Stylesheet, "apply", recording)
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        lr = app.main.query_one("#f-lr", CappedInput)
+        assert lr.has_class("-valid") and not lr.has_class("-invalid")
+        from textual.validation import Number
+
+        good, bad = (CappedInput(v, validators=[Number()], id=i) for v, i in (("1", "good"), ("x", "bad")))
+        assert bad.has_class("-invalid") and not good.has_class("-invalid")
+        await app.main.mount(good, bad)
+        await pilot.pause()
+        assert bad.styles.border_top != good.styles.border_top, "the -invalid style did not apply"
+    assert [w for w in unmounted if isinstance(w, CappedInput)] == []
