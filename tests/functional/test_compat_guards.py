@@ -82,3 +82,40 @@ async def test_a_widget_is_styled_when_it_mounts_not_at_each_class_before(tiny, 
         await pilot.pause()
         assert bad.styles.border_top != good.styles.border_top, "the -invalid style did not apply"
     assert [w for w in unmounted if isinstance(w, CappedInput)] == []
+
+
+async def test_the_dashboard_is_styled_once_at_start(tiny, tmp_path, monkeypatch):
+    """The default screen's first resume, and its first Resize (setting the breakpoint
+    classes), each restyled all its widgets, styled a moment before as they mounted
+    (compat/first_resume.py): each is styled once now; a later resume that asks for it, and a
+    breakpoint crossed, still restyle."""
+    from collections import Counter
+
+    from textual.css.stylesheet import Stylesheet
+    from textual.widgets import Label
+
+    applied = Counter()
+    apply = Stylesheet.apply
+
+    def counting(sheet, node, *a, **k):
+        applied[node] += 1
+        return apply(sheet, node, *a, **k)
+
+    monkeypatch.setattr(Stylesheet, "apply", counting)
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), save_dir=tmp_path,
+                   db_path=tmp_path / "h.sqlite")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        labels = list(app.main.query_one(HyperForm).query(Label))
+        assert labels and [applied[label] for label in labels] == [1] * len(labels)
+        assert {"-narrow", "-short"} <= app.main.classes  # the breakpoints of 100x30
+        from textual import events
+
+        app.main.post_message(events.ScreenResume())  # a later resume that restyles
+        await pilot.pause()
+        resumed = [applied[label] for label in labels]
+        assert min(resumed) > 1
+        await pilot.resize_terminal(160, 50)  # a breakpoint crossed: its classes, restyled
+        await pilot.pause()
+        assert {"-wide", "-tall"} <= app.main.classes and "-narrow" not in app.main.classes
+        assert all(applied[label] > n for label, n in zip(labels, resumed, strict=True))

@@ -13,20 +13,21 @@ Product policy (the toast cap, a palette without Quit) is not here: it lives in 
 from __future__ import annotations
 
 from .command_palette import SafeCommandPalette, SafePaletteApp
+from .first_resume import StyledOnMount
 from .key_order import KeysInOrder
 from .option_list import Select
 from .screen_stack import ScreenStackGuards
 from .styles_unmounted import StylesOnceMounted
 
 __all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "ScreenStackGuards", "Select",
-           "StylesOnceMounted"]
+           "StyledOnMount", "StylesOnceMounted"]
 
 
 def _patched() -> tuple[tuple[str, str], ...]:
-    from . import command_palette, key_order, option_list, screen_stack, styles_unmounted
+    from . import command_palette, first_resume, key_order, option_list, screen_stack, styles_unmounted
 
     return (option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED
-            + key_order.PATCHED + styles_unmounted.PATCHED)
+            + key_order.PATCHED + styles_unmounted.PATCHED + first_resume.PATCHED)
 
 
 PATCHED = _patched()
