@@ -254,10 +254,12 @@ class RunsView(Vertical):
             words = config_words(r["config"], r.get("live"))
             if r.get("damaged"):
                 words = f"[damaged: {', '.join(r['damaged'])}] {words}"
+            # Text, not str: a str cell is parsed as markup at each measure and each draw
+            # (a third of what sizing a new page of 100 rows cost), and holds none.
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
-                str(r["id"]), started, Text(r["status"]), best, str(r["epochs"]),
-                run_time(r["seconds"]), str(r["config"].get("seed", "?")), Text(words),
+                *map(Text, (str(r["id"]), started, r["status"], best, str(r["epochs"]),
+                            run_time(r["seconds"]), str(r["config"].get("seed", "?")), words)),
                 key=str(r["id"]),
             )
         if runs:
