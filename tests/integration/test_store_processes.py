@@ -89,3 +89,32 @@ def test_a_locked_database_fails_fast_and_training_goes_on(tmp_path, tiny):
         locker.wait(10)
     db = Store(path)
     assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_reader_in_the_recording_process_never_costs_the_recorder_its_writes(tmp_path):
+    """SQLite's locks are POSIX locks, which a process loses on its file when it closes any
+    descriptor of that file. The read-only Store once read the file's header with a plain
+    open() and close(): in the dashboard (a Runs tab read while its run recorded) that dropped
+    the recorder's lock, the next reader elsewhere took the file for its own, checkpointed and
+    deleted the WAL, and every later write of the run went into the deleted file: a detached
+    run ended 'running' with 23 of its 40 epochs (seen in the hangup test)."""
+    path = str(tmp_path / "h.sqlite")
+    rec = Recorder(path, TrainConfig())
+    assert rec.epoch(fake_epoch(1))
+    with Store(path, readonly=True) as db:  # the dashboard reads its history, same process
+        assert db.run(rec.run_id)["status"] == "running"
+    # Another process reads and closes: the last connection, as far as it can tell?
+    subprocess.run([sys.executable, "-c", "import sqlite3,sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('SELECT count(*) FROM epochs').fetchall(); c.close()", path],
+                   check=True, timeout=60)
+    viewer = sqlite3.connect(path)  # someone still reading when the run ends
+    viewer.execute("SELECT count(*) FROM epochs").fetchall()
+    assert rec.epoch(fake_epoch(2))
+    rec.finish("done")
+    viewer.close()
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("done",)]
+        assert con.execute("SELECT count(*) FROM epochs").fetchone()[0] == 2
+    finally:
+        con.close()

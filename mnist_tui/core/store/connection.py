@@ -44,6 +44,7 @@ class Connection:
                  readonly: bool = False):
         self.path = Path(path) if path else default_path()
         self.readonly = readonly
+        self._writing: str | None = None  # the key this connection counts under in _WRITING
         self.columns: set[str] = set(RUN_COLUMNS)
         self.epoch_columns: set[str] = set(EPOCH_COLUMNS)
         self.tables: set[str] = {"runs", "epochs", "live_changes", "predictions", "test_labels",
@@ -56,6 +57,8 @@ class Connection:
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{self.path}: cannot open the run history ({e})") from None
+        self._writing = _key(self.path)
+        _WRITING[self._writing] = _WRITING.get(self._writing, 0) + 1
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -67,10 +70,10 @@ class Connection:
                 if _reason(e).startswith("the run history is locked") and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
-                self.db.close()
+                self.close()
                 raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
             except sqlite3.DatabaseError as e:
-                self.db.close()
+                self.close()
                 raise StoreError(f"{self.path}: {_reason(e)}; the file was left as it is") from None
 
     def _open_readonly(self, timeout: float) -> None:
@@ -86,7 +89,14 @@ class Connection:
         # main file: read that with immutable=1, which creates no -wal/-shm files; so is a
         # file whose -shm cannot be made (a read-only directory).
         queries = ["?mode=ro", "?mode=ro&immutable=1"]
-        if _wal_header(self.path) and not os.path.exists(f"{self.path}-wal"):
+        # The header is read only when no connection can be open: SQLite's locks are POSIX
+        # locks, which a process drops on a file when it closes *any* descriptor of it. A
+        # plain open() and close() while this process records a run dropped the recorder's
+        # lock; another process then deleted the WAL as its last user, and every later write
+        # of the run was lost (tests/integration/test_store_processes.py). A WAL database
+        # with a connection open anywhere has its -wal file.
+        if (not os.path.exists(f"{self.path}-wal") and not _WRITING.get(_key(self.path))
+                and _wal_header(self.path)):
             queries.reverse()
         for query in queries:
             try:
@@ -177,6 +187,11 @@ class Connection:
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
+        if self._writing is not None:
+            _WRITING[self._writing] -= 1
+            if not _WRITING[self._writing]:
+                del _WRITING[self._writing]
+            self._writing = None
 
     def __enter__(self) -> Connection:
         return self
@@ -195,6 +210,17 @@ class Connection:
             # A value sqlite3 cannot bind (a str with surrogates, an int past 64 bits): the
             # history misses this write, the run and the app go on.
             raise StoreError(f"{self.path}: cannot record a value ({e})") from None
+
+
+_WRITING: dict[str, int] = {}
+"""Writable connections open in this process, by database file (see `_open_readonly`)."""
+
+
+def _key(path: Path) -> str:
+    try:
+        return os.fsdecode(path.resolve())
+    except (OSError, RuntimeError):
+        return os.fsdecode(os.path.abspath(path))
 
 
 def _wal_header(path: Path) -> bool:
