@@ -28,8 +28,11 @@ def levels(values, top: float = 255.0) -> np.ndarray:
 
 
 def grey(level: float) -> str:
-    """The Rich colour of a grey level 0-255 (clamped; NaN is black)."""
-    v = int(levels(level))
+    """The Rich colour of a grey level 0-255 (clamped; NaN is black), as `levels` gives it:
+    in plain Python, as a digit's 784 cells ask one by one (NumPy on a scalar was most of
+    what drawing a digit cost)."""
+    x = float(level)
+    v = 0 if not x > 0 else 255 if x >= 255 else int(x)  # NaN and -inf: 0; +inf: 255
     return f"rgb({v},{v},{v})"
 
 
