@@ -62,7 +62,8 @@ def shown_keys_of_tab(app, tab: str) -> set[str]:
 
 
 def footer_keys(app) -> set[str]:
-    return {k.description for k in app.screen.query(FooterKey)}
+    """The descriptions the footer shows (its spare key widgets are hidden, and blank)."""
+    return {k.description for k in app.screen.query(FooterKey) if k.display}
 
 
 def settled_on(app, tab: str, footer: bool = True) -> bool:
