@@ -40,6 +40,14 @@ def db_rows(db: Path, sql: str):
         return []
 
 
+def host_state(run_id: int, db: Path) -> str | None:
+    """The run's state as its host tells it, or None while it has no host yet."""
+    try:
+        return host.command(run_id, "info", db_path=db)["state"]
+    except host.HostError:
+        return None
+
+
 def shm_mapped(pids) -> set[str]:
     """The /dev/shm files the processes map (other users of /dev/shm on the machine aside)."""
     found = set()
@@ -91,6 +99,12 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
     assert pid in running and len(running) >= 3  # the app, the fork server, the run
     # The dataset is an anonymous memory file: freed with the last process, never a /dev/shm name.
     assert not shm_mapped(running)
+    # Paused first, so the run cannot end before the viewer below attaches, however slow or
+    # fast the machine: the viewer resumes it.
+    run_id = db_rows(db, "SELECT id FROM runs")[0][0]
+    os.write(fd, b"p")
+    until(lambda: host_state(run_id, db) == "paused", "the dashboard's p to pause the run",
+          poll=drain)
     if how == "D":
         os.write(fd, b"D")  # the key that detaches
         until(lambda: b"detached: run" in out and b"gives the terminal back" in out,
@@ -98,9 +112,9 @@ def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves
     else:
         os.kill(pid, signal.SIGHUP)  # the SSH connection dropped
     os.close(fd)  # and the terminal is gone for good
-    run_id = db_rows(db, "SELECT id FROM runs")[0][0]
     viewer = RemoteSession(run_id, db_path=db).start()  # a second dashboard's session, attached mid-run
     seen = len(viewer.history)
+    viewer.resume()
     until(lambda: len(viewer.history) > seen + 1, "the viewer to see epochs move")
     os.kill(pid, signal.SIGHUP)  # as bash does to its jobs when its terminal closes: again,
     os.kill(pid, signal.SIGCONT)  # then SIGCONT (Textual's handler for it once ended the host)
