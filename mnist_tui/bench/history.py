@@ -9,6 +9,8 @@ same way (tests/conftest.py `big_history`).
 `run` measures, one after the other in this process (ratios compare like with like on a
 shared machine), and prints figures; nothing here passes or fails:
   - the store's reads: every run at once (what the Runs tab did) against one page;
+  - the dashboard's first frame in a terminal (`mnist-tui` in a pty, to the frame showing its
+    tab bar and status bar), with an empty history and with this one;
   - `runs list --limit 50` and `suspects` as the CLI runs them (subprocesses, wall clock);
   - the app, headless: first frame, the Runs tab opening, each key there (down, space with its
     overlay, End, compare of two), and the process's RSS with that history open.
@@ -144,6 +146,73 @@ def measure_cli(path: Path) -> None:
     print(f"cli: suspects:              {statistics.median(sus):.2f} s (median of 3)")
 
 
+def first_frame_seconds(db: Path, env: dict, size=(100, 30), limit: float = 60.0) -> float | None:
+    """Seconds from exec of `mnist-tui --db DB` in a pseudo-terminal to the first frame that
+    shows the tab bar and the status bar (None if none came within `limit` seconds); then q."""
+    import pty
+    import select
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the dashboard, as a user starts it
+        try:
+            ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+            os.execve(sys.executable, [sys.executable, "-m", "mnist_tui", "--db", str(db)], env)
+        finally:
+            os._exit(127)
+    shown, first = b"", None
+    try:
+        while first is None and time.perf_counter() - t0 < limit:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    shown += os.read(fd, 65536)
+                except OSError:  # the child ended
+                    break
+                if b"Matrix" in shown and b"s: start" in shown:
+                    first = time.perf_counter() - t0
+        os.write(fd, b"q")
+        deadline = time.perf_counter() + 10
+        while time.perf_counter() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+        else:
+            if time.perf_counter() >= deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return first
+
+
+def measure_first_frame(path: Path, rounds: int = 5) -> None:
+    """The first frame of the dashboard in a terminal (a pty, 100x30), with an empty history and
+    with this one, taken in turns."""
+    try:
+        import pty  # noqa: F401
+    except ImportError:
+        print("first frame: needs a pty (not on this platform)")
+        return
+    env = {**os.environ, "XDG_DATA_HOME": str(path.parent / "xdg"), "TERM": "xterm-256color"}
+    env.pop("TEXTUAL_DRIVER", None)
+    empty = path.parent / "empty.sqlite"
+    times: dict[str, list[float]] = {"an empty history": [], f"{path.name}": []}
+    for _ in range(rounds):
+        for got, db in zip(times.values(), (empty, path), strict=True):
+            seconds = first_frame_seconds(db, env)
+            if seconds is not None:
+                got.append(seconds)
+    for name, got in times.items():
+        shown = (f"{statistics.median(got):.2f} s (median of {len(got)}, max {max(got):.2f})"
+                 if got else "never shown")
+        print(f"first frame of the dashboard in a terminal, {name}: {shown}")
+
+
 async def _measure_app(path: Path, dataset, size=(100, 30), presses: int = 7) -> None:
     """Each figure runs from the key (sent as a terminal sends it: through the driver, every
     key of a burst at once) to its effect, plus the time the app then takes to run one more
@@ -210,10 +279,14 @@ async def _measure_app(path: Path, dataset, size=(100, 30), presses: int = 7) ->
             run = view.current["id"]
             times.append(await timed(pilot, ["space"], lambda r=run: r not in train.overlays))
         print(f"app: space (unmark):              {_median_ms(times)}")
-        t = await timed(pilot, ["ctrl+end"], lambda: view.current is not None and view.current["id"] == 1)
-        print(f"app: ctrl+End (to the oldest):     {t * 1000:.1f} ms")
-        t = await timed(pilot, ["ctrl+home"], lambda: view.current["id"] == max(r["id"] for r in view.runs))
-        print(f"app: ctrl+Home (to the newest): {t * 1000:.1f} ms")
+        ends, homes = [], []
+        for _ in range(presses):  # each a page read and the table rebuilt
+            ends.append(await timed(pilot, ["ctrl+end"],
+                                    lambda: view.current is not None and view.current["id"] == 1))
+            homes.append(await timed(pilot, ["ctrl+home"], lambda: view.current["id"] == max(
+                r["id"] for r in view.runs)))
+        print(f"app: ctrl+End (to the oldest):    {_median_ms(ends)}")
+        print(f"app: ctrl+Home (to the newest):   {_median_ms(homes)}")
         await timed(pilot, ["space", "down"], lambda: len(train.overlays) == 1)
         t = await timed(pilot, ["space", "c"], lambda: type(app.screen).__name__ == "CompareScreen")
         print(f"app: space, c (compare of 2):     {t * 1000:.1f} ms")
@@ -240,6 +313,8 @@ def run(runs: int = 10_000, n_test: int = 500, directory: str | None = None,
     else:
         print(f"reusing {path} ({path.stat().st_size / 2**20:.0f} MB)")
     measure_store(path)
+    if app:
+        measure_first_frame(path)
     if cli:
         measure_cli(path)
     if app:

@@ -12,7 +12,9 @@ import json
 import math
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from ..core import data
 from ..core.render import plural  # noqa: F401  (re-exported for the commands)
@@ -51,11 +53,42 @@ class Downloads:
 
 def load_data(data_dir: str | None, dataset: str = "mnist") -> data.Dataset:
     """The dataset, downloaded with progress on stderr if no directory has it."""
+    return start_loading(data_dir, dataset, thread=False)()
+
+
+def start_loading(data_dir: str | None, dataset: str = "mnist",
+                  thread: bool = True) -> Callable[[], data.Dataset]:
+    """Find the dataset's files now (downloading them, with progress on stderr, if no directory
+    has them) and parse them in a thread; return what waits for the dataset, raising what the
+    parse raised (a DataError naming the file). The dashboard imports its UI meanwhile: the
+    parse is mostly zlib and SHA-256, which let go of the GIL, and there is a second core."""
     downloads = Downloads()
     try:
-        return data.load(data_dir, progress=downloads, dataset=dataset)
+        parse = data.parser_of(data_dir, progress=downloads, dataset=dataset)
     finally:
         downloads.close()
+    if not thread:
+        return parse
+    done: dict = {}
+
+    def work() -> None:
+        try:
+            done["dataset"] = parse()
+        except BaseException as e:  # handed to the waiting thread, which reports it
+            done["error"] = e
+
+    # A daemon: Ctrl-C in the main thread ends the process without waiting for a parse that
+    # only reads (the download, which writes, is over by now).
+    worker = threading.Thread(target=work, name="mnist-tui-load", daemon=True)
+    worker.start()
+
+    def wait() -> data.Dataset:
+        worker.join()
+        if "error" in done:
+            raise done["error"]
+        return done["dataset"]
+
+    return wait
 
 
 def to_json(obj, **kwargs) -> str:

@@ -23,6 +23,7 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -273,10 +274,21 @@ def load(
     dataset: str = "mnist",
 ) -> Dataset:
     """Find (or download) the files of `dataset` and parse them."""
+    return parser_of(data_dir, env, progress, dataset)()
+
+
+def parser_of(
+    data_dir: str | os.PathLike | None = None,
+    env: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    dataset: str = "mnist",
+) -> Callable[[], Dataset]:
+    """Find (or download) the files of `dataset` now; return what parses them: the slow part,
+    mostly zlib and SHA-256, which let go of the GIL (the dashboard runs it in a thread)."""
     if dataset not in INFO:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(INFO)}")
     directory = find_data_dir(data_dir, env, progress, dataset=dataset)
-    return load_dir(directory, dataset, verified=directory == PACKAGE_DATA_DIR)
+    return partial(load_dir, directory, dataset, verified=directory == PACKAGE_DATA_DIR)
 
 
 # --- downloading ---------------------------------------------------------------------------

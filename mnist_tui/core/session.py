@@ -296,6 +296,8 @@ def outlive(sessions: list[RunSession], engine: Engine | None = None) -> list:
             s.host.close()
     if engine is not None:
         engine.close()
+    if threading.current_thread() is threading.main_thread():  # nothing left to stop: a
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # SIGTERM ends a process slow to exit
     return saved
 
 

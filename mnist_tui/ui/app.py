@@ -23,7 +23,7 @@ from ..core.data import Dataset
 from ..core.engine import Engine
 from ..core.model import Perceptron
 from .commands import AppCommands
-from .compat import KeysInOrder, SafePaletteApp, ScreenStackGuards
+from .compat import KeysInOrder, SafePaletteApp, ScreenStackGuards, StylesOnceMounted
 from .panes import TABS
 from .screens.main import MainScreen
 
@@ -31,7 +31,7 @@ __all__ = ["TABS", "MnistApp", "make_app"]
 EXIT_GRACE, EXIT_LIMIT = 1.5, 5.0  # seconds for the loop to begin, then to finish, the exit
 
 
-class MnistApp(KeysInOrder, ScreenStackGuards, SafePaletteApp, App):
+class MnistApp(KeysInOrder, ScreenStackGuards, StylesOnceMounted, SafePaletteApp, App):
     """Watch and steer the seed's perceptron learning MNIST."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too

@@ -135,3 +135,48 @@ async def test_keys_in_one_burst_across_a_page_edge_act_on_the_right_runs(tiny, 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen")
         assert view.overlay == {10_000 - PAGE, 10_000 - PAGE - 1, 1, 2}
         await pilot.press("escape")
+
+
+async def test_a_new_page_is_scrolled_before_its_first_frame_and_a_reload_keeps_its_place(
+        tiny, history, monkeypatch):
+    """The table scrolls its cursor into view only after a frame (it sizes new rows first):
+    ctrl+End drew the top of the last page, then drew again scrolled to its end (half of the
+    key's 196 ms with 10,000 runs). The page now shows scrolled as it will stay; and a reload
+    (an epoch of a live run, r) leaves the rows where they were, not the cursor's row at the
+    window's bottom."""
+    from mnist_tui.ui.widgets import runs_view
+
+    scrolls = []
+    set_runs = runs_view.RunsView.set_runs
+
+    def recording(view, *a, **k):
+        set_runs(view, *a, **k)
+        scrolls.append(view.query_one(DataTable).scroll_y)  # before any frame
+
+    monkeypatch.setattr(runs_view.RunsView, "set_runs", recording)
+    app = make_app(tiny, config=TrainConfig(hidden=4, epochs=1), db_path=history)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view, table = await open_runs(app, pilot)
+        for keys, run_id in ((["ctrl+end"], 1), (["up"] * PAGE, PAGE + 1), (["ctrl+home"], 10_000),
+                             (["end"], 1), (["home"], 10_000), ([], None)):
+            if not keys:  # down past the end of the first page
+                table.move_cursor(row=PAGE - 1)
+                await pilot.pause(0.1)
+                keys, run_id = ["down"], 10_000 - PAGE
+            scrolls.clear()
+            await burst(app, pilot, keys)
+            await wait_for(pilot, lambda r=run_id: scrolls and not view.reading and
+                           view.current["id"] == r)
+            await pilot.pause(0.1)
+            assert table.scroll_y > 0 or run_id == 10_000
+            assert scrolls[-1] == table.scroll_y, (keys, scrolls, table.scroll_y)
+        # a reload with the cursor mid-window keeps the window where it was
+        table.scroll_to(y=30, animate=False, immediate=True)
+        table.move_cursor(row=40)
+        await pilot.pause(0.1)
+        place = (table.scroll_y, table.cursor_row, view.current["id"])
+        assert place[0] == 30
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not view.reading)
+        await pilot.pause(0.1)
+        assert (table.scroll_y, table.cursor_row, view.current["id"]) == place

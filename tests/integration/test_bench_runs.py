@@ -32,3 +32,20 @@ def test_augment_by_cpu_clocks_counts_the_trainer_and_the_loader(tiny_dir, capsy
         else:
             assert row["loader_seconds"] == 0
     assert r["none"]["vs_plain"] == 1.0
+
+
+def test_the_history_bench_times_the_dashboards_first_frame_in_a_terminal(tmp_path, capsys):
+    """`bench --history` prints the first frame of the dashboard as a user meets it: the real
+    program in a pty, to the frame that shows the tab bar and the status bar, then q."""
+    import os
+
+    from mnist_tui.bench import history
+
+    db = history.build_history(tmp_path / "runs.sqlite", runs=12, n_test=50)
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "TERM": "xterm-256color"}
+    seconds = history.first_frame_seconds(db, env, limit=50)
+    assert seconds is not None and 0 < seconds < 50
+    history.measure_first_frame(db, rounds=1)
+    out = capsys.readouterr().out
+    assert "first frame of the dashboard in a terminal, an empty history: " in out
+    assert "first frame of the dashboard in a terminal, runs.sqlite: " in out and "never" not in out

@@ -16,15 +16,17 @@ import time
 import pytest
 
 
-def _dashboard(tmp_path, tiny_dir, redirect: str) -> tuple[int | None, str, str]:
-    """Run `mnist-tui` with one stream redirected and the others on a pty; return the exit
-    code (None if it was still running after 30 s), what the pty showed, the redirected file."""
+def _dashboard(tmp_path, tiny_dir, redirect: str | None) -> tuple[int | None, str, str]:
+    """Run `mnist-tui` with one stream redirected (or none) and the others on a pty; return the
+    exit code (None if it was still running after 30 s), what the pty showed, the redirected
+    file."""
     master, slave = pty.openpty()
     target = tmp_path / "redirected"
     target.write_bytes(b"")
     streams = {"stdin": slave, "stdout": slave, "stderr": slave}
     handle = open(os.devnull) if redirect == "stdin" else open(target, "w")
-    streams[redirect] = handle
+    if redirect:
+        streams[redirect] = handle
     proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "--data-dir", str(tiny_dir)],
                             **streams, cwd=tmp_path, start_new_session=True,
                             env={**os.environ, "TERM": "xterm-256color"})
@@ -69,3 +71,25 @@ def test_the_dashboard_without_a_terminal_says_so_in_one_line(redirect, tmp_path
     assert len(lines) == 1, said[-1000:]
     assert "terminal" in lines[0] and "mnist-tui train" in lines[0], lines
     assert "\x1b[" not in shown + written  # nothing drawn, on the terminal or in the file
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["missing", "truncated", "not the data"])
+def test_a_bad_data_file_is_one_line_and_exit_1_in_a_terminal(damage, tmp_path, tiny_dir):
+    """The dashboard parses the files in a thread while it imports its UI: a bad one is still
+    the one line naming it, exit 1, and nothing drawn."""
+    name = "train-images-idx3-ubyte.gz"
+    if damage == "missing":
+        (tiny_dir / name).unlink()
+    elif damage == "truncated":
+        (tiny_dir / name).write_bytes((tiny_dir / name).read_bytes()[:-40])
+    else:  # an unpacked file must be MNIST's own (its pinned SHA-256)
+        (tiny_dir / name).unlink()
+        (tiny_dir / name.removesuffix(".gz")).write_bytes(b"\0\0\x08\x03" + bytes(12))
+    code, shown, _ = _dashboard(tmp_path, tiny_dir, None)
+    lines = [line for line in shown.replace("\r", "").splitlines() if line.strip()]
+    assert code == 1, (code, shown[-1000:])
+    assert len(lines) == 1 and lines[0].startswith("mnist-tui: ") and "train-images" in lines[0], lines
+    assert {"missing": "file not found", "truncated": "truncated gzip",
+            "not the data": "SHA-256 mismatch"}[damage] in lines[0], lines
+    assert "\x1b[" not in shown and "Traceback" not in shown

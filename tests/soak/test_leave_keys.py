@@ -41,6 +41,14 @@ class Tmux:
         self.tmux("new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]),
                   command + "; sleep 30")  # the window stays to be read after the app ends
 
+    def app_pid(self, name: str) -> int:
+        """The pid of the mnist-tui process in window `name` (a child of the pane's shell)."""
+        import psutil
+
+        shell = int(self.tmux("list-panes", "-t", name, "-F", "#{pane_pid}").split()[0])
+        return next(c.pid for c in psutil.Process(shell).children()
+                    if "mnist_tui" in " ".join(c.cmdline()))
+
     def screen(self, name: str) -> list[str]:
         return self.tmux("capture-pane", "-p", "-t", name).splitlines()
 
@@ -160,6 +168,7 @@ def test_the_race_screen_shows_each_racers_cost_and_what_q_and_d_do(tmux, tiny_d
     assert re.search(r"load \d+\.\d+", text) and re.search(r"\d+\.\d+G free", text), text
     keys = next(line for line in race if "D: detach" in line)
     assert "q: stop racers" in keys, keys
+    app = tmux.app_pid("a")
     tmux.keys("a", "D")  # detach: the racers go on, as it said
     end = time.monotonic() + DEADLINE
     while len(host.live_runs()) < 2 and time.monotonic() < end:
@@ -171,3 +180,13 @@ def test_the_race_screen_shows_each_racers_cost_and_what_q_and_d_do(tmux, tiny_d
     while host.live_runs() and time.monotonic() < end:
         time.sleep(0.1)
     assert host.live_runs() == {}
+    # With its racers ended, the detached host ends too (a Textual input thread left reading
+    # the /dev/null it was given once spun at 100% CPU and kept the process from exiting).
+    import psutil
+
+    try:
+        psutil.Process(app).wait(DEADLINE / 4)
+    except psutil.TimeoutExpired:
+        threads = psutil.Process(app).threads()
+        os.kill(app, 9)
+        raise AssertionError(f"the detached host is still running: {threads}") from None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
+import threading
 
 import pytest
 
@@ -24,7 +26,8 @@ def _exists(module_name: str, dotted: str) -> bool:
         obj = getattr(obj, owner)
     if hasattr(obj, attr):
         return True
-    return inspect.isclass(obj) and f"self.{attr} " in inspect.getsource(obj.__init__)
+    return inspect.isclass(obj) and re.search(rf"self\.{attr}\s*[:=]",
+                                              inspect.getsource(obj.__init__)) is not None
 
 
 @pytest.mark.parametrize(("module_name", "dotted"), compat.PATCHED,
@@ -77,3 +80,26 @@ def test_no_process_wide_patch_of_textual():
     from textual.widgets import OptionList
 
     assert OptionList._move_page.__module__ == "textual.widgets._option_list"
+
+
+def test_an_input_thread_left_running_after_the_app_is_ended():
+    """The guard of compat/input_thread.py: a driver whose input thread was never told to stop
+    (its exit event unset, as after a failed disable_input) has it ended and joined."""
+    from mnist_tui.ui.compat.input_thread import end_input_thread
+
+    class Driver:  # what end_input_thread reads of Textual's LinuxDriver
+        def __init__(self):
+            self.exit_event = threading.Event()
+            self._key_thread = threading.Thread(target=self.exit_event.wait, name="textual-input")
+            self._key_thread.start()
+
+    class App:
+        _driver = Driver()
+
+    thread = App._driver._key_thread
+    assert thread.is_alive()
+    assert end_input_thread(App) is True
+    assert not thread.is_alive()
+    assert end_input_thread(App) is False  # nothing left to end
+    App._driver = None
+    assert end_input_thread(App) is False  # an app that never started its driver

@@ -67,6 +67,21 @@ def test_file_level_defects(tiny_dir, content, words):
     assert str(path) in str(e.value) and words in str(e.value)
 
 
+def test_a_gzip_of_several_members_reads_whole_and_stays_bounded(tmp_path):
+    """gzip's own format allows members one after another (and zero padding after them): the
+    content is all of them, and the header's promise bounds the sum, not each member."""
+    blob = idx_labels(np.arange(1000) % 10)
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(blob[:500]) + gzip.compress(blob[500:]) + bytes(7))
+    assert data.read_gz(path) == blob
+    path.write_bytes(gzip.compress(blob[:500]) + gzip.compress(blob[500:] + b"x"))
+    with pytest.raises(DataError, match="inflates beyond the 1,008 bytes"):
+        data.read_gz(path)
+    path.write_bytes((gzip.compress(blob[:500]) + gzip.compress(blob[500:]))[:-20])
+    with pytest.raises(DataError, match="truncated gzip"):
+        data.read_gz(path)
+
+
 def test_missing_file_is_named(tiny_dir):
     (tiny_dir / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: file not found"):

@@ -11,7 +11,7 @@ import sys
 
 from ...core import checkpoint, data
 from ..options import config_from_args
-from ..output import EXIT_USAGE, fail, load_data
+from ..output import EXIT_USAGE, fail, start_loading
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
     problem = terminal_problem()
     if problem:  # before the data loads: one line, not a UI drawn into a file or a spin
         return fail(problem, EXIT_USAGE)
-    ds = load_data(args.data_dir, loaded[1].dataset if loaded else config.dataset)
-    from ...ui.app import make_app  # Textual is imported only when the dashboard opens
+    # The files are found (or downloaded) now; they are parsed in a thread while Textual is
+    # imported (only when the dashboard opens), and a bad file is still one line and exit 1.
+    dataset = start_loading(args.data_dir, loaded[1].dataset if loaded else config.dataset)
+    from ...ui.app import make_app
 
+    ds = dataset()
     app = make_app(dataset=ds, config=config, autostart=args.autostart, loaded=loaded,
                    load_path=args.load, db_path=args.db, parent_pid=parent_pid)
     del ds  # the app holds the dataset in shared memory now: free the first copy
@@ -72,6 +75,9 @@ def outlive_if_detached(app) -> int:
     (also for `attach`, whose dashboard may have started runs of its own); the exit code."""
     if app.detached:  # the runs go on without a terminal; this process hosts them to the end
         from ...core.session import deaf_to_the_terminal
+        from ...ui.compat.input_thread import end_input_thread
+
+        end_input_thread(app)  # else it could read the /dev/null stdin becomes, at 100% CPU
 
         deaf_to_the_terminal()
         runs = [s.db_run_id for s in getattr(app, "_sessions_at_detach", []) if s.db_run_id]

@@ -13,17 +13,23 @@ Product policy (the toast cap, a palette without Quit) is not here: it lives in 
 from __future__ import annotations
 
 from .command_palette import SafeCommandPalette, SafePaletteApp
+from .first_resume import StyledOnMount
 from .key_order import KeysInOrder
 from .option_list import Select
 from .screen_stack import ScreenStackGuards
+from .styles_unmounted import StylesOnceMounted
 
-__all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "ScreenStackGuards", "Select"]
+__all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "ScreenStackGuards", "Select",
+           "StyledOnMount", "StylesOnceMounted"]
 
 
 def _patched() -> tuple[tuple[str, str], ...]:
-    from . import command_palette, key_order, option_list, screen_stack
+    from . import (command_palette, first_resume, input_thread, key_order, option_list,
+                   screen_stack, styles_unmounted)
 
-    return option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED + key_order.PATCHED
+    return (option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED
+            + key_order.PATCHED + styles_unmounted.PATCHED + first_resume.PATCHED
+            + input_thread.PATCHED)
 
 
 PATCHED = _patched()

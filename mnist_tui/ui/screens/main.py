@@ -32,6 +32,7 @@ from ...core.recording import status_of
 from ...core.resources import check_run
 from ...core.session import RunSession
 from ...core.train import Live
+from ..compat import StyledOnMount
 from ..messages import MERGEABLE, GhostFound, HistoryStatus, RunEvent
 from ..panes import (
     PANES,
@@ -62,7 +63,7 @@ from .view_keys import ViewKeys
 
 
 class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, DatasetSwitch, ViewKeys,
-                 Screen):
+                 StyledOnMount, Screen):
     """Tabs for watching a run, keys for steering it."""
 
     # Also the palette's commands (ui/commands.py) and the help screen's rows (? or F1): the
@@ -144,6 +145,7 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
         return self._model_of[1]
 
     def compose(self) -> ComposeResult:
+        self.breakpoints_now()  # before the panes mount: the first Resize then restyles nothing
         panes = (TrainPane(1, self.dataset, self.config), MatrixPane(2), DigitsPane(3, self.dataset),
                  MistakesPane(4, self.dataset),
                  NetworkPane(5, self.config.batch_size, self.config.hidden), WeightsPane(6),

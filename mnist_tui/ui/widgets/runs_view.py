@@ -245,6 +245,7 @@ class RunsView(Vertical):
             self.total = len(runs)
         table = self.query_one(DataTable)
         row = table.cursor_row if row is None else row
+        scrolled = table.scroll_y
         table.clear()
         for r in runs:
             best = "--" if r["best_test_acc"] is None else f"{r['best_test_acc']:.2%}"
@@ -253,14 +254,26 @@ class RunsView(Vertical):
             words = config_words(r["config"], r.get("live"))
             if r.get("damaged"):
                 words = f"[damaged: {', '.join(r['damaged'])}] {words}"
+            # Text, not str: a str cell is parsed as markup at each measure and each draw
+            # (a third of what sizing a new page of 100 rows cost), and holds none.
             table.add_row(
                 Text("●" if r["id"] in self.overlay else " ", style="bold cyan"),
-                str(r["id"]), started, Text(r["status"]), best, str(r["epochs"]),
-                run_time(r["seconds"]), str(r["config"].get("seed", "?")), Text(words),
+                *map(Text, (str(r["id"]), started, r["status"], best, str(r["epochs"]),
+                            run_time(r["seconds"]), str(r["config"].get("seed", "?")), words)),
                 key=str(r["id"]),
             )
         if runs:
-            table.move_cursor(row=max(0, min(row, len(runs) - 1)))
+            row = max(0, min(row, len(runs) - 1))
+            table.move_cursor(row=row)
+            # The table scrolls the cursor into view only after its next frame (it sizes its
+            # new rows first): a frame of the page's top, drawn for nothing, was half of what
+            # ctrl+End cost. Scroll now as it would, the old page's size still standing (a
+            # smaller page is clamped and set right after that frame, as before): where it
+            # was if the row shows there (a reload keeps its place), else the row on the
+            # window's last line, below the header.
+            lowest = max(0, row + 2 - table.scrollable_content_region.height)
+            table.scroll_to(y=scrolled if lowest <= scrolled <= row else lowest, animate=False,
+                            immediate=True)
         position = self.query_one("#runs-position", Static)
         position.set_class(self.total <= len(runs), "-hidden")
         if self.total > len(runs):
