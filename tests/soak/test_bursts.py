@@ -62,7 +62,8 @@ def shown_keys_of_tab(app, tab: str) -> set[str]:
 
 
 def footer_keys(app) -> set[str]:
-    return {k.description for k in app.screen.query(FooterKey)}
+    """The descriptions the footer shows (its spare key widgets are hidden, and blank)."""
+    return {k.description for k in app.screen.query(FooterKey) if k.display}
 
 
 def settled_on(app, tab: str, footer: bool = True) -> bool:
@@ -180,12 +181,12 @@ def test_every_pair_of_tab_keys_in_one_write_leaves_the_real_app_idle(tiny_dir, 
               f"{times[-1]:.2f} s ({max(settle, key=settle.get)}); load {os.getloadavg()[0]:.1f}")
         busy = {k: round(v, 2) for k, v in settle.items() if v >= IDLE_LIMIT}
         assert not busy, f"still busy {IDLE_LIMIT} s after these pairs: {busy}"
-        # Issue 20 asks idle within 1 s: not met yet (here at load 0.5: median 0.81 s, p90
-        # 1.21 s, max 1.82 s), so the figures are printed and 3 s is asserted: a tab switch
-        # costing seconds, not a loop (IDLE_LIMIT above), is what this bound catches.
-        slow = {k: round(v, 2) for k, v in settle.items() if v > 3.0}
-        # Idle within 1 s, on a machine that has a core for it. Under a load of 8 on 2 cores
-        # (seven engineers' tests) a tab switch itself took 0.8 s (median): a figure, printed.
+        # Issue 20: idle within 1 s. Before a tab switch was made cheap (branch h26tabs) this
+        # read, at load 0.5: median 0.81 s, p90 1.21 s, max 1.82 s; after it, at load 6.2:
+        # median 0.40 s, p90 0.61 s, max 0.80 s, and at load 22 (eleven times the 2 cores):
+        # median 0.69 s, p90 1.04 s, max 1.29 s. So 1 s is asserted on a machine that has a
+        # core for the app, and under more load the figures are printed only.
+        slow = {k: round(v, 2) for k, v in settle.items() if v > 1.0}
         if os.getloadavg()[0] < (os.cpu_count() or 1):
             assert not slow, f"slow to settle: {slow}"
         os.write(fd, b"q")

@@ -31,16 +31,23 @@ class Pane(TabPane):
         self.label_tabs()
 
     def label_tabs(self) -> None:
+        """Label the tabs for the terminal's width and the tab shown; nothing if neither has
+        changed since the last time (this runs on every Show and Resize of a pane)."""
         from textual.widgets import TabbedContent
 
-        tabbed = next((a for a in self.ancestors if isinstance(a, TabbedContent)), None)
-        if tabbed is None:
+        switcher = self.parent
+        tabbed = switcher.parent if switcher is not None else None
+        if not isinstance(tabbed, TabbedContent):
             return
         wide = self.app.size.width >= FULL_TITLES
-        for pane in tabbed.query(Pane):
-            if pane.parent is not self.parent:
-                continue  # another TabbedContent's panes
-            text = (f"{pane.number} {pane.TITLE}" if wide or pane is self
+        active = tabbed.active
+        if tabbed.__dict__.get("_labelled_for") == (wide, active):
+            return
+        tabbed._labelled_for = (wide, active)
+        for pane in switcher.children:  # this TabbedContent's panes, not a nested one's
+            if not isinstance(pane, Pane):
+                continue
+            text = (f"{pane.number} {pane.TITLE}" if wide or pane.id == active
                     else str(pane.number))
             tab = tabbed.get_tab(pane.id)
             if str(tab.label) != text:

@@ -45,7 +45,9 @@ class DigitsPane(Pane):
 
     def on_resize(self) -> None:
         cols = max(1, self.size.width // DIGIT_CELL_WIDTH)
-        self.query_one(DigitGrid).styles.grid_size_columns = cols
+        grid = self.query_one(DigitGrid)
+        if grid.styles.grid_size_columns != cols:  # setting it, even unchanged, lays it out
+            grid.styles.grid_size_columns = cols
 
     def show(self, history: RunHistory) -> None:
         ev, ds = history.last_epoch, self.dataset

@@ -110,6 +110,7 @@ class SweepPane(Pane):
         self.stop_event: threading.Event | None = None
         self.rows: list[sw.TrialRow] = []
         self._importances: dict = {}
+        self._importances_width = 0  # the box's width they were written for
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -327,9 +328,11 @@ class SweepPane(Pane):
     def _show_importances(self, importances: dict) -> None:
         """Two columns, so six parameters take three rows (all of them fit at 80x24), named
         as in the form; a bar only for what rounds above 0 (a 0.00 gets none)."""
-        self._importances = importances
         box = self.query_one("#sw-importance", Static)
         width = box.size.width or 46
+        if (importances, width) == (self._importances, self._importances_width):
+            return  # every Show brings a Resize: the same text would lay the screen out again
+        self._importances, self._importances_width = importances, width
         bar = 10 if width >= 52 else 5
         t = Text("parameter importance (Optuna, fANOVA)", style="bold")
         ranked = sorted(importances.items(), key=lambda kv: -kv[1])

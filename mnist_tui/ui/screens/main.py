@@ -18,8 +18,9 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import TabbedContent
 
 from ...core.config import TrainConfig
@@ -93,6 +94,10 @@ class MainScreen(Drawing, RunKeys, CheckpointKeys, HistoryViews, RaceStart, Data
           for i, tab in enumerate(TABS, start=1)),  # 1-9, then 0 for the tenth
     ]
     run_state: reactive[RunState] = reactive(RunState.IDLE, init=False)
+    # Textual's Screen repaints itself whole when the focus moves (its `focused` repaints by
+    # default), so each tab key drew every line twice: the widgets whose look follows the
+    # focus repaint themselves (:focus styles, a cursor), and the footer follows the keys.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, engine: Engine, config: TrainConfig, *, loaded=None, load_path=None,
                  progress_interval: float = 0.2, save_dir: Path = Path("."),

@@ -92,6 +92,7 @@ class ViewKeys:
         self._tab_opened = tab
         if tab == "runs":
             self._reload_runs()
-        pane = self.query_one(f"#{tab}")
+        pane = self._found(f"#{tab}")
+        pane.label_tabs()  # before the layout that shows it, not in a second one after
         pane.show(self.history)
         pane.focus_content()

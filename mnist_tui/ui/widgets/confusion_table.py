@@ -27,6 +27,7 @@ class ConfusionTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=False, cell_padding=0, **kwargs)
+        self._counts: np.ndarray | None = None  # the matrix the cells show
 
     def on_mount(self) -> None:
         self.set_classes(getattr(getattr(self.app, "dataset", None), "classes", None))
@@ -34,6 +35,7 @@ class ConfusionTable(DataTable):
     def set_classes(self, names) -> None:
         """(Re)build the grid with these class names (digits when None), every cell empty."""
         names = list(names or (str(k) for k in range(10)))
+        self._counts = None
         self.clear(columns=True)
         self.add_column(Text("true\\pred", style="dim"), width=10, key="label")
         for k in range(10):  # a column header holds 4 characters: "Trou", "Pull", "Boot"
@@ -45,7 +47,10 @@ class ConfusionTable(DataTable):
         self.move_cursor(row=0, column=1)
 
     def update_matrix(self, cm: np.ndarray) -> None:
-        """Write each count and recall into its existing cell."""
+        """Write each count and recall into its existing cell (nothing if they show it)."""
+        if self._counts is not None and np.array_equal(self._counts, cm):
+            return  # a tab shown again: 110 cell updates would repaint the same table
+        self._counts = np.array(cm, copy=True)
         recall = recall_per_class(cm)
         off = cm.copy()
         np.fill_diagonal(off, 0)

@@ -43,6 +43,10 @@ class DrawCanvas(Widget, can_focus=True):
         self.ink = np.zeros((28, 28), np.float32)
         self.cursor = (14, 14)  # pixel row, column
         self.dragging = 0  # mouse button held: 1 draws, 3 erases
+        # The pictures drawn of this ink, with the cursor and without: Textual repaints a
+        # widget each time it takes or loses the focus (every visit to the tab).
+        self._drawn: dict[tuple, Text] = {}
+        self._drawn_ink = b""
 
     def brush(self, row: int, col: int, erase: bool = False) -> None:
         """A soft round brush about two pixels wide, like MNIST's pen strokes."""
@@ -107,13 +111,23 @@ class DrawCanvas(Widget, can_focus=True):
         self.post_message(self.Changed(self.ink.copy()))
 
     def render(self) -> Text:
-        plain = self.app.no_color
+        ink = self.ink.tobytes()
+        if ink != self._drawn_ink:
+            self._drawn, self._drawn_ink = {}, ink
+        key = (self.cursor, self.has_focus, self.app.no_color)
+        if key not in self._drawn:
+            if len(self._drawn) > 4:  # cursor moves: keep only the latest few
+                self._drawn.clear()
+            self._drawn[key] = self._build(*key)
+        return self._drawn[key]
+
+    def _build(self, cursor: tuple[int, int], has_focus: bool, plain: bool) -> Text:
         t = Text(no_wrap=True)
-        cr, cc = self.cursor
+        cr, cc = cursor
         for r in range(14):
             for c in range(28):
                 top, bottom = self.ink[2 * r, c], self.ink[2 * r + 1, c]
-                at_cursor = self.has_focus and c == cc and r == cr // 2
+                at_cursor = has_focus and c == cc and r == cr // 2
                 if plain:
                     level = (top + bottom) / 2
                     ch = "+" if at_cursor else SHADES[int(levels(level * 5, 4))]

@@ -92,7 +92,7 @@ class MetricChart(Vertical):
         # A fixed legend, (text, colour, plain marker), instead of one entry per series:
         # for charts with a line per trial, where the colour is what the key explains.
         self.key: list[tuple[str, str, str]] | None = None
-        self._size_drawn = (0, 0)
+        self._size_drawn: tuple = ()  # (its size, its plot's) at the last replot
 
     def compose(self) -> ComposeResult:
         yield Legend(classes="chart-legend")
@@ -109,8 +109,10 @@ class MetricChart(Vertical):
 
     def set_series(self, name: str, xs, ys, color: str = "blue", faint: bool = False,
                    label: str = "", unit: str = "", plain_marker: str = "") -> None:
-        self.series[name] = Series(list(xs), list(ys), color, faint, label, unit, plain_marker)
-        self.dirty = True
+        series = Series(list(xs), list(ys), color, faint, label, unit, plain_marker)
+        if self.series.get(name) != series:  # a tab shown again redraws nothing that is drawn
+            self.series[name] = series
+            self.dirty = True
 
     def remove_series(self, name: str) -> None:
         if self.series.pop(name, None) is not None:
@@ -132,8 +134,14 @@ class MetricChart(Vertical):
         return best
 
     def on_resize(self) -> None:
-        self.dirty = True  # more or fewer columns: downsample and ticks again
-        self.call_after_refresh(self.replot)
+        # Every widget of a tab being shown gets a Resize, its size changed or not: only a
+        # new size (more or fewer columns: downsample and ticks again) needs a replot.
+        if self._drawn_size() != self._size_drawn:
+            self.dirty = True
+            self.call_after_refresh(self.replot)
+
+    def _drawn_size(self) -> tuple:
+        return (self.size, self.plot.size)
 
     def marker(self, index: int, series: Series) -> str:
         if self.plain:
@@ -146,6 +154,7 @@ class MetricChart(Vertical):
         if not self.dirty or not self.is_mounted:
             return
         self.dirty = False
+        self._size_drawn = self._drawn_size()
         plot = self.plot
         plt = plot.plt
         plt.clear_data()

@@ -32,6 +32,7 @@ class StepsPanel(Widget):
         return self.build()
 
     def set(self, m: int | None = None, n: int | None = None, grad_norms=None, dead=None) -> None:
+        before = (self.m, self.n, self.grad_norms, self.dead_fraction)
         if m is not None:
             self.m = m
         if n is not None:
@@ -40,7 +41,8 @@ class StepsPanel(Widget):
             self.grad_norms = {"W1": grad_norms[0], "W2": grad_norms[1]}
         if dead is not None:
             self.dead_fraction = dead
-        self.refresh()  # fixed size: a repaint, no layout pass
+        if (self.m, self.n, self.grad_norms, self.dead_fraction) != before:
+            self.refresh()  # fixed size: a repaint, no layout pass
 
     def build(self) -> Text:
         m, n = str(self.m), str(self.n)

@@ -39,6 +39,10 @@ class WeightsGrid(Widget, can_focus=True):
         self.W1: np.ndarray | None = None
         self.first = 0
         self.selected = 0  # the unit Enter opens; ↑/↓ move it
+        # The last picture drawn, and what it was drawn from: Textual repaints a widget each
+        # time it takes or loses the focus (every visit to the tab), and the picture is the
+        # same then; building it was 10 ms a visit.
+        self._drawn: tuple[tuple, Text] | None = None
 
     @property
     def per_page(self) -> int:
@@ -48,6 +52,7 @@ class WeightsGrid(Widget, can_focus=True):
 
     def set_weights(self, W1: np.ndarray) -> None:
         self.W1 = np.array(W1, dtype=np.float32, copy=True)
+        self._drawn = None
         self.first = min(self.first, max(0, self.W1.shape[1] - 1))
         self.refresh()
 
@@ -90,10 +95,16 @@ class WeightsGrid(Widget, can_focus=True):
     def render(self) -> Text:
         if self.W1 is None:
             return Text("no weights yet: start training or load a checkpoint", style="dim")
+        plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
+        key = (self.first, self.selected, self.size, plain)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, self._build(plain))
+        return self._drawn[1]
+
+    def _build(self, plain: bool) -> Text:
         n = self.W1.shape[1]
         cols = max(1, self.size.width // CELL_W)
         units = list(range(self.first, min(n, self.first + self.per_page)))
-        plain = self.app.no_color or self.app.console.color_system in (None, "standard", "windows")
         out = Text(no_wrap=True, overflow="crop")
         last = units[-1] + 1 if units else 0
         out.append(f"units {self.first}–{last - 1} of {n} · ←/→ page · ↑/↓ ⏎ or click: one unit"
