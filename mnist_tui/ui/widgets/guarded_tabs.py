@@ -4,7 +4,6 @@ whose underline moves without an animation."""
 from __future__ import annotations
 
 from textual.widgets import TabbedContent, TabPane
-from textual.widgets._tabs import Underline
 
 
 class FocusGuardedTabs(TabbedContent):
@@ -26,7 +25,7 @@ class FocusGuardedTabs(TabbedContent):
         # instead of sliding there: the slide was about 20 repaints over 0.45 s after every
         # tab key, a third of what a switch cost, and kept the app busy as long (a burst of
         # tab keys over SSH settled that much later, and each frame was sent).
-        underline = self.query_one(Underline)
+        underline = self.query_one("Underline")  # by name: its module is private
 
         def jump(attribute: str, value, *args, **kwargs) -> None:
             setattr(underline, attribute, value)
