@@ -331,3 +331,28 @@ def test_the_workers_write_where_the_sweep_was_started_not_where_the_fork_server
     finally:
         con.close()
     assert not (tmp_path / "before" / "mnist-tui" / "sweeps.sqlite").exists()
+
+
+def test_a_worker_that_fails_prints_no_traceback_on_the_terminal(tiny_dir, tmp_path):
+    """The workers write on the terminal of the process that started them: in the dashboard a
+    failed worker's traceback was painted over the Sweep tab (a fresh user's check, 80x24).
+    Its error is the sweep's one line; nothing of it is printed by the worker itself."""
+    import subprocess
+
+    for f in tiny_dir.iterdir():
+        f.unlink()
+    code = f"""
+import sys
+from mnist_tui.core import sweep as sw
+plan = sw.Sweep(trials=1, workers=1, epochs=1, val_split=100, data_dir={str(tiny_dir)!r},
+                space=sw.Space(hidden=(8,), batch_size=(32,)), db_path={str(tmp_path / 'h.sqlite')!r},
+                storage={'sqlite:///' + str(tmp_path / 's.db')!r})
+try:
+    sw.run(plan)
+except sw.SweepError as e:
+    print(e)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.startswith("the sweep stopped: worker 0: "), done
+    assert "Traceback" not in done.stderr and "File \"" not in done.stderr, done.stderr

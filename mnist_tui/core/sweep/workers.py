@@ -160,6 +160,14 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None,
     if environ is not None:
         os.environ.clear()
         os.environ.update(environ)
+    if errors is not None:
+        # What a worker has to say goes on `errors`: never onto the terminal of the process
+        # that started it, where the dashboard draws (a traceback was painted over the Sweep
+        # tab), nor into `serve`'s protocol pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     try:
         _work(sweep, index, shared, alive)
     except Exception as e:
@@ -170,7 +178,7 @@ def worker(sweep: Sweep, index: int = 0, shared=None, alive=None, errors=None,
             errors.send_bytes(_scrub(line, storage_url(sweep)).encode("utf-8", "replace")[:4000])
         except OSError:
             pass
-        raise
+        raise SystemExit(1) from None  # said on `errors`; the exit code says it failed
 
 
 def _work(sweep: Sweep, index: int, shared, alive) -> None:
