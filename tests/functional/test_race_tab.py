@@ -46,3 +46,22 @@ async def test_the_race_charts_have_room_at_80x24(tiny):
         await pilot.pause(0.5)
         for chart in app.screen.query("MetricChart"):
             assert chart.plot.size.height >= 8, (chart.id, chart.plot.size)
+
+
+async def test_a_racers_name_is_never_run_into_the_next_column_at_80x24(tiny):
+    """A fresh user's check: at 80 columns the leaderboard cut `batch-size=64` to 12 columns
+    with no space, and its epoch count ran into it: `batch-size=61` for racer 64 at epoch 1."""
+    app = make_app(tiny, config=TrainConfig(hidden=8, epochs=1, batch_size=64), progress_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await burst(app, pilot, list("batch-size 64,32") + ["enter"])
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
+        await wait_for(pilot, lambda: app.screen.over, timeout=60)
+        await pilot.pause(0.3)
+        table = app.screen.query_one(DataTable)
+        for row in range(table.row_count):
+            drawn = "".join(seg.text for seg in table.render_line(table.header_height + row)
+                            if seg.text).rstrip()
+            label = str(table.get_cell_at((row, 1))).strip()
+            assert label in ("batch-size=64", "batch-size=32"), label
+            assert f"{label} " in drawn, drawn  # whole, then a space before the epoch count

@@ -43,6 +43,9 @@ def drawn_key(racers) -> tuple:
     return tuple((r.history.version, r.state) for r in racers)
 
 
+RACER_WIDTH = 18  # columns for a racer's name in the leaderboard, its space included
+
+
 class RaceScreen(Screen):
     """p: pause or resume all · x: stop all · space / d: pause / stop the racer selected."""
 
@@ -103,11 +106,16 @@ class RaceScreen(Screen):
         table = self.query_one(DataTable)
         table.cell_padding = 0
         # Each racer's process: its speed, CPU, resident memory and threads (psutil).
-        for name, width in (("", 2), ("racer", 12), ("ep", 4), ("acc", 8), ("best", 8),
+        # The racer's name whole and a space after it, or cut with an ellipsis: cut bare, the
+        # next column's digits read as its own ("batch-size=64" and ep 1 read "batch-size=61").
+        name_width = min(max([len(r.label) for r in self.racers] + [5]) + 1, RACER_WIDTH)
+        for name, width in (("", 2), ("racer", name_width), ("ep", 4), ("acc", 8), ("best", 8),
                             ("/s", 8), ("cpu", 5), ("rss", 6), ("thr", 4), ("state", 8)):
             table.add_column(name, width=width, key=name or "mark")
         for i, r in enumerate(self.racers):
-            table.add_row(Text("●", style=f"bold {self.racer_colors[id(r)]}"), r.label, "", "", "", "",
+            label = (r.label if len(r.label) < name_width
+                     else r.label[:name_width - 2] + "…")
+            table.add_row(Text("●", style=f"bold {self.racer_colors[id(r)]}"), label, "", "", "", "",
                           "", "", "", r.state, key=str(i))
             r.start()  # a racer whose process cannot start fails; the rest go on
             if r.error:
