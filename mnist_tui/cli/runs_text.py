@@ -9,6 +9,7 @@ import json
 
 from ..core import data, store
 from ..core.compare import change_words
+from .options import flag
 from .output import local_time, number, plural
 
 
@@ -78,7 +79,8 @@ def show_run(run: dict) -> str:
     c, e = run["config"], run["epochs"]
     lines = [f"run {run['id']}  {run['status']}  started {local_time(run['started_at'])}"
              + (f", finished {local_time(run['finished_at'])}" if run.get("finished_at") else ""),
-             "config: " + "  ".join(f"{k}={v}" for k, v in c.items())]
+             # Each field by its flag's name, as train, race and sweep name it.
+             "config: " + "  ".join(f"{flag(k)[2:]}={v}" for k, v in c.items())]
     if run.get("study") is not None:
         lines.append(f"sweep: study {run['study']}"
                      + (f", trial {run['trial']}" if run.get("trial") is not None else ""))

@@ -132,6 +132,9 @@ def test_runs_are_recorded_listed_shown_and_exported(tiny_dir, tmp_path, capsys)
     assert main(["runs", "show", "1", "--db", db]) == 0
     shown = capsys.readouterr().out
     assert "test accuracy: best" in shown and "confusion matrix" in shown
+    # Each field by the name of its flag, as train, race and sweep say it (issue 20, item 8).
+    assert "batch-size=32" in shown and "weight-decay=" in shown and "val-split=" in shown
+    assert "batch_size" not in shown and "weight_decay" not in shown
     assert len([ln for ln in shown.splitlines() if ln.lstrip().startswith(("1 ", "2 "))]) >= 2
     assert main(["runs", "export", "1", "--format", "csv", "--db", db]) == 0
     csv_lines = capsys.readouterr().out.splitlines()
