@@ -17,6 +17,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")  # the rules are i
 DATASETS = ("mnist", "fashion")
 # The learning rate each rule starts from when none is given: Adam's steps are about lr in size
 # whatever the gradient's scale, so it wants a far smaller lr than SGD (PyTorch's default, 1e-3).
+USES_MOMENTUM = ("momentum", "nesterov")  # the optimizers whose rule reads μ (see optim.py)
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001, "adamw": 0.001}
 # Named starting points for a run (`--recipe NAME`; a flag given beside it wins). "fast": the
 # quickest to 98% test accuracy found by `mnist-tui sweep` on a validation split (never on test):

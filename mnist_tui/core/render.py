@@ -149,9 +149,13 @@ def config_words(config: dict, live: dict | None = None) -> str:
             text += f"→{config_value(live[key])}"
         return text
 
+    from .config import USES_MOMENTUM
+
+    # Momentum only where the optimizer reads it: Adam's trials showed m=0.9 it ignores.
+    uses_momentum = c.get("optimizer", "momentum") in USES_MOMENTUM
     words = [word(key, short) for key, short in (
         ("hidden", "n="), ("epochs", "e="), ("lr", "lr="), ("batch_size", "b="), ("momentum", "m="),
-        ("schedule", "")) if c.get(key) is not None]
+        ("schedule", "")) if c.get(key) is not None and (key != "momentum" or uses_momentum)]
     if c.get("weight_decay"):
         words.append(word("weight_decay", "wd="))
     if c.get("augment", "none") != "none":

@@ -66,6 +66,18 @@ def test_config_words_round_floats_and_show_live_changes():
     assert config_value(0.1) == "0.1" and config_value(128) == "128" and config_value("adam") == "adam"
 
 
+def test_config_words_show_momentum_only_where_the_optimizer_reads_it():
+    """A fresh user's check: Adam trials read `m=0.9` in the Runs tab and `runs list`."""
+    from mnist_tui.core.render import config_words
+
+    base = {"hidden": 16, "lr": 0.001, "batch_size": 64, "momentum": 0.9}
+    assert "m=0.9" not in config_words({**base, "optimizer": "adam"})
+    assert "m=0.9" not in config_words({**base, "optimizer": "adamw"})
+    assert "m=0.9" not in config_words({**base, "optimizer": "sgd"})
+    assert "m=0.9" in config_words({**base, "optimizer": "nesterov"})
+    assert "m=0.9" in config_words(base)  # momentum, the default
+
+
 def test_plotext_log_scale_is_not_idempotent_so_charts_never_use_it():
     """The cause, in three lines: a second build of a log-scale figure raises."""
     plotext.clf()

@@ -10,10 +10,9 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from ..config import SPECS, TrainConfig, check_field, parse_field
+from ..config import SPECS, USES_MOMENTUM, TrainConfig, check_field, parse_field
 
 DEFAULT_TRIALS, DEFAULT_WORKERS, DEFAULT_EPOCHS, DEFAULT_VAL = 30, 2, 4, 10_000
-USES_MOMENTUM = ("momentum", "nesterov")  # the optimizers whose rule reads μ (see optim.py)
 # The study's fixed settings, with the sweep flag that sets each (the messages name it).
 FLAGS = {"dataset": "--dataset", "epochs": "--epochs", "val_split": "--val-split",
          "lr": "--lr", "hidden": "--hidden", "batch_size": "--batch-size",
