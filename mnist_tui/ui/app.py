@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -68,6 +69,19 @@ class MnistApp(KeysInOrder, ScreenStackGuards, StylesOnceMounted, SafePaletteApp
             config=loaded[1] if loaded else (config or TrainConfig()), loaded=loaded,
             load_path=load_path, progress_interval=progress_interval, save_dir=Path(save_dir),
             db_path=db_path)
+
+    async def on_event(self, event) -> None:
+        """Esc and the key after it in one read (a burst over SSH) reach Textual as Alt+key,
+        and a field took `s` of `Esc s` as text. This app binds no Alt key: Alt+letter or
+        digit is Esc, then the key, in that order."""
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and event.key.startswith("alt+") and event.character is not None
+                and len(event.character) == 1 and event.character.isascii()
+                and event.character.isalnum()):
+            await super().on_event(events.Key("escape", "\x1b"))
+            await super().on_event(events.Key(event.character, event.character))
+            return
+        await super().on_event(event)
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = True) -> None:

@@ -180,3 +180,25 @@ async def test_the_resume_button_shows_its_whole_label_at_80_columns(tiny, tmp_p
         assert "Resume" in app.export_screenshot()
         app.main.action_stop()
         await wait_for(pilot, lambda: not app.main.run_state.going, 30)
+
+
+async def test_escape_and_a_key_in_one_read_are_escape_then_the_key(tiny, tmp_path):
+    """`Esc s` in one read (a burst over SSH) is parsed by Textual as Alt+s, which a field took
+    as text: `32s` in the hidden field (a fresh user's check). It is Esc, then s: the field
+    is left as typed and s starts the run."""
+    from textual import events
+
+    app = quick_app(tiny, tmp_path, config=LONG)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f")
+        field = app.query_one("#f-hidden", Input)
+        assert app.focused is field
+        before = field.value
+        event = events.Key("alt+s", "s")  # what Textual's parser makes of "\x1bs"
+        event.set_sender(app)
+        app._driver.send_message(event)
+        await wait_for(pilot, lambda: app.main.state in ("training", "starting", "done"))
+        assert field.value == before
+        assert app.focused is not field
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.main.state in ("stopped", "done"))
