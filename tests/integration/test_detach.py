@@ -204,6 +204,9 @@ def test_attach_to_a_sweep_trial_and_stop_it(tiny_dir, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "mnist_tui", "sweep", "--trials", "1",
                              "--workers", "1", "--epochs", "300", "--data-dir", str(tiny_dir),
                              "--val-split", "100", "--batch-size", "2", "--hidden", "64",
+                             # A narrow lr: a trial that diverged at once (lr drawn near 1 at
+                             # batch 2) ended before it could be attached to, 1 run in 3.
+                             "--lr", "0.01:0.05",
                              "--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}",
                              "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
