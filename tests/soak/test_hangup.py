@@ -32,6 +32,20 @@ def _runtime_dir(monkeypatch, tmp_path):
 from helpers import until  # noqa: E402  (DEADLINE, 60 s, is its default)
 
 
+@pytest.fixture
+def marker():
+    """The mark in the environment of every process of the test's run; whatever of them is
+    still alive when the test ends (a failed assertion leaves a detached host waiting on a
+    paused run for ever) is killed."""
+    mark = uuid.uuid4().hex
+    yield mark
+    for pid in marked_processes(mark):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def db_rows(db: Path, sql: str):
     try:
         with sqlite3.connect(db) as con:
@@ -63,12 +77,11 @@ def shm_mapped(pids) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGHUP", "D"])
 def test_a_hangup_detaches_the_run_which_trains_on_records_every_epoch_and_saves_its_checkpoint(
-        tiny_dir, tmp_path, _runtime_dir, how):
+        tiny_dir, tmp_path, _runtime_dir, how, marker):
     """The real program on a terminal gets SIGHUP mid-run: the run finishes all its epochs, its
     checkpoint is saved and named in the history; a viewer attached after the hangup sees it
     move and pauses it; after the end no process, socket or /dev/shm block is left."""
     db = tmp_path / "h.sqlite"
-    marker = uuid.uuid4().hex
     epochs = 40
     pid, fd = pty.fork()
     if pid == 0:
