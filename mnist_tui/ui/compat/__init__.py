@@ -24,8 +24,15 @@ __all__ = ["PATCHED", "KeysInOrder", "SafeCommandPalette", "SafePaletteApp", "Sc
 
 
 def _patched() -> tuple[tuple[str, str], ...]:
-    from . import (command_palette, first_resume, input_thread, key_order, option_list,
-                   screen_stack, styles_unmounted)
+    from . import (
+        command_palette,
+        first_resume,
+        input_thread,
+        key_order,
+        option_list,
+        screen_stack,
+        styles_unmounted,
+    )
 
     return (option_list.PATCHED + command_palette.PATCHED + screen_stack.PATCHED
             + key_order.PATCHED + styles_unmounted.PATCHED + first_resume.PATCHED
