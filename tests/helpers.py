@@ -184,3 +184,20 @@ def until(condition, what: str, seconds: float = 60.0, poll=None):
             return value
         assert time.monotonic() < end, f"timed out waiting for {what}"
         (poll or (lambda: time.sleep(0.05)))()
+
+
+def db_rows(db, sql: str) -> list:
+    """The rows of `sql` in history `db`, read by a connection of the test's own (closed after);
+    [] while the file or its tables do not exist yet or it is locked."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(db)
+    except sqlite3.Error:
+        return []
+    try:
+        return con.execute(sql).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()

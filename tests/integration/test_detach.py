@@ -5,10 +5,8 @@ on, recorded, and saves its checkpoint; viewers attach to any run that is going 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -26,15 +24,7 @@ def _runtime_dir(monkeypatch, tmp_path):
     return rt
 
 
-from helpers import until  # noqa: E402  (DEADLINE, 60 s, is its default)
-
-
-def db_rows(db: Path, sql: str):
-    try:
-        with sqlite3.connect(db) as con:
-            return con.execute(sql).fetchall()
-    except sqlite3.Error:
-        return []
+from helpers import db_rows, until  # noqa: E402  (DEADLINE, 60 s, is its default)
 
 
 def train_process(tiny_dir, db, epochs=200):

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import helpers
+from helpers import db_rows
 
 from mnist_tui.core import host
 
@@ -18,22 +20,9 @@ DEADLINE = 60.0
 CLI = [sys.executable, "-m", "mnist_tui"]
 
 
-def until(condition, what: str, seconds: float = DEADLINE, poll: float = 0.05):
-    end = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(poll)
-
-
-def db_rows(db: Path, sql: str):
-    try:
-        with sqlite3.connect(db) as con:
-            return con.execute(sql).fetchall()
-    except sqlite3.Error:
-        return []
+def until(condition, what: str, seconds: float = DEADLINE):
+    """helpers.until with this file's deadline."""
+    return helpers.until(condition, what, seconds)
 
 
 def cli(*args: str, timeout: float = DEADLINE) -> subprocess.CompletedProcess:

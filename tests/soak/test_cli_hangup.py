@@ -8,34 +8,21 @@ import os
 import pty
 import select
 import signal
-import sqlite3
 import sys
 import time
 import uuid
 from pathlib import Path
 
+import helpers
 import pytest
-from helpers import marked_processes
+from helpers import db_rows, marked_processes
 
 DEADLINE = 90.0
 
 
 def until(condition, what: str, seconds: float = DEADLINE, poll=None):
-    end = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        (poll or (lambda: time.sleep(0.05)))()
-
-
-def db_rows(db: Path, sql: str):
-    try:
-        with sqlite3.connect(db) as con:
-            return con.execute(sql).fetchall()
-    except sqlite3.Error:
-        return []
+    """helpers.until with this file's deadline."""
+    return helpers.until(condition, what, seconds, poll)
 
 
 @pytest.mark.slow

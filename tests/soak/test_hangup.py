@@ -6,14 +6,13 @@ import os
 import pty
 import select
 import signal
-import sqlite3
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from helpers import marked_processes
+from helpers import db_rows, marked_processes
 
 from mnist_tui.core import host
 from mnist_tui.core.remote import RemoteSession
@@ -44,14 +43,6 @@ def marker():
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-
-
-def db_rows(db: Path, sql: str):
-    try:
-        with sqlite3.connect(db) as con:
-            return con.execute(sql).fetchall()
-    except sqlite3.Error:
-        return []
 
 
 def host_state(run_id: int, db: Path) -> str | None:
