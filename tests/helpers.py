@@ -165,7 +165,7 @@ def readline_within(stream, seconds: float = 30):
 CORE_MODULES = ("augment", "calibration", "checkpoint", "compare", "config", "data", "draw",
                 "engine", "events", "files", "forgetting", "history", "host", "host_folder",
                 "host_viewer", "idx", "insight", "loader", "local_run", "machine", "metrics",
-                "model", "optim", "race", "recording", "remote", "render", "resources", "session",
+                "model", "optim", "outbox", "race", "recording", "remote", "render", "resources", "session",
                 "shared", "store", "store.connection", "store.queries", "store.rows",
                 "store.schema", "store.writes", "suspects", "sweep", "sweep.plan",
                 "sweep.results", "sweep.storage", "sweep.workers", "train")

@@ -27,7 +27,6 @@ import signal
 import sys
 import threading
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -39,6 +38,7 @@ from .config import LIVE_FIELDS, TrainConfig
 from .data import Dataset
 from .events import BatchProgress, Diverged, EpochEnd, Event, Failed, Finished
 from .model import PARAM_NAMES, Perceptron
+from .outbox import Outbox
 from .shared import SharedDataset, attach, share  # noqa: F401  (attach: for the children)
 from .train import Live, train, weights_of
 
@@ -66,47 +66,17 @@ class Started:
 # --- the child --------------------------------------------------------------------------------
 
 
-class _Outbox:
+class _Outbox(Outbox):
     """Events waiting for the pipe, sent by a thread of the child. Progress reports queued
     back to back merge into one (their losses joined), so the trainer never waits on a reader."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.items: deque[Event] = deque()
-        self.cond = threading.Condition()
-        self.closed = False
-        self.broken = False  # the parent is gone
-        self.thread = threading.Thread(target=self._send_all, name="outbox", daemon=True)
-        self.thread.start()
+    def merged(self, last: Event, event: Event) -> Event | None:
+        if isinstance(event, BatchProgress) and isinstance(last, BatchProgress):
+            return replace(event, losses=last.losses + event.losses)
+        return None
 
-    def put(self, event: Event) -> None:
-        with self.cond:
-            last = self.items[-1] if self.items else None
-            if isinstance(event, BatchProgress) and isinstance(last, BatchProgress):
-                self.items[-1] = replace(event, losses=last.losses + event.losses)
-            else:
-                self.items.append(event)
-            self.cond.notify()
-
-    def close(self, timeout: float = 10.0) -> None:
-        with self.cond:
-            self.closed = True
-            self.cond.notify()
-        self.thread.join(timeout)
-
-    def _send_all(self) -> None:
-        while True:
-            with self.cond:
-                while not self.items and not self.closed:
-                    self.cond.wait()
-                if not self.items:
-                    return
-                event = self.items.popleft()
-            try:
-                self.conn.send(event)
-            except (OSError, ValueError):
-                self.broken = True
-                return
+    def close(self, timeout: float | None = 10.0) -> None:
+        super().close(timeout)
 
 
 def _obey(conn: Connection, stop: threading.Event, pause: threading.Event,

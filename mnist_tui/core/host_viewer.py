@@ -4,52 +4,25 @@ of its own sends it, progress reports merged, so a slow viewer never holds the r
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import replace
-from multiprocessing.connection import Connection
 
 from .events import BatchProgress
+from .outbox import Outbox
 
 
-class Viewer:
-    """One viewer's connection: messages queue here and a thread sends them, progress merged,
-    so a slow viewer never holds the run up."""
+class Viewer(Outbox):
+    """One viewer's connection: messages ("event", e), ("state", s), ("hello", info) queue here
+    and a thread sends them, progress merged, so a slow viewer never holds the run up. The
+    connection is closed when the thread ends."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.items: list = []
-        self.cond = threading.Condition()
-        self.closed = False
-        self.thread = threading.Thread(target=self._send_all, daemon=True, name="viewer-out")
-        self.thread.start()
+    name = "viewer-out"
 
-    def put(self, message) -> None:
-        with self.cond:
-            last = self.items[-1] if self.items else None
-            ev = message[1] if message[0] == "event" else None
-            if isinstance(ev, BatchProgress) and last and last[0] == "event" \
-                    and isinstance(last[1], BatchProgress):
-                self.items[-1] = ("event", replace(ev, losses=last[1].losses + ev.losses))
-            else:
-                self.items.append(message)
-            self.cond.notify()
+    def merged(self, last, message):
+        if message[0] == "event" and last[0] == "event" \
+                and isinstance(message[1], BatchProgress) and isinstance(last[1], BatchProgress):
+            return ("event", replace(message[1], losses=last[1].losses + message[1].losses))
+        return None
 
-    def close(self) -> None:
-        with self.cond:
-            self.closed = True
-            self.cond.notify()
-
-    def _send_all(self) -> None:
-        while True:
-            with self.cond:
-                while not self.items and not self.closed:
-                    self.cond.wait()
-                if not self.items:
-                    break
-                message = self.items.pop(0)
-            try:
-                self.conn.send(message)
-            except (OSError, ValueError):
-                break
+    def finished(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.close()
