@@ -66,6 +66,19 @@ def _beating(tmp_path) -> bool:
         con.close()
 
 
+def _age_heartbeats(tmp_path, seconds: int = 60) -> None:
+    """Date every heartbeat `seconds` back, as if that long had passed since the kill: the
+    resume then finds the dead worker's trial stale at once, instead of the test waiting out
+    the grace period (core/sweep/storage.py's GRACE, 8 s)."""
+    con = sqlite3.connect(tmp_path / "s.db")
+    try:
+        with con:
+            con.execute("UPDATE trial_heartbeats SET heartbeat = datetime('now', ?)",
+                        (f"-{seconds} seconds",))
+    finally:
+        con.close()
+
+
 def _tagged_runs(tmp_path, study):
     con = sqlite3.connect(tmp_path / "h.sqlite")
     rows = con.execute("SELECT trial, status FROM runs WHERE study = ?", (study,)).fetchall()
@@ -106,6 +119,7 @@ def test_a_killed_sweep_resumes_where_it_stopped(tiny_dir, tmp_path):
     p.wait(10)
     before = _trials(tmp_path)
     assert any(s == "RUNNING" for _, s in before)
+    _age_heartbeats(tmp_path)
     r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     after = _trials(tmp_path)

@@ -104,6 +104,10 @@ def test_a_machine_killed_mid_trial_has_its_trial_failed_and_rerun_by_the_other(
     os.killpg(a.pid, signal.SIGKILL)  # the whole machine: the command and its workers
     a.wait(10)
     assert load(pg_url).trials[killed].state.name == "RUNNING"
+    import psycopg
+
+    with psycopg.connect(pg_url) as con:  # a minute passes: the grace period (8 s) is over
+        con.execute("UPDATE trial_heartbeats SET heartbeat = heartbeat - interval '60 seconds'")
     b = subprocess.run(sweep_argv(data_dir, tmp_path / "b.sqlite", "--trials", "3", "--json"),
                        capture_output=True, text=True, env=with_storage(pg_url), timeout=500)
     assert b.returncode == 0, b.stderr[-2000:]
