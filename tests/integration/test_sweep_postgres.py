@@ -92,8 +92,10 @@ def _running_with_heartbeat(url: str, reported: bool = False) -> list[int]:
 
 def test_a_machine_killed_mid_trial_has_its_trial_failed_and_rerun_by_the_other(
         pg_url, data_dir, tmp_path):
+    # A narrow lr: the retry trains with a seed of its own, and one drawn near the default
+    # range's top once diverged at once, ending "complete" after no epoch of its own.
     a = subprocess.Popen(sweep_argv(data_dir, tmp_path / "a.sqlite", "--trials", "3",
-                                    "--epochs", "30", "--json"),
+                                    "--epochs", "30", "--lr", "0.01:0.05", "--json"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=with_storage(pg_url), start_new_session=True)
     deadline = time.monotonic() + 120
