@@ -230,8 +230,14 @@ class RunsView(Vertical):
         page.stop()
         if page.serial != self._serial:
             return  # a newer page was asked for since
+        # The page shown, read again and unchanged (back from a compare or any screen that
+        # added no run): the table is not rebuilt (60 ms at 100 rows, on the UI thread).
+        same = (page.error is None and page.row is None and page.offset == self.page_start
+                and page.total == self.total and page.runs and page.runs == self.runs)
         self.total, self.page_start, self.reading = page.total, page.offset, False
-        self.set_runs(page.runs, page.error, row=None if page.row is None else page.row - page.offset)
+        if not same:
+            self.set_runs(page.runs, page.error,
+                          row=None if page.row is None else page.row - page.offset)
         while self.queued and not self.reading:  # the keys typed meanwhile, in order
             self.queued.pop(0)()
 
