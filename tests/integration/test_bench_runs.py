@@ -49,3 +49,23 @@ def test_the_history_bench_times_the_dashboards_first_frame_in_a_terminal(tmp_pa
     out = capsys.readouterr().out
     assert "first frame of the dashboard in a terminal, an empty history: " in out
     assert "first frame of the dashboard in a terminal, runs.sqlite: " in out and "never" not in out
+
+
+def test_history_flags_that_cannot_work_are_one_line_each(tmp_path, capsys):
+    """A fresh user's tries (issue 23's check): --history-dir naming a file was a traceback
+    (FileExistsError), --runs 10 a TimeoutError after 60 s, --runs without --history ignored."""
+    from mnist_tui.cli import main
+
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    for argv, words in (
+            (["--history", "--history-dir", str(afile), "--runs", "60"], "not a folder"),
+            (["--history", "--history-dir", str(afile / "sub"), "--runs", "60"], "cannot make it"),
+            (["--history", "--runs", "10"], "at least 50"),
+            (["--runs", "10"], "go with --history"),
+            (["--history-dir", str(tmp_path)], "go with --history")):
+        capsys.readouterr()
+        assert main(["bench", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    assert afile.read_text() == "x"

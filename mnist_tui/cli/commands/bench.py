@@ -14,7 +14,7 @@ from ..options import (
     positive_int,
     target_accuracy,
 )
-from ..output import Progress
+from ..output import EXIT_USAGE, Progress, fail
 
 
 def add_arguments(b: argparse.ArgumentParser) -> None:
@@ -97,7 +97,35 @@ def params(args: argparse.Namespace) -> bench.BenchParams:
     return bench.BenchParams.from_options(options)
 
 
+HISTORY_MIN_RUNS = 50  # the Runs tab's keys move through 20 rows and back
+
+
+def _check_history_flags(args: argparse.Namespace) -> str | None:
+    """What is wrong with --history, --runs and --history-dir together (None: nothing); the
+    folder is made here, so that a file or a forbidden place is one line, not a traceback."""
+    from pathlib import Path
+
+    if not args.history:
+        if args.history_dir or args.runs != 10_000:
+            return "--runs and --history-dir go with --history"
+        return None
+    if args.runs < HISTORY_MIN_RUNS:
+        return f"--runs: at least {HISTORY_MIN_RUNS} with --history (got {args.runs})"
+    if args.history_dir:
+        folder = Path(args.history_dir)
+        if folder.exists() and not folder.is_dir():
+            return f"--history-dir {folder}: not a folder"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            return f"--history-dir {folder}: cannot make it ({e.strerror})"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    wrong = _check_history_flags(args)
+    if wrong:
+        return fail(wrong, EXIT_USAGE)
     with Progress() as progress:  # on stderr; the bench says where it is through params.progress
         task = progress.add("bench", None)
         args.progress = lambda what, done, total: progress.update(
