@@ -240,6 +240,27 @@ def tick_label(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _ema_blocks(x: np.ndarray, w: float) -> np.ndarray:
+    """s_t = w s_{t-1} + (1 - w) x_t, s_0 = 0, in NumPy: within a block starting after s_p,
+    s_{p+j} = w^(j+1) s_p + (1 - w) w^j cumsum_i(w^-i x_{p+i}). Blocks are as long as keeps
+    w^-i under 1e100 (far from overflow; the cumsum's error stays relative to its terms).
+    It replaced scipy.signal.lfilter, whose first import (0.65 s) froze the UI at a first
+    run's first loss curve. float64 in and out, the shape of `x`."""
+    n = len(x)
+    block = max(1, min(n, int(230.0 / -np.log(w))))  # ln(1e100) = 230.3
+    j = np.arange(block, dtype=np.float64)
+    down, up = w ** j, w ** -j  # w^j and w^-j for j < block
+    out = np.empty(n)
+    carry = 0.0
+    for start in range(0, n, block):
+        xb = x[start:start + block]
+        k = len(xb)
+        s = w * down[:k] * carry + (1 - w) * down[:k] * np.cumsum(up[:k] * xb)
+        out[start:start + k] = s
+        carry = s[-1]
+    return out
+
+
 def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     """Exponential moving average, debiased at the start as TensorBoard does.
 
@@ -255,10 +276,7 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     last, count = 0.0, 0
     ok = np.isfinite(x)
     if ok.all():
-        from scipy.signal import lfilter  # vectorised recurrence: fast for 100k points
-
-        s = lfilter([1 - w], [1, -w], x)
-        return s / (1 - w ** np.arange(1, len(x) + 1))
+        return _ema_blocks(x, w) / (1 - w ** np.arange(1, len(x) + 1))
     for i, v in enumerate(x):  # rare: a run that produced a non-finite loss
         if ok[i]:
             last = w * last + (1 - w) * v
