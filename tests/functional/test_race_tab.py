@@ -15,6 +15,13 @@ async def finish_run(app, pilot) -> None:
     await wait_for(pilot, lambda: app.main.state in ("done", "stopped", "diverged", "error"))
 
 
+async def race_to_the_end(app, pilot, keys: list[str]) -> None:
+    """Send `keys` in one burst (they start a race), then wait for the race screen and its end."""
+    await burst(app, pilot, keys)
+    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
+    await wait_for(pilot, lambda: app.screen.over, timeout=60)
+
+
 async def test_the_runs_tab_shows_the_racers_after_R_without_leaving_it(tiny, tmp_path):
     db = tmp_path / "h.sqlite"
     app = make_app(tiny, config=TrainConfig(hidden=8, epochs=1, batch_size=64), progress_interval=0,
@@ -26,9 +33,7 @@ async def test_the_runs_tab_shows_the_racers_after_R_without_leaving_it(tiny, tm
         await pilot.press("8")
         view = app.query_one(RunsView)
         assert len(view.runs) == 2
-        await burst(app, pilot, ["space", "down", "space", "R"])
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
-        await wait_for(pilot, lambda: app.screen.over, timeout=60)
+        await race_to_the_end(app, pilot, ["space", "down", "space", "R"])
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.query_one("TabbedContent").active == "runs"
@@ -40,9 +45,7 @@ async def test_the_race_charts_have_room_at_80x24(tiny):
     app = make_app(tiny, config=TrainConfig(hidden=8, epochs=2, batch_size=64), progress_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
-        await burst(app, pilot, list("lr 0.3,0.1,0.03,0.01") + ["enter"])
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
-        await wait_for(pilot, lambda: app.screen.over, timeout=60)
+        await race_to_the_end(app, pilot, list("lr 0.3,0.1,0.03,0.01") + ["enter"])
         await pilot.pause(0.5)
         for chart in app.screen.query("MetricChart"):
             assert chart.plot.size.height >= 8, (chart.id, chart.plot.size)
@@ -54,9 +57,7 @@ async def test_a_racers_name_is_never_run_into_the_next_column_at_80x24(tiny):
     app = make_app(tiny, config=TrainConfig(hidden=8, epochs=1, batch_size=64), progress_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
-        await burst(app, pilot, list("batch-size 64,32") + ["enter"])
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RaceScreen")
-        await wait_for(pilot, lambda: app.screen.over, timeout=60)
+        await race_to_the_end(app, pilot, list("batch-size 64,32") + ["enter"])
         await pilot.pause(0.3)
         table = app.screen.query_one(DataTable)
         for row in range(table.row_count):
