@@ -255,7 +255,7 @@ def _ema_blocks(x: np.ndarray, w: float) -> np.ndarray:
     for start in range(0, n, block):
         xb = x[start:start + block]
         k = len(xb)
-        s = w * down[:k] * carry + (1 - w) * down[:k] * np.cumsum(up[:k] * xb)
+        s = down[:k] * (w * carry + (1 - w) * np.cumsum(up[:k] * xb))
         out[start:start + k] = s
         carry = s[-1]
     return out
